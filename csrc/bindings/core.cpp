@@ -1,0 +1,422 @@
+// fastrnn._core: the only file of the CPU core that knows NumPy and Python.
+//
+// Every entry point (1) checks rank, shape, dtype and finiteness of each argument and raises
+// ValueError / TypeError naming the argument with what was expected and what came, (2) makes
+// C-contiguous copies of strided inputs, (3) allocates the outputs, (4) releases the GIL and calls
+// the kernel. No arithmetic happens here. The forward functions return, besides their results,
+// the tuple of saved arrays that the matching backward function takes back; the backward
+// functions re-check that tuple, so a stale or edited cache raises instead of reading out of
+// bounds.
+#include <pybind11/numpy.h>
+#include <pybind11/pybind11.h>
+
+#include <cmath>
+#include <cstring>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "fastrnn/elman.hpp"
+#include "fastrnn/gru.hpp"
+#include "fastrnn/lstm.hpp"
+
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+namespace py = pybind11;
+using fastrnn::Activation;
+
+namespace {
+
+std::string shape_str(const std::vector<int64_t>& s) {
+  std::ostringstream o;
+  o << "(";
+  for (size_t i = 0; i < s.size(); ++i) o << (i ? ", " : "") << s[i];
+  o << (s.size() == 1 ? ",)" : ")");
+  return o.str();
+}
+
+std::vector<int64_t> shape_of(const py::array& a) {
+  return std::vector<int64_t>(a.shape(), a.shape() + a.ndim());
+}
+
+Activation parse_activation(const std::string& name, const char* arg) {
+  if (name == "tanh") return Activation::Tanh;
+  if (name == "relu") return Activation::Relu;
+  if (name == "sigmoid") return Activation::Sigmoid;
+  if (name == "linear") return Activation::Linear;
+  throw py::value_error(std::string(arg) +
+                        " must be one of 'tanh', 'relu', 'sigmoid', 'linear'; got '" + name + "'");
+}
+
+void check_recurrent_activation(const std::string& name) {
+  if (name != "sigmoid")
+    throw py::value_error("recurrent_activation must be one of 'sigmoid'; got '" + name + "'");
+}
+
+// np.asarray(obj) with a float32/float64 dtype; anything else is a TypeError naming `name`.
+py::array float_array(const py::handle& obj, const char* name) {
+  py::array a = py::array::ensure(obj);
+  if (!a) {
+    PyErr_Clear();
+    throw py::type_error(std::string(name) + " must be a float32 or float64 array, got " +
+                         std::string(py::str(py::type::handle_of(obj).attr("__name__"))));
+  }
+  const py::dtype dt = a.dtype();
+  if (!dt.is(py::dtype::of<float>()) && !dt.is(py::dtype::of<double>()) &&
+      !(dt.kind() == 'f' && (dt.itemsize() == 4 || dt.itemsize() == 8)))
+    throw py::type_error(std::string(name) + " must be a float32 or float64 array, got dtype " +
+                         std::string(py::str(dt)));
+  return a;
+}
+
+bool is_double(const py::array& a) { return a.dtype().itemsize() == 8; }
+
+// A float array of the same dtype as x, with the expected shape; C-contiguous (copied if not).
+template <class T>
+py::array_t<T, py::array::c_style> checked(const py::handle& obj, const char* name,
+                                           const std::vector<int64_t>& expected,
+                                           const char* expected_sym, const char* x_name = "x") {
+  py::array a = float_array(obj, name);
+  if (is_double(a) != (sizeof(T) == 8))
+    throw py::type_error(std::string(name) + " has dtype " + std::string(py::str(a.dtype())) +
+                         " but " + x_name + " has dtype " + (sizeof(T) == 8 ? "float64" : "float32") +
+                         "; pass all arrays in one dtype");
+  if (shape_of(a) != expected)
+    throw py::value_error(std::string(name) + " must have shape " + expected_sym + " = " +
+                          shape_str(expected) + ", got " + shape_str(shape_of(a)));
+  auto c = py::array_t<T, py::array::c_style>::ensure(a);
+  if (!c) throw py::error_already_set();
+  const T* p = c.data();
+  const int64_t n = c.size();
+  for (int64_t k = 0; k < n; ++k)
+    if (!std::isfinite(p[k]))
+      throw py::value_error(std::string(name) + " contains NaN or inf (first at flat index " +
+                            std::to_string(k) + ")");
+  return c;
+}
+
+template <class T>
+const T* ptr_or_null(const py::object& o) {
+  return o.is_none() ? nullptr : o.cast<py::array_t<T, py::array::c_style>>().data();
+}
+
+template <class T>
+py::object optional_checked(const py::object& obj, const char* name,
+                            const std::vector<int64_t>& expected, const char* sym,
+                            const char* x_name = "x") {
+  if (obj.is_none()) return py::none();
+  return checked<T>(obj, name, expected, sym, x_name);
+}
+
+template <class T>
+py::array_t<T> empty(const std::vector<int64_t>& shape) {
+  return py::array_t<T>(std::vector<py::ssize_t>(shape.begin(), shape.end()));
+}
+
+// The state after the last step: seq[:, T-1] when T > 0, else the initial state (or zeros).
+template <class T>
+py::array_t<T> last_state(const py::array_t<T>& seq, int64_t B, int64_t T_, int64_t H,
+                          const T* init) {
+  auto out = empty<T>({B, H});
+  T* o = out.mutable_data();
+  for (int64_t b = 0; b < B; ++b) {
+    const T* src = T_ > 0 ? seq.data() + (b * T_ + T_ - 1) * H : (init ? init + b * H : nullptr);
+    if (src) std::memcpy(o + b * H, src, sizeof(T) * H);
+    else std::memset(o + b * H, 0, sizeof(T) * H);
+  }
+  return out;
+}
+
+struct Dims {
+  int64_t B, T, I, H;
+};
+
+// x must be (B, T, I); U must be (H, G*H) with H >= 1; returns the dimensions.
+Dims read_dims(const py::array& x, const py::array& U, int gates, const char* u_sym) {
+  if (x.ndim() != 3)
+    throw py::value_error("x must have shape (B, T, I) (3 dimensions), got " +
+                          shape_str(shape_of(x)));
+  if (U.ndim() != 2 || U.shape(0) < 1 || U.shape(1) != gates * U.shape(0))
+    throw py::value_error(std::string("U must have shape ") + u_sym + " with H >= 1, got " +
+                          shape_str(shape_of(U)));
+  return {x.shape(0), x.shape(1), x.shape(2), U.shape(0)};
+}
+
+// ---------------------------------------------------------------------------------------------
+// Elman
+// ---------------------------------------------------------------------------------------------
+
+template <class T>
+py::tuple elman_forward_t(const py::array& x_in, const py::handle& W_, const py::handle& U_,
+                          const py::handle& b_, const py::object& h0_, Activation act) {
+  const Dims d = read_dims(x_in, float_array(U_, "U"), 1, "(H, H)");
+  auto x = checked<T>(x_in, "x", {d.B, d.T, d.I}, "(B, T, I)");
+  auto W = checked<T>(W_, "W", {d.I, d.H}, "(I, H)");
+  auto U = checked<T>(U_, "U", {d.H, d.H}, "(H, H)");
+  auto b = checked<T>(b_, "b", {d.H}, "(H,)");
+  py::object h0 = optional_checked<T>(h0_, "h0", {d.B, d.H}, "(B, H)");
+  auto h_seq = empty<T>({d.B, d.T, d.H});
+  const T* h0p = ptr_or_null<T>(h0);
+  {
+    py::gil_scoped_release nogil;
+    fastrnn::elman_forward<T>(d.B, d.T, d.I, d.H, act, x.data(), W.data(), U.data(), b.data(), h0p,
+                              h_seq.mutable_data());
+  }
+  auto h_last = last_state<T>(h_seq, d.B, d.T, d.H, h0p);
+  return py::make_tuple(h_seq, h_last, py::make_tuple(x, W, U, h0, h_seq));
+}
+
+template <class T>
+py::tuple elman_backward_t(const py::tuple& saved, const py::object& dh_seq_,
+                           const py::object& dh_last_, Activation act) {
+  const py::array x_in = float_array(saved[0], "cache x");
+  const Dims d = read_dims(x_in, float_array(saved[2], "cache U"), 1, "(H, H)");
+  auto x = checked<T>(saved[0], "cache x", {d.B, d.T, d.I}, "(B, T, I)");
+  auto W = checked<T>(saved[1], "cache W", {d.I, d.H}, "(I, H)");
+  auto U = checked<T>(saved[2], "cache U", {d.H, d.H}, "(H, H)");
+  py::object h0 = optional_checked<T>(saved[3], "cache h0", {d.B, d.H}, "(B, H)");
+  auto h_seq = checked<T>(saved[4], "cache h_seq", {d.B, d.T, d.H}, "(B, T, H)");
+  py::object dh_seq = optional_checked<T>(dh_seq_, "dh_seq", {d.B, d.T, d.H}, "(B, T, H)");
+  py::object dh_last = optional_checked<T>(dh_last_, "dh_last", {d.B, d.H}, "(B, H)");
+  auto dx = empty<T>({d.B, d.T, d.I});
+  auto dW = empty<T>({d.I, d.H});
+  auto dU = empty<T>({d.H, d.H});
+  auto db = empty<T>({d.H});
+  auto dh0 = empty<T>({d.B, d.H});
+  const T *h0p = ptr_or_null<T>(h0), *dsp = ptr_or_null<T>(dh_seq), *dlp = ptr_or_null<T>(dh_last);
+  T *dxp = dx.mutable_data(), *dWp = dW.mutable_data(), *dUp = dU.mutable_data(),
+    *dbp = db.mutable_data(), *dh0p = dh0.mutable_data();
+  {
+    py::gil_scoped_release nogil;
+    fastrnn::elman_backward<T>(d.B, d.T, d.I, d.H, act, x.data(), W.data(), U.data(), h0p,
+                               h_seq.data(), dsp, dlp, dxp, dWp, dUp, dbp, dh0p);
+  }
+  return py::make_tuple(dx, dW, dU, db, dh0);
+}
+
+// ---------------------------------------------------------------------------------------------
+// LSTM
+// ---------------------------------------------------------------------------------------------
+
+template <class T>
+py::tuple lstm_forward_t(const py::array& x_in, const py::handle& W_, const py::handle& U_,
+                         const py::handle& b_, const py::object& h0_, const py::object& c0_,
+                         Activation act) {
+  const Dims d = read_dims(x_in, float_array(U_, "U"), 4, "(H, 4H)");
+  const int64_t G = 4 * d.H;
+  auto x = checked<T>(x_in, "x", {d.B, d.T, d.I}, "(B, T, I)");
+  auto W = checked<T>(W_, "W", {d.I, G}, "(I, 4H)");
+  auto U = checked<T>(U_, "U", {d.H, G}, "(H, 4H)");
+  auto b = checked<T>(b_, "b", {G}, "(4H,)");
+  py::object h0 = optional_checked<T>(h0_, "h0", {d.B, d.H}, "(B, H)");
+  py::object c0 = optional_checked<T>(c0_, "c0", {d.B, d.H}, "(B, H)");
+  auto h_seq = empty<T>({d.B, d.T, d.H});
+  auto c_seq = empty<T>({d.B, d.T, d.H});
+  auto gates = empty<T>({d.B, d.T, G});
+  const T *h0p = ptr_or_null<T>(h0), *c0p = ptr_or_null<T>(c0);
+  T *hp = h_seq.mutable_data(), *cp = c_seq.mutable_data(), *gp = gates.mutable_data();
+  {
+    py::gil_scoped_release nogil;
+    fastrnn::lstm_forward<T>(d.B, d.T, d.I, d.H, act, x.data(), W.data(), U.data(), b.data(), h0p,
+                             c0p, hp, cp, gp);
+  }
+  auto h_last = last_state<T>(h_seq, d.B, d.T, d.H, h0p);
+  auto c_last = last_state<T>(c_seq, d.B, d.T, d.H, c0p);
+  return py::make_tuple(h_seq, h_last, c_last,
+                        py::make_tuple(x, W, U, h0, c0, h_seq, c_seq, gates));
+}
+
+template <class T>
+py::tuple lstm_backward_t(const py::tuple& saved, const py::object& dh_seq_,
+                          const py::object& dh_last_, const py::object& dc_last_, Activation act) {
+  const py::array x_in = float_array(saved[0], "cache x");
+  const Dims d = read_dims(x_in, float_array(saved[2], "cache U"), 4, "(H, 4H)");
+  const int64_t G = 4 * d.H;
+  auto x = checked<T>(saved[0], "cache x", {d.B, d.T, d.I}, "(B, T, I)");
+  auto W = checked<T>(saved[1], "cache W", {d.I, G}, "(I, 4H)");
+  auto U = checked<T>(saved[2], "cache U", {d.H, G}, "(H, 4H)");
+  py::object h0 = optional_checked<T>(saved[3], "cache h0", {d.B, d.H}, "(B, H)");
+  py::object c0 = optional_checked<T>(saved[4], "cache c0", {d.B, d.H}, "(B, H)");
+  auto h_seq = checked<T>(saved[5], "cache h_seq", {d.B, d.T, d.H}, "(B, T, H)");
+  auto c_seq = checked<T>(saved[6], "cache c_seq", {d.B, d.T, d.H}, "(B, T, H)");
+  auto gates = checked<T>(saved[7], "cache gates", {d.B, d.T, G}, "(B, T, 4H)");
+  py::object dh_seq = optional_checked<T>(dh_seq_, "dh_seq", {d.B, d.T, d.H}, "(B, T, H)");
+  py::object dh_last = optional_checked<T>(dh_last_, "dh_last", {d.B, d.H}, "(B, H)");
+  py::object dc_last = optional_checked<T>(dc_last_, "dc_last", {d.B, d.H}, "(B, H)");
+  auto dx = empty<T>({d.B, d.T, d.I});
+  auto dW = empty<T>({d.I, G});
+  auto dU = empty<T>({d.H, G});
+  auto db = empty<T>({G});
+  auto dh0 = empty<T>({d.B, d.H});
+  auto dc0 = empty<T>({d.B, d.H});
+  const T *h0p = ptr_or_null<T>(h0), *c0p = ptr_or_null<T>(c0), *dsp = ptr_or_null<T>(dh_seq),
+          *dlp = ptr_or_null<T>(dh_last), *dcp = ptr_or_null<T>(dc_last);
+  T *dxp = dx.mutable_data(), *dWp = dW.mutable_data(), *dUp = dU.mutable_data(),
+    *dbp = db.mutable_data(), *dh0p = dh0.mutable_data(), *dc0p = dc0.mutable_data();
+  {
+    py::gil_scoped_release nogil;
+    fastrnn::lstm_backward<T>(d.B, d.T, d.I, d.H, act, x.data(), W.data(), U.data(), h0p, c0p,
+                              h_seq.data(), c_seq.data(), gates.data(), dsp, dlp, dcp, dxp, dWp,
+                              dUp, dbp, dh0p, dc0p);
+  }
+  return py::make_tuple(dx, dW, dU, db, dh0, dc0);
+}
+
+// ---------------------------------------------------------------------------------------------
+// GRU
+// ---------------------------------------------------------------------------------------------
+
+template <class T>
+py::tuple gru_forward_t(const py::array& x_in, const py::handle& W_, const py::handle& U_,
+                        const py::handle& b_, const py::object& h0_, bool reset_after,
+                        Activation act) {
+  const Dims d = read_dims(x_in, float_array(U_, "U"), 3, "(H, 3H)");
+  const int64_t G = 3 * d.H;
+  auto x = checked<T>(x_in, "x", {d.B, d.T, d.I}, "(B, T, I)");
+  auto W = checked<T>(W_, "W", {d.I, G}, "(I, 3H)");
+  auto U = checked<T>(U_, "U", {d.H, G}, "(H, 3H)");
+  auto b = reset_after ? checked<T>(b_, "b", {2, G}, "(2, 3H) (reset_after=True)")
+                       : checked<T>(b_, "b", {G}, "(3H,) (reset_after=False)");
+  py::object h0 = optional_checked<T>(h0_, "h0", {d.B, d.H}, "(B, H)");
+  auto h_seq = empty<T>({d.B, d.T, d.H});
+  auto gates = empty<T>({d.B, d.T, G});
+  auto rec_h = empty<T>({d.B, d.T, d.H});
+  const T* h0p = ptr_or_null<T>(h0);
+  T *hp = h_seq.mutable_data(), *gp = gates.mutable_data(), *rp = rec_h.mutable_data();
+  {
+    py::gil_scoped_release nogil;
+    fastrnn::gru_forward<T>(d.B, d.T, d.I, d.H, reset_after, act, x.data(), W.data(), U.data(),
+                            b.data(), h0p, hp, gp, rp);
+  }
+  auto h_last = last_state<T>(h_seq, d.B, d.T, d.H, h0p);
+  return py::make_tuple(h_seq, h_last, py::make_tuple(x, W, U, h0, h_seq, gates, rec_h));
+}
+
+template <class T>
+py::tuple gru_backward_t(const py::tuple& saved, const py::object& dh_seq_,
+                         const py::object& dh_last_, bool reset_after, Activation act) {
+  const py::array x_in = float_array(saved[0], "cache x");
+  const Dims d = read_dims(x_in, float_array(saved[2], "cache U"), 3, "(H, 3H)");
+  const int64_t G = 3 * d.H;
+  auto x = checked<T>(saved[0], "cache x", {d.B, d.T, d.I}, "(B, T, I)");
+  auto W = checked<T>(saved[1], "cache W", {d.I, G}, "(I, 3H)");
+  auto U = checked<T>(saved[2], "cache U", {d.H, G}, "(H, 3H)");
+  py::object h0 = optional_checked<T>(saved[3], "cache h0", {d.B, d.H}, "(B, H)");
+  auto h_seq = checked<T>(saved[4], "cache h_seq", {d.B, d.T, d.H}, "(B, T, H)");
+  auto gates = checked<T>(saved[5], "cache gates", {d.B, d.T, G}, "(B, T, 3H)");
+  auto rec_h = checked<T>(saved[6], "cache rec_h", {d.B, d.T, d.H}, "(B, T, H)");
+  py::object dh_seq = optional_checked<T>(dh_seq_, "dh_seq", {d.B, d.T, d.H}, "(B, T, H)");
+  py::object dh_last = optional_checked<T>(dh_last_, "dh_last", {d.B, d.H}, "(B, H)");
+  auto dx = empty<T>({d.B, d.T, d.I});
+  auto dW = empty<T>({d.I, G});
+  auto dU = empty<T>({d.H, G});
+  auto db = reset_after ? empty<T>({2, G}) : empty<T>({G});
+  auto dh0 = empty<T>({d.B, d.H});
+  const T *h0p = ptr_or_null<T>(h0), *dsp = ptr_or_null<T>(dh_seq), *dlp = ptr_or_null<T>(dh_last);
+  T *dxp = dx.mutable_data(), *dWp = dW.mutable_data(), *dUp = dU.mutable_data(),
+    *dbp = db.mutable_data(), *dh0p = dh0.mutable_data();
+  {
+    py::gil_scoped_release nogil;
+    fastrnn::gru_backward<T>(d.B, d.T, d.I, d.H, reset_after, act, x.data(), W.data(), U.data(),
+                             h0p, h_seq.data(), gates.data(), rec_h.data(), dsp, dlp, dxp, dWp,
+                             dUp, dbp, dh0p);
+  }
+  return py::make_tuple(dx, dW, dU, db, dh0);
+}
+
+// dtype dispatch: the dtype of x decides; every other array must match it.
+py::array x_of(const py::handle& x) { return float_array(x, "x"); }
+py::array cache_x(const py::tuple& saved) {
+  if (saved.size() < 1) throw py::value_error("cache is empty; pass the cache of a forward call");
+  return float_array(saved[0], "cache x");
+}
+void check_cache_len(const py::tuple& saved, size_t n, const char* cell) {
+  if (saved.size() != n)
+    throw py::value_error(std::string("cache does not come from ") + cell + "_forward: expected " +
+                          std::to_string(n) + " saved arrays, got " + std::to_string(saved.size()));
+}
+
+}  // namespace
+
+PYBIND11_MODULE(_core, m) {
+  m.doc() = "fastrnn compiled CPU kernels (Elman, LSTM, GRU forward and BPTT). "
+            "Use fastrnn.ops rather than this module.";
+
+  m.def("elman_forward", [](const py::handle& x, const py::handle& W, const py::handle& U,
+                            const py::handle& b, const py::object& h0, const std::string& activation) {
+    const py::array xa = x_of(x);
+    const Activation act = parse_activation(activation, "activation");
+    return is_double(xa) ? elman_forward_t<double>(xa, W, U, b, h0, act)
+                         : elman_forward_t<float>(xa, W, U, b, h0, act);
+  }, py::arg("x"), py::arg("W"), py::arg("U"), py::arg("b"), py::arg("h0"), py::arg("activation"),
+     "-> (h_seq (B,T,H), h_last (B,H), saved)");
+
+  m.def("elman_backward", [](const py::tuple& saved, const py::object& dh_seq,
+                             const py::object& dh_last, const std::string& activation) {
+    check_cache_len(saved, 5, "elman");
+    const Activation act = parse_activation(activation, "activation");
+    return is_double(cache_x(saved)) ? elman_backward_t<double>(saved, dh_seq, dh_last, act)
+                                     : elman_backward_t<float>(saved, dh_seq, dh_last, act);
+  }, py::arg("saved"), py::arg("dh_seq"), py::arg("dh_last"), py::arg("activation"),
+     "-> (dx, dW, dU, db, dh0)");
+
+  m.def("lstm_forward", [](const py::handle& x, const py::handle& W, const py::handle& U,
+                           const py::handle& b, const py::object& h0, const py::object& c0,
+                           const std::string& activation, const std::string& recurrent_activation) {
+    const py::array xa = x_of(x);
+    const Activation act = parse_activation(activation, "activation");
+    check_recurrent_activation(recurrent_activation);
+    return is_double(xa) ? lstm_forward_t<double>(xa, W, U, b, h0, c0, act)
+                         : lstm_forward_t<float>(xa, W, U, b, h0, c0, act);
+  }, py::arg("x"), py::arg("W"), py::arg("U"), py::arg("b"), py::arg("h0"), py::arg("c0"),
+     py::arg("activation"), py::arg("recurrent_activation"),
+     "-> (h_seq (B,T,H), h_last (B,H), c_last (B,H), saved)");
+
+  m.def("lstm_backward", [](const py::tuple& saved, const py::object& dh_seq,
+                            const py::object& dh_last, const py::object& dc_last,
+                            const std::string& activation) {
+    check_cache_len(saved, 8, "lstm");
+    const Activation act = parse_activation(activation, "activation");
+    return is_double(cache_x(saved)) ? lstm_backward_t<double>(saved, dh_seq, dh_last, dc_last, act)
+                                     : lstm_backward_t<float>(saved, dh_seq, dh_last, dc_last, act);
+  }, py::arg("saved"), py::arg("dh_seq"), py::arg("dh_last"), py::arg("dc_last"),
+     py::arg("activation"), "-> (dx, dW, dU, db, dh0, dc0)");
+
+  m.def("gru_forward", [](const py::handle& x, const py::handle& W, const py::handle& U,
+                          const py::handle& b, const py::object& h0, bool reset_after,
+                          const std::string& activation, const std::string& recurrent_activation) {
+    const py::array xa = x_of(x);
+    const Activation act = parse_activation(activation, "activation");
+    check_recurrent_activation(recurrent_activation);
+    return is_double(xa) ? gru_forward_t<double>(xa, W, U, b, h0, reset_after, act)
+                         : gru_forward_t<float>(xa, W, U, b, h0, reset_after, act);
+  }, py::arg("x"), py::arg("W"), py::arg("U"), py::arg("b"), py::arg("h0"), py::arg("reset_after"),
+     py::arg("activation"), py::arg("recurrent_activation"),
+     "-> (h_seq (B,T,H), h_last (B,H), saved)");
+
+  m.def("gru_backward", [](const py::tuple& saved, const py::object& dh_seq,
+                           const py::object& dh_last, bool reset_after, const std::string& activation) {
+    check_cache_len(saved, 7, "gru");
+    const Activation act = parse_activation(activation, "activation");
+    return is_double(cache_x(saved)) ? gru_backward_t<double>(saved, dh_seq, dh_last, reset_after, act)
+                                     : gru_backward_t<float>(saved, dh_seq, dh_last, reset_after, act);
+  }, py::arg("saved"), py::arg("dh_seq"), py::arg("dh_last"), py::arg("reset_after"),
+     py::arg("activation"), "-> (dx, dW, dU, db, dh0)");
+
+  m.def("max_threads", []() {
+#ifdef _OPENMP
+    return omp_get_max_threads();
+#else
+    return 1;
+#endif
+  }, "Threads the kernels may use (OMP_NUM_THREADS, else the core count).");
+  m.attr("openmp") = py::bool_(
+#ifdef _OPENMP
+      true
+#else
+      false
+#endif
+  );
+}

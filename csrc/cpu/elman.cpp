@@ -1,0 +1,79 @@
+// Elman (SimpleRNN) forward and backpropagation through time on the CPU.
+//
+// Forward: the input projection x W + b for all of a thread's (b, t) rows is one product written
+// straight into h_seq; each step then adds h_{t-1} U in place (h_{t-1} is read from h_seq with a
+// row stride of T*H, no copy) and applies the activation. Backward: the time loop computes
+// dA_t = (dh_seq_t + dh_next) * act'(h_t) and dh_next = dA_t U^T; everything that does not carry
+// the recurrence (dx, dW, dU, db) is then one product each over all steps.
+#include "fastrnn/elman.hpp"
+
+#include "common.hpp"
+#include "fastrnn/gemm.hpp"
+
+namespace fastrnn {
+
+template <class T>
+void elman_forward(int64_t B, int64_t T_, int64_t I, int64_t H, Activation act, const T* x,
+                   const T* W, const T* U, const T* b, const T* h0, T* h_seq) {
+  const int threads = detail::plan_threads(B, 2.0 * B * T_ * H * (I + H));
+  detail::for_batch_slices(threads, B, [&](int64_t b0, int64_t b1, int) {
+    const int64_t nb = b1 - b0, ld = T_ * H;
+    if (nb == 0 || T_ == 0) return;
+    T* hs = h_seq + b0 * ld;
+    detail::broadcast_rows(nb * T_, H, b, hs, H);
+    gemm<T>(false, nb * T_, H, I, x + b0 * T_ * I, I, W, H, hs, H, true);
+    for (int64_t t = 0; t < T_; ++t) {
+      T* ht = hs + t * H;
+      if (t > 0) gemm<T>(false, nb, H, H, ht - H, ld, U, H, ht, ld, true);
+      else if (h0) gemm<T>(false, nb, H, H, h0 + b0 * H, H, U, H, ht, ld, true);
+      for (int64_t r = 0; r < nb; ++r)
+        for (int64_t j = 0; j < H; ++j) ht[r * ld + j] = activate(act, ht[r * ld + j]);
+    }
+  });
+}
+
+template <class T>
+void elman_backward(int64_t B, int64_t T_, int64_t I, int64_t H, Activation act, const T* x,
+                    const T* W, const T* U, const T* h0, const T* h_seq, const T* dh_seq,
+                    const T* dh_last, T* dx, T* dW, T* dU, T* db, T* dh0) {
+  const int threads = detail::plan_threads(B, 4.0 * B * T_ * H * (I + H));
+  std::vector<T> WT(H * I), UT(H * H), dA(B * T_ * H), prev(B * T_ * H);
+  transpose(I, H, W, H, WT.data());
+  transpose(H, H, U, H, UT.data());
+  detail::GradSlots<T> slots(threads, I * H, H * H, H);
+  detail::for_batch_slices(threads, B, [&](int64_t b0, int64_t b1, int s) {
+    const int64_t nb = b1 - b0, ld = T_ * H;
+    T* dh_next = dh0 + b0 * H;  // carries dL/dh_{t-1}; ends as dL/dh0
+    if (dh_last) std::memcpy(dh_next, dh_last + b0 * H, sizeof(T) * nb * H);
+    else std::memset(dh_next, 0, sizeof(T) * nb * H);
+    for (int64_t t = T_ - 1; t >= 0; --t) {
+      for (int64_t r = 0; r < nb; ++r) {
+        const int64_t o = (b0 + r) * ld + t * H;
+        for (int64_t j = 0; j < H; ++j) {
+          const T dh = (dh_seq ? dh_seq[o + j] : T(0)) + dh_next[r * H + j];
+          dA[o + j] = dh * activation_grad_from_output(act, h_seq[o + j]);
+        }
+      }
+      gemm<T>(false, nb, H, H, dA.data() + b0 * ld + t * H, ld, UT.data(), H, dh_next, H, false);
+    }
+    const int64_t rows = nb * T_;
+    const T* dA_rows = dA.data() + b0 * ld;
+    detail::shifted_states(b0, b1, T_, H, h0, h_seq, prev.data());
+    gemm<T>(false, rows, I, H, dA_rows, H, WT.data(), I, dx + b0 * T_ * I, I, false);
+    gemm<T>(true, I, H, rows, x + b0 * T_ * I, I, dA_rows, H, slots.dW(s), H, false);
+    gemm<T>(true, H, H, rows, prev.data() + b0 * ld, H, dA_rows, H, slots.dU(s), H, false);
+    detail::add_column_sums(rows, H, dA_rows, H, slots.db(s));
+  });
+  slots.reduce_into(threads, dW, dU, db);
+}
+
+#define FASTRNN_INSTANTIATE(T)                                                                  \
+  template void elman_forward<T>(int64_t, int64_t, int64_t, int64_t, Activation, const T*,      \
+                                 const T*, const T*, const T*, const T*, T*);                   \
+  template void elman_backward<T>(int64_t, int64_t, int64_t, int64_t, Activation, const T*,     \
+                                  const T*, const T*, const T*, const T*, const T*, const T*,   \
+                                  T*, T*, T*, T*, T*);
+FASTRNN_INSTANTIATE(float)
+FASTRNN_INSTANTIATE(double)
+
+}  // namespace fastrnn

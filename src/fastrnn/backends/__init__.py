@@ -1,0 +1,93 @@
+"""The backend registry: which implementations of the cell kernels exist and which one runs.
+
+Backends, fastest first:
+
+    "cuda"   fastrnn._cuda, NVIDIA GPUs (opt-in: chosen only by name)
+    "cpp"    fastrnn._core, compiled C++ with OpenMP
+    "numba"  Numba kernels, the fallback where the compiled core is missing
+    "numpy"  fastrnn._reference, plain NumPy: the ground truth, slow
+
+``built()`` lists what is installed, ``available()`` what can run now, ``default()`` what
+``backend=None`` picks: the ``FASTRNN_BACKEND`` environment variable if set, else the first
+available of cpp, numba, numpy.
+
+Every backend module provides the same six functions with the signatures of the compiled core
+(see ``fastrnn/backends/_numpy.py``).
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import warnings
+
+NAMES = ("cuda", "cpp", "numba", "numpy")
+_DEFAULT_ORDER = ("cpp", "numba", "numpy")
+_MODULES = {name: f"fastrnn.backends._{name}" for name in NAMES}
+_loaded: dict = {}
+_warned = False
+
+
+def _load(name):
+    """The backend module, or None when it cannot be imported here."""
+    if name not in _loaded:
+        try:
+            module = importlib.import_module(_MODULES[name])
+            _loaded[name] = module if module.is_built() else None
+        except ImportError:
+            _loaded[name] = None
+    return _loaded[name]
+
+
+def _check_name(name):
+    if name not in _MODULES:
+        raise ValueError(f"backend must be one of {', '.join(repr(n) for n in NAMES)}; got {name!r}")
+
+
+def built():
+    """Backends compiled in or importable, e.g. ['cpp', 'numba', 'numpy']."""
+    return [n for n in NAMES if _load(n) is not None]
+
+
+def available():
+    """Backends usable now ('cuda' only where a GPU and driver are present)."""
+    return [n for n in NAMES if _load(n) is not None and _load(n).is_available()]
+
+
+def default():
+    """The backend used when backend=None: $FASTRNN_BACKEND, else the fastest available CPU one."""
+    global _warned
+    env = os.environ.get("FASTRNN_BACKEND")
+    if env:
+        _check_name(env)
+        return env
+    for name in _DEFAULT_ORDER:
+        module = _load(name)
+        if module is not None and module.is_available():
+            if name != "cpp" and not _warned:
+                _warned = True
+                warnings.warn(
+                    f"fastrnn's compiled core (fastrnn._core) is not available; using the {name!r} "
+                    "backend, which is slower. Reinstall fastrnn with a C++ compiler present "
+                    "(pip install --force-reinstall fastrnn) to get the fast path"
+                    + ("" if name == "numba" else ", or pip install 'fastrnn[numba]' for a faster fallback")
+                    + ".", RuntimeWarning, stacklevel=3)
+            return name
+    raise RuntimeError("no fastrnn backend is available")  # numpy always is; kept for safety
+
+
+def get(name=None):
+    """(name, module) of the backend called `name` (None: default()); ValueError if unknown,
+    RuntimeError if known but not usable here."""
+    if name is None:
+        name = default()
+    module = _loaded.get(name)
+    if module is not None:
+        return name, module
+    _check_name(name)
+    module = _load(name)
+    if module is None:
+        raise RuntimeError(f"backend {name!r} is not built in this installation; built: {built()}")
+    if not module.is_available():
+        raise RuntimeError(f"backend {name!r} is built but cannot run here: {module.why_unavailable()}")
+    return name, module
