@@ -14,6 +14,21 @@ from fastrnn.timeseries.adf import (
     adfuller_many,
     dickey_fuller,
 )
+from fastrnn.timeseries.scaling import (
+    MinMaxScaler,
+    StandardScaler,
+    difference,
+    inverse_difference,
+)
+from fastrnn.timeseries.split import split_indices, train_val_test_split
+from fastrnn.timeseries.windows import (
+    PanelWindows,
+    Windows,
+    lag_matrix,
+    make_panel_windows,
+    make_windows,
+    n_windows,
+)
 
 __all__ = [
     "ADFManyResult",
@@ -23,6 +38,19 @@ __all__ = [
     "adfuller",
     "adfuller_many",
     "dickey_fuller",
+    "MinMaxScaler",
+    "StandardScaler",
+    "difference",
+    "inverse_difference",
+    "split_indices",
+    "train_val_test_split",
+    "PanelWindows",
+    "Windows",
+    "lag_matrix",
+    "make_panel_windows",
+    "make_windows",
+    "n_windows",
+    "compiled",
 ]
 
 

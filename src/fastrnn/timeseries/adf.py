@@ -229,6 +229,19 @@ def _check_maxlag(maxlag, nobs: int, ntrend: int) -> int:
     return maxlag
 
 
+def _check_dof(maxlag: int, nobs: int, ntrend: int) -> None:
+    """The largest regression has nobs-1-maxlag rows and ntrend+1+maxlag columns. With
+    regression="n", an even nobs and maxlag at the cap that leaves no residual degree of
+    freedom: the fit is exact, its t-values and information criteria are rounding noise
+    (statsmodels returns them anyway); refuse with the reason instead."""
+    if nobs - 2 - 2 * maxlag - ntrend <= 0:
+        raise ValueError(
+            f"maxlag: with maxlag={maxlag} and {nobs} observations the largest ADF regression "
+            f"({nobs - 1 - maxlag} rows, {ntrend + 1 + maxlag} regressors) has no residual "
+            f"degree of freedom, so its statistic is undefined; pass maxlag <= "
+            f"{(nobs - 3 - ntrend) // 2}")
+
+
 def _check_series(x) -> np.ndarray:
     x = _as_float_array(x, "x")
     if x.ndim != 1:
@@ -461,6 +474,7 @@ def adfuller(x, maxlag=None, regression="c", autolag="AIC", store=False, regresu
         store = True
     ntrend = 0 if regression == "n" else len(regression)
     maxlag = _check_maxlag(maxlag, x.shape[0], ntrend)
+    _check_dof(maxlag, x.shape[0], ntrend)
 
     adfstat, usedlag, nobs, icbest, resols, alres = _adf_single(
         x, maxlag, regression, autolag, store, regresults)
@@ -471,7 +485,7 @@ def adfuller(x, maxlag=None, regression="c", autolag="AIC", store=False, regresu
     resstore = None
     if store:
         resstore = ResultsStore()
-        if regresults:
+        if regresults and autolag:
             resstore.autolag_results = alres
         resstore.resols = resols
         resstore.maxlag = maxlag
@@ -541,6 +555,7 @@ def adfuller_many(X, maxlag=None, regression="c", autolag="AIC", *, on_error="ra
     S, n = X.shape
     ntrend = 0 if regression == "n" else len(regression)
     maxlag = _check_maxlag(maxlag, n, ntrend)
+    _check_dof(maxlag, n, ntrend)
     method = 0 if autolag is None else _AUTOLAGS[autolag]
 
     stat = np.full(S, np.nan)
