@@ -320,15 +320,14 @@ def _rss_nested(R: np.ndarray) -> np.ndarray:
     return np.cumsum(sq[::-1])[::-1]
 
 
-def _ols_from_r(R: np.ndarray, k: int, nobs: int, ssr: float, ytss: float,
-                k_constant: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, RegressionResult]:
+def _ols_from_r(R: np.ndarray, k: int, nobs: int, ssr: float) -> tuple[np.ndarray, np.ndarray]:
+    """params and standard errors of the regression on the first k columns, from the R factor
+    of the augmented design [Z | y]: params = R_k^{-1} (Q^T y)_k, cov = s^2 R_k^{-1} R_k^{-T}."""
     Rk = R[:k, :k]
-    z = R[:k, -1]
-    params = np.linalg.solve(Rk, z)
+    params = np.linalg.solve(Rk, R[:k, -1])
     Rinv = np.linalg.solve(Rk, np.eye(k))
-    scale = ssr / (nobs - k)
-    bse = np.sqrt(scale * np.einsum("ij,ij->i", Rinv, Rinv))
-    return params, bse, Rinv, None
+    bse = np.sqrt(ssr / (nobs - k) * np.einsum("ij,ij->i", Rinv, Rinv))
+    return params, bse
 
 
 def _make_result(params, bse, ssr, nobs, k, k_constant, centered_tss) -> RegressionResult:
@@ -389,7 +388,7 @@ def _adf_single(x: np.ndarray, maxlag: int, regression: str, autolag, store: boo
             tss = _tss(y, kconst)
             for lag in range(maxlag + 1):
                 k = startlag + lag
-                params, bse, _, _ = _ols_from_r(R, k, m, rss_all[k], tss, kconst)
+                params, bse = _ols_from_r(R, k, m, rss_all[k])
                 for c, f in enumerate(scale):  # back to statsmodels' raw trend columns
                     params[c] *= f
                     bse[c] *= f
@@ -410,7 +409,7 @@ def _adf_single(x: np.ndarray, maxlag: int, regression: str, autolag, store: boo
     if store:
         y = A[:, -1]
         tss = _tss(y, kconst)
-        params, bse, _, _ = _ols_from_r(R, k, m, ssr, tss, kconst)
+        params, bse = _ols_from_r(R, k, m, ssr)
         for c, f in enumerate(scale):
             params[c] *= f
             bse[c] *= f
