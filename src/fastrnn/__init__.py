@@ -4,7 +4,7 @@ The compiled C++ core runs the forward passes and backpropagation through time; 
 ``fastrnn.ops`` for the functional API and ``fastrnn.backends`` for the backend registry.
 """
 
-from fastrnn import backends, ops
+from fastrnn import backends, ops, timeseries
 
 __version__ = "0.1.0"
-__all__ = ["backends", "ops", "__version__"]
+__all__ = ["backends", "ops", "timeseries", "__version__"]
