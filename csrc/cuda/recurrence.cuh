@@ -126,6 +126,7 @@ template <class T, int NG, bool USMEM>
 __device__ __forceinline__ void dot_cols(const Base& a, const Ctx& c, T (&acc)[kRows][NG], int g0,
                                          int Gc, const T* Ush, const T* U, const T* xsh) {
   const int64_t H = a.H, G = Gc * H;
+#pragma unroll 4
   for (int64_t k = 0; k < H; ++k) {
     T u[NG];
 #pragma unroll
@@ -147,6 +148,7 @@ template <class T, bool USMEM>
 __device__ __forceinline__ void dot_rows(const Base& a, const Ctx& c, T (&acc)[kRows], int64_t c0,
                                          int64_t c1, int64_t G, const T* UTsh, const T* U,
                                          const T* dsh) {
+#pragma unroll 4
   for (int64_t cc = c0; cc < c1; ++cc) {
     const T u = USMEM ? UTsh[cc * a.hs + c.jl] : (c.jv ? __ldg(U + c.j * G + cc) : T(0));
 #pragma unroll

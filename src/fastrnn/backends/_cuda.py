@@ -41,6 +41,8 @@ def _kind(x):
     """'numpy', or the library whose device arrays x is ('torch', 'cupy', 'numba', ...)."""
     if isinstance(x, np.ndarray) or x is None:
         return "numpy"
+    if getattr(x, "is_cuda", False) and getattr(x, "requires_grad", False):
+        x = x.detach()
     if hasattr(x, "__cuda_array_interface__"):
         return _library(x)
     if hasattr(x, "__dlpack__") and hasattr(x, "__dlpack_device__"):
@@ -63,6 +65,8 @@ def _from_dlpack(a):
 
 def _prepare(a):
     """A C-contiguous device array for a device input; NumPy and None pass through."""
+    if getattr(a, "is_cuda", False) and getattr(a, "requires_grad", False):
+        a = a.detach()  # torch hides __cuda_array_interface__ on tensors that require grad
     kind = _kind(a)
     if kind == "numpy":
         return a
