@@ -63,8 +63,6 @@ def test_not_available_without_gpu():
 
 
 @no_gpu_only
-@pytest.mark.xfail(reason="backends.get() returns an already-loaded backend without asking "
-                          "is_available(); the fix is one line in backends/__init__.py (see issue 8)")
 def test_get_refuses_unavailable_cuda():
     backends.built()  # loads the module
     with pytest.raises(RuntimeError, match="cannot run here"):
