@@ -373,17 +373,18 @@ class Sequential:
 
     def _step(self, x, y, training=True):
         """Loss (data + penalties), gradients aligned with trainable_weights, prediction."""
-        try:
-            pred = self._forward(x, training)
-        except ValueError as exc:
-            if "NaN or inf" in str(exc):
-                raise _NonFinite(str(exc)) from exc
-            raise
-        value, dpred = self.loss.value_and_grad(y, pred)
-        value += self._penalty()
-        if not np.isfinite(value):
-            raise _NonFinite(f"the loss is {value}")
-        self._backward(dpred)
+        with np.errstate(over="ignore", invalid="ignore"):  # non-finite values are caught below
+            try:
+                pred = self._forward(x, training)
+            except ValueError as exc:
+                if "NaN or inf" in str(exc):
+                    raise _NonFinite(str(exc)) from exc
+                raise
+            value, dpred = self.loss.value_and_grad(y, pred)
+            value += self._penalty()
+            if not np.isfinite(value):
+                raise _NonFinite(f"the loss is {value}")
+            self._backward(dpred)
         grads = self._grads()
         for g in grads:
             if not np.isfinite(g).all():
