@@ -420,3 +420,16 @@ def test_sgd_step_of_a_model_equals_the_formula():
     m.fit(x, y, epochs=1, batch_size=6, shuffle=False, verbose=0)
     for a, b, gg in zip(m.get_weights(), w0, g):
         np.testing.assert_allclose(a, b - 0.1 * gg, rtol=1e-12, atol=1e-14)
+
+
+def test_clipnorm_in_fit_is_per_weight_array_like_keras():
+    rng = np.random.default_rng(6)
+    x, y = rng.standard_normal((6, 4, 2)), rng.standard_normal((6, 1)) * 10
+    m = Sequential([Input((4, 2), dtype="float64"), layers.LSTM(3), layers.Dense(1)])
+    m.compile(optimizer=optimizers.SGD(0.1, clipnorm=0.01), loss="mse")
+    w0 = m.get_weights()
+    _, g = m.loss_and_gradients(x, y)
+    m.fit(x, y, epochs=1, batch_size=6, shuffle=False, verbose=0)
+    for a, b, gg in zip(m.get_weights(), w0, g):
+        n = np.sqrt((gg ** 2).sum())
+        np.testing.assert_allclose(a, b - 0.1 * gg * min(1.0, 0.01 / n), rtol=1e-12, atol=1e-14)

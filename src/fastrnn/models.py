@@ -181,6 +181,34 @@ class Sequential:
             shape = layer.compute_output_shape(shape)
         self.input_shape = tuple(input_shape)
         self.built = bool(self._layers)
+        self._flatten()
+
+    def _flatten(self):
+        """Put every trainable weight array into one contiguous vector (the layers keep views
+        of it), so that the optimiser, the finite check and the backup of a training step are
+        a few vector operations whatever the number of arrays."""
+        ws = self.trainable_weights
+        n = sum(w.size for w in ws)
+        flat = np.empty(n, self.dtype)
+        self._slices = []
+        off = 0
+        for layer in self._layers:
+            if not layer.trainable:
+                continue
+            for i, (wname, w, reg) in enumerate(layer._weights):
+                view = flat[off:off + w.size].reshape(w.shape)
+                view[...] = w
+                layer._weights[i] = (wname, view, reg)
+                self._slices.append((off, off + w.size))
+                off += w.size
+        self._flat = flat
+        self._flat_grad = np.empty_like(flat)
+
+    def _flat_ok(self):
+        ws = self.trainable_weights
+        return (getattr(self, "_flat", None) is not None and len(ws) == len(self._slices)
+                and all(w.base is self._flat for w in ws)
+                and sum(w.size for w in ws) == self._flat.size)
 
     @property
     def output_shape(self):
@@ -385,11 +413,7 @@ class Sequential:
             if not np.isfinite(value):
                 raise _NonFinite(f"the loss is {value}")
             self._backward(dpred)
-        grads = self._grads()
-        for g in grads:
-            if not np.isfinite(g).all():
-                raise _NonFinite("a gradient contains NaN or inf")
-        return value, grads, pred
+        return value, self._grads(), pred
 
     def loss_and_gradients(self, x, y, training=False):
         """(loss, gradients) on (x, y) without updating anything: the training loss
@@ -446,12 +470,16 @@ class Sequential:
         self.stop_training = False
         n = x.shape[0]
         steps = -(-n // batch_size)
-        params = self.trainable_weights
+        if not self._flat_ok():
+            self._flatten()
+        flat, flat_grad, slices = self._flat, self._flat_grad, self._slices
+        params = [flat]
         metrics = [_metrics.get(m, self.loss.name) for m in self._metric_names]
-        if self.optimizer._slots is None or len(self.optimizer._slots) != len(params):
-            self.optimizer.build(params)
-        backup_w = [np.empty_like(p) for p in params]
-        backup_s = [np.empty_like(s) for s in self.optimizer.state()]
+        opt = self.optimizer
+        if opt._slots is None or len(opt._slots) != 1 or (opt._slots[0] and opt._slots[0][0].shape != flat.shape):
+            opt.build(params)
+        backup_w = [np.empty_like(flat)]
+        backup_s = [np.empty_like(s) for s in opt.state()]
         have_backup = False
         rng = _seeding.generator()
 
@@ -481,12 +509,20 @@ class Sequential:
                     self._stop_nonfinite(exc, epoch, b, params, backup_w, backup_s, have_backup)
                     history.nonfinite = (epoch, b)
                     break
-                for dst, src in zip(backup_w, params):
-                    np.copyto(dst, src)
-                for dst, src in zip(backup_s, self.optimizer.state()):
+                if opt.clipnorm is not None or opt.clipvalue is not None or opt.global_clipnorm is not None:
+                    grads = opt._clip(grads)
+                for g, (lo, hi) in zip(grads, slices):
+                    flat_grad[lo:hi] = g.ravel()
+                if not np.isfinite(flat_grad).all():
+                    self._stop_nonfinite(_NonFinite("a gradient contains NaN or inf"), epoch, b,
+                                         params, backup_w, backup_s, None)
+                    history.nonfinite = (epoch, b)
+                    break
+                np.copyto(backup_w[0], flat)
+                for dst, src in zip(backup_s, opt.state()):
                     np.copyto(dst, src)
                 have_backup = True
-                self.optimizer.apply(params, grads)
+                opt.step(params, [flat_grad])
                 k = xb.shape[0]
                 total += value * k
                 count += k
@@ -514,7 +550,10 @@ class Sequential:
         return history
 
     def _stop_nonfinite(self, exc, epoch, batch, params, backup_w, backup_s, have_backup):
-        if have_backup:
+        if have_backup is None:
+            kept = ("its current weights (their loss was finite; the non-finite gradient was "
+                    "not applied)")
+        elif have_backup:
             for dst, src in zip(params, backup_w):
                 np.copyto(dst, src)
             for dst, src in zip(self.optimizer.state(), backup_s):

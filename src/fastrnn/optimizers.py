@@ -102,13 +102,22 @@ class Optimizer:
         return grads
 
     def apply(self, params, grads):
-        """One update of every array in `params` (in place) from `grads`."""
-        if self._slots is None or len(self._slots) != len(params):
+        """One update of every array in `params` (in place) from `grads` (clipped first)."""
+        self.step(params, self._clip(grads))
+
+    def step(self, params, grads):
+        """The update from already-clipped gradients (``fit`` clips per weight array, then
+        updates all trainable weights as one flat vector)."""
+        if self._slots is None or [s[0].shape for s in self._slots if s] != [
+                p.shape for p, s in zip(params, self._slots) if s] or len(self._slots) != len(params):
             self.build(params)
-        grads = self._clip(grads)
+        self._prepare(self.iterations + 1)
         self.iterations += 1
         for p, g, slots in zip(params, grads, self._slots):
             self._update(p, g, slots)
+
+    def _prepare(self, t):
+        pass
 
     def _update(self, p, g, slots):
         raise NotImplementedError
@@ -168,11 +177,9 @@ class Adam(Optimizer):
                 raise ValueError(f"{name} must be in [0, 1), got {b!r}")
         self.epsilon = _positive(epsilon, "epsilon", allow_zero=True)
 
-    def apply(self, params, grads):
-        t = self.iterations + 1
+    def _prepare(self, t):
         self._alpha = (self.learning_rate * math.sqrt(1 - self.beta_2 ** t)
                        / (1 - self.beta_1 ** t))
-        super().apply(params, grads)
 
     def _update(self, p, g, slots):
         m, v = slots

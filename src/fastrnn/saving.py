@@ -131,7 +131,7 @@ def load_model(filepath, backend=None, compile=True):
                           loss=losses.get(compiled["loss"]), metrics=compiled.get("metrics"))
             if states or compiled.get("iterations"):
                 model.optimizer.set_state(compiled.get("iterations", 0), states,
-                                          model.trainable_weights)
+                                          [model._flat] if states else model.trainable_weights)
         except (TypeError, ValueError, KeyError) as exc:
             raise _bad(filepath, f"its compile settings are invalid ({exc})") from None
     return model
