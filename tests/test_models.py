@@ -208,9 +208,18 @@ def test_bad_input_errors_name_the_argument():
         Sequential([layers.LSTM(3, input_shape=(None, 1), dtype="float64"), layers.Dense(1, dtype="float32")])
 
 
+def _keras():
+    """Keras 3 as an oracle when installed (any backend; torch when neither TF nor JAX is)."""
+    import importlib.util
+    import os
+    if importlib.util.find_spec("tensorflow") is None and importlib.util.find_spec("jax") is None:
+        os.environ.setdefault("KERAS_BACKEND", "torch")
+    return pytest.importorskip("keras")
+
+
 def test_issue_model_matches_keras_when_installed():
-    """Keras itself as the oracle (skipped without TensorFlow/Keras; not a CI requirement)."""
-    keras = pytest.importorskip("keras")
+    """Keras itself as the oracle (skipped without Keras; not a CI requirement)."""
+    keras = _keras()
     for kcell, fcell in [(keras.layers.SimpleRNN, layers.SimpleRNN), (keras.layers.LSTM, layers.LSTM),
                          (keras.layers.GRU, layers.GRU)]:
         k = keras.Sequential([keras.Input((None, 1)), kcell(10, return_sequences=True), kcell(15, return_sequences=True),
@@ -221,3 +230,44 @@ def test_issue_model_matches_keras_when_installed():
         f.set_weights(k.get_weights())
         x = np.random.default_rng(0).standard_normal((4, 9, 1)).astype(np.float32)
         np.testing.assert_allclose(f.predict(x, verbose=0), k.predict(x, verbose=0), rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.parametrize("opt", ["adam", "sgd", "rmsprop"])
+def test_training_steps_match_keras_when_installed(opt):
+    """Same weights, same data order: fastrnn's fit follows Keras's fit step by step."""
+    keras = _keras()
+    rng = np.random.default_rng(1)
+    X = rng.standard_normal((48, 6, 3)).astype(np.float32)
+    y = rng.standard_normal((48, 1)).astype(np.float32)
+    k = keras.Sequential([keras.Input((6, 3)), keras.layers.LSTM(4, return_sequences=True),
+                          keras.layers.GRU(3, kernel_regularizer=keras.regularizers.l2(0.01)),
+                          keras.layers.Dense(1)])
+    kopt = {"adam": keras.optimizers.Adam(0.01), "sgd": keras.optimizers.SGD(0.05, momentum=0.9),
+            "rmsprop": keras.optimizers.RMSprop(0.01)}[opt]
+    k.compile(optimizer=kopt, loss="mse")
+    from fastrnn import optimizers, regularizers
+    f = Sequential([layers.LSTM(4, input_shape=(6, 3), return_sequences=True),
+                    layers.GRU(3, kernel_regularizer=regularizers.l2(0.01)), layers.Dense(1)])
+    fopt = {"adam": optimizers.Adam(0.01), "sgd": optimizers.SGD(0.05, momentum=0.9),
+            "rmsprop": optimizers.RMSprop(0.01)}[opt]
+    f.compile(optimizer=fopt, loss="mse")
+    f.set_weights(k.get_weights())
+    kh = k.fit(X, y, epochs=3, batch_size=16, shuffle=False, verbose=0)
+    fh = f.fit(X, y, epochs=3, batch_size=16, shuffle=False, verbose=0)
+    np.testing.assert_allclose(fh.history["loss"], kh.history["loss"], rtol=2e-4)
+    for a, b in zip(f.get_weights(), k.get_weights()):
+        np.testing.assert_allclose(a, b, rtol=1e-3, atol=1e-4)
+
+
+def test_summary_is_keras_text_when_installed():
+    keras = _keras()
+    k = keras.Sequential([keras.Input((None, 1)), keras.layers.SimpleRNN(10, return_sequences=True, name="r"),
+                          keras.layers.LSTM(15, return_sequences=True, name="l"),
+                          keras.layers.GRU(5, name="g"), keras.layers.Dense(1, name="d")], name="m")
+    f = Sequential([Input((None, 1)), layers.SimpleRNN(10, return_sequences=True, name="r"),
+                    layers.LSTM(15, return_sequences=True, name="l"), layers.GRU(5, name="g"),
+                    layers.Dense(1, name="d")], name="m")
+    got_k, got_f = [], []
+    k.summary(print_fn=lambda s, **kw: got_k.append(s))
+    f.summary(print_fn=got_f.append)
+    assert "\n".join(got_f).strip() == "\n".join(got_k).strip()

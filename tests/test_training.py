@@ -433,3 +433,40 @@ def test_clipnorm_in_fit_is_per_weight_array_like_keras():
     for a, b, gg in zip(m.get_weights(), w0, g):
         n = np.sqrt((gg ** 2).sum())
         np.testing.assert_allclose(a, b - 0.1 * gg * min(1.0, 0.01 / n), rtol=1e-12, atol=1e-14)
+
+
+def _keras():
+    """Keras 3 as an oracle when installed (any backend; torch when neither TF nor JAX is)."""
+    import importlib.util
+    import os
+    if importlib.util.find_spec("tensorflow") is None and importlib.util.find_spec("jax") is None:
+        os.environ.setdefault("KERAS_BACKEND", "torch")
+    return pytest.importorskip("keras")
+
+
+@pytest.mark.parametrize("name", ["mse", "mae", "binary_crossentropy", "categorical_crossentropy",
+                                  "sparse_categorical_crossentropy"])
+@pytest.mark.parametrize("from_logits", [False, True])
+def test_losses_match_keras_when_installed(name, from_logits):
+    keras = _keras()
+    if from_logits and name in ("mse", "mae"):
+        pytest.skip("no logits form")
+    rng = np.random.default_rng(4)
+    kind = {"mse": "reg", "mae": "reg", "binary_crossentropy": "prob"}.get(name, "onehot")
+    y, p = _targets(kind, rng, (6, 5, 4))
+    p = p.astype(np.float32)
+    if kind != "reg":
+        p[0, 0, 0] = 0.0  # exercise the clipping
+    if from_logits:
+        p = rng.standard_normal(p.shape).astype(np.float32)
+    if name.startswith("sparse"):
+        y = y.argmax(-1)
+    kw = {"from_logits": True} if from_logits else {}
+    kl = keras.losses.get({"class_name": {"mse": "MeanSquaredError", "mae": "MeanAbsoluteError",
+                                          "binary_crossentropy": "BinaryCrossentropy",
+                                          "categorical_crossentropy": "CategoricalCrossentropy",
+                                          "sparse_categorical_crossentropy": "SparseCategoricalCrossentropy"}[name],
+                           "config": kw})
+    want = float(keras.ops.convert_to_numpy(kl(y.astype(np.float32) if not name.startswith("sparse") else y, p)))
+    ours = losses.get({"class_name": type(losses.get(name)).__name__, "config": kw}) if kw else losses.get(name)
+    assert ours(y, p) == pytest.approx(want, rel=1e-5, abs=1e-6)
