@@ -252,9 +252,10 @@ def test_training_steps_match_keras_when_installed(opt):
             "rmsprop": optimizers.RMSprop(0.01)}[opt]
     f.compile(optimizer=fopt, loss="mse")
     f.set_weights(k.get_weights())
-    kh = k.fit(X, y, epochs=3, batch_size=16, shuffle=False, verbose=0)
-    fh = f.fit(X, y, epochs=3, batch_size=16, shuffle=False, verbose=0)
+    kh = k.fit(X, y, epochs=3, batch_size=16, shuffle=False, verbose=0, validation_split=0.25)
+    fh = f.fit(X, y, epochs=3, batch_size=16, shuffle=False, verbose=0, validation_split=0.25)
     np.testing.assert_allclose(fh.history["loss"], kh.history["loss"], rtol=2e-4)
+    np.testing.assert_allclose(fh.history["val_loss"], kh.history["val_loss"], rtol=2e-4)
     for a, b in zip(f.get_weights(), k.get_weights()):
         np.testing.assert_allclose(a, b, rtol=1e-3, atol=1e-4)
 
