@@ -403,7 +403,8 @@ def cmd_forecast(args):
     m = n - n_test
     diff = None if args.diff == "auto" else int(args.diff)
     max_lag = max(args.lags)
-    need_train = max(max_lag + (diff if diff is not None else 2) + args.horizon + 7,
+    need_train = max(max_lag + (diff if diff is not None else 2)
+                     + (args.horizon if args.direct else 1) + 7,
                      max_lag + 12, 20)
     if m < need_train:
         raise CLIError(f"{path}: column {col!r} has {n} values, {m} for training after a test "

@@ -17,6 +17,7 @@ Recursive forecasting feeds each one-step forecast back as an input; a model tra
 
 from __future__ import annotations
 
+import warnings
 from math import comb
 
 import numpy as np
@@ -102,7 +103,11 @@ def future_index(index, steps):
         if isinstance(index, pd.PeriodIndex):
             return index[-1] + k
         if isinstance(index, pd.DatetimeIndex):
-            freq = index.freq or (pd.infer_freq(index) if len(index) >= 3 else None)
+            freq = index.freq
+            if freq is None and len(index) >= 3:
+                with warnings.catch_warnings():    # pandas 3 warns about its return type
+                    warnings.simplefilter("ignore")
+                    freq = pd.infer_freq(index)
             if freq is None:
                 return None
             return pd.date_range(index[-1], periods=steps + 1, freq=freq)[1:]

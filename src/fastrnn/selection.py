@@ -166,8 +166,10 @@ def choose_diff(x, alpha=0.05, max_diff=2, regression="c"):
 
 def detect_period(x, d=0, max_period=None, min_period=2):
     """The seasonal period of x: the lag (in min_period..max_period) of the highest local
-    maximum of the autocorrelation of the order-d differences, when that maximum is above the
-    2/sqrt(n) band; None when there is none. Default ``max_period = n // 3``."""
+    maximum of the autocorrelation of the order-d differences, when that maximum is at least
+    0.2 and above the 3/sqrt(n) band (stricter than the usual 2/sqrt(n), which white noise
+    crosses somewhere among many lags); None when there is none. Default
+    ``max_period = n // 3``."""
     z = np.asarray(x, np.float64)
     z = np.diff(z, d) if d else z
     z = z - z.mean()
@@ -177,7 +179,7 @@ def detect_period(x, d=0, max_period=None, min_period=2):
         return None
     denom = float(z @ z)
     r = np.array([float(z[:n - k] @ z[k:]) / denom for k in range(hi + 2)])
-    best, best_r = None, 2.0 / np.sqrt(n)
+    best, best_r = None, max(0.2, 3.0 / np.sqrt(n))
     for k in range(max(min_period, 2), hi + 1):
         if r[k] > r[k - 1] and r[k] >= r[k + 1] and r[k] > best_r:
             best, best_r = k, r[k]
