@@ -190,3 +190,23 @@ def test_python_m_fastrnn(tmp_path):
     r = subprocess.run([sys.executable, "-m", "fastrnn", "--version"], capture_output=True,
                        text=True, env=env, timeout=120)
     assert r.returncode == 0 and r.stdout.startswith("fastrnn ")
+
+
+def test_jobs_without_joblib_is_a_note(capsys, monkeypatch):
+    monkeypatch.setitem(sys.modules, "joblib", None)
+    rc, out, err = run(capsys, "forecast", *FAST, "--jobs", "2")
+    assert rc == 0
+    assert err.strip() == ("fastrnn: note: joblib is not installed (pip install joblib): --jobs "
+                           "ignored, the candidates run one after another")
+    assert "on 1 job(s)" in out
+
+
+def test_backend_option(capsys):
+    import fastrnn
+
+    rc, out, err = run(capsys, "forecast", *FAST, "--backend", "numpy")
+    assert rc == 0, err
+    assert "backend numpy" in out
+    if "cuda" not in fastrnn.backends.available():
+        rc, _, err = run(capsys, "forecast", *FAST, "--backend", "cuda")
+        one_line_error(rc, err, "backend 'cuda' is not available here")

@@ -145,20 +145,22 @@ def cmd_bench(args):
             ref = runner(cell, "numpy", *problem, work)
             r = ref()
             times = {"numpy": median_time(ref, min_repeats=2, min_seconds=0.05, max_repeats=5)}
+            row = 0.0
             for b in names:
                 fn = runner(cell, b, *problem, work)
                 a = fn()
                 pairs = [(a, r)] if work == "forward" else list(zip(a, r))
-                worst = max(worst, max(float(np.max(np.abs(x - y)) / max(np.max(np.abs(y)), 1.0))
-                                       for x, y in pairs))
+                row = max(row, max(float(np.max(np.abs(x - y)) / max(np.max(np.abs(y)), 1.0))
+                                   for x, y in pairs))
                 times[b] = median_time(fn, min_seconds=0.1)
+            worst = max(worst, row)
             if torch is not None:
                 times["torch"] = median_time(torch_runner(cell, *problem, work), min_seconds=0.1)
             line = f"{shape:<13} {cell:<6} {work:<8}" + "".join(f"{times[c] * 1e3:>11.3f}" for c in cols)
             line += "".join(f"{times['numpy'] / times[b]:>9.1f}x" for b in names)
             if torch is not None:
                 line += "".join(f"{times['torch'] / times[b]:>11.1f}x" for b in names)
-            print(line + f"{worst:>10.1e}", flush=True)
+            print(line + f"{row:>10.1e}", flush=True)
     ok = worst < 1e-4
     print(f"agreement with the reference: {'OK' if ok else 'FAILED'} (worst {worst:.1e}, "
           f"float32 tolerance 1e-4)")
@@ -424,13 +426,21 @@ def cmd_forecast(args):
                            learning_rate=args.learning_rate, batch_size=args.batch_size,
                            horizon=args.horizon if args.direct else 1, patience=args.patience)
     backend = args.backend or backends.default()
+    jobs = args.jobs
+    if jobs not in (None, 1):
+        try:
+            import joblib  # noqa: F401
+        except ImportError:
+            print("fastrnn: note: joblib is not installed (pip install joblib): --jobs ignored, "
+                  "the candidates run one after another", file=err)
+            jobs = None
     print(f"fitting {len(cands)} RNN candidates (cells {' '.join(args.cells)}; units "
           f"{' '.join(map(str, args.units))}; lags {' '.join(map(str, args.lags))}; layers "
           f"{' '.join(map(str, args.layers))}; {' '.join(map(str, args.epochs))} epochs, Adam lr "
           f"{' '.join(f'{v:g}' for v in args.learning_rate)}, batch "
           f"{' '.join(map(str, args.batch_size))}"
           + (f", direct {args.horizon}-step outputs" if args.direct else "")
-          + f"; backend {backend}) and the baselines on {args.jobs or 1} job(s), seed {args.seed}",
+          + f"; backend {backend}) and the baselines on {jobs or 1} job(s), seed {args.seed}",
           flush=True)
 
     def progress(done, total, rec):
@@ -444,7 +454,7 @@ def cmd_forecast(args):
     try:
         sel = selection.select(x, cands, criterion=args.criterion, test=n_test, diff=diff,
                                alpha=args.alpha, season=args.season,
-                               refit_every=args.refit_every, n_jobs=args.jobs, seed=args.seed,
+                               refit_every=args.refit_every, n_jobs=jobs, seed=args.seed,
                                backend=args.backend, progress=progress)
     except (ValueError, RuntimeError) as exc:
         raise CLIError(f"{path}: column {col!r}: {exc}") from None
@@ -457,11 +467,14 @@ def cmd_forecast(args):
         print("season: none detected (no seasonal naive baseline; --season N sets one)")
     crit = {"mse": "one-step MSE on the test part", "aic": "AIC", "bic": "BIC"}[args.criterion]
     print()
-    print(f"{len(sel.records)} models ranked by {crit}. AIC = -2 ln L + 2k, BIC = -2 ln L + k ln n "
-          f"(Gaussian ln L of the in-sample one-step residuals, n = {sel.n_train - sel.t0} from "
-          f"{lab(sel.t0)}, k = parameters); MSE: one-step forecasts of the {n_test} test values "
-          f"from the true past" + (f", refitted every {args.refit_every} steps" if args.refit_every else "")
-          + "; all in the series' units.")
+    how = ""
+    if args.criterion == "mse":
+        how = (" (forecasts from the true past" + (f", refitted every {args.refit_every} steps"
+                                                   if args.refit_every else "") + ")")
+    print(f"{len(sel.records)} models ranked by {crit}{how}.")
+    print(f"AIC = -2 ln L + 2k, BIC = -2 ln L + k ln n: Gaussian ln L of the in-sample one-step "
+          f"residuals\n(n = {sel.n_train - sel.t0}, from {lab(sel.t0)}), k = parameters. "
+          f"MSE on the {n_test} test values. All in the series' units.")
     print(format_table(sel))
     best = sel.best_record
     bases = [r for r in sel.records if r["kind"] == "baseline" and math.isfinite(r[args.criterion])]
@@ -471,8 +484,14 @@ def cmd_forecast(args):
         b = bases[0]
         line += f"; best baseline {b['model']}: {b[args.criterion]:.4g}"
         if args.criterion == "mse" and b["mse"] > 0:
-            line += f", {100 * (1 - best['mse'] / b['mse']):+.0f}% lower MSE" if best["mse"] < b["mse"] else ""
+            line += f", {100 * (1 - best['mse'] / b['mse']):.0f}% lower MSE" if best["mse"] < b["mse"] else ""
     print(line + ")")
+    for c in ("mse", "aic", "bic"):
+        if c != args.criterion:
+            ok = [r for r in sel.records if math.isfinite(r[c])]
+            if ok:
+                r = min(ok, key=lambda r: r[c])
+                print(f"  lowest {c.upper()}: {r['model']} ({r[c]:.4g})")
 
     fc = sel.forecast(args.horizon, refit=not args.no_refit)
     fc = np.asarray(fc, np.float64)
