@@ -14,8 +14,10 @@
 #include <cmath>
 #include <cstdint>
 #include <type_traits>
+#include <cstdlib>
 #include <cstring>
 #include <initializer_list>
+#include <new>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -168,9 +170,79 @@ py::object optional_cached(const py::object& obj, const char* name, Shape expect
   return optional_checked<T>(obj, name, expected, sym, "cache x", false);
 }
 
+// Large output arrays come from a small pool of recently freed blocks. glibc serves allocations
+// above 32 MiB with fresh pages, and the kernel zero-fills every page on first touch: at
+// train-medium sizes that was ~15% of a forward pass (perf, bench/NOTES.md). A block returns to
+// the pool when the NumPy array that owns it is freed (capsule destructor); the pool holds at
+// most kPoolBytes and is only touched with the GIL held, so it needs no lock of its own.
+class BlockPool {
+ public:
+  static constexpr size_t kMinBytes = size_t(1) << 20;   // smaller: malloc's own reuse is fine
+  static constexpr size_t kPoolBytes = size_t(512) << 20;
+
+  void* get(size_t bytes) {
+    for (size_t i = 0; i < free_.size(); ++i)
+      if (free_[i].bytes == bytes) {
+        void* p = free_[i].p;
+        held_ -= bytes;
+        free_.erase(free_.begin() + static_cast<std::ptrdiff_t>(i));
+        return p;
+      }
+    void* p = std::aligned_alloc(64, (bytes + 63) / 64 * 64);
+    if (!p) throw std::bad_alloc();
+    return p;
+  }
+  void put(void* p, size_t bytes) {
+    while (!free_.empty() && held_ + bytes > kPoolBytes) {  // drop the oldest
+      std::free(free_.front().p);
+      held_ -= free_.front().bytes;
+      free_.erase(free_.begin());
+    }
+    if (bytes > kPoolBytes) {
+      std::free(p);
+      return;
+    }
+    free_.push_back({p, bytes});
+    held_ += bytes;
+  }
+
+ private:
+  struct Block {
+    void* p;
+    size_t bytes;
+  };
+  std::vector<Block> free_;
+  size_t held_ = 0;
+};
+
+BlockPool& pool() {
+  static BlockPool* p = new BlockPool();  // never destroyed: arrays may outlive module teardown
+  return *p;
+}
+
+// A block of the pool: 64 header bytes (its size, for the capsule destructor, which gets only
+// the data pointer) then the data, so the data stays 64-byte aligned.
+constexpr size_t kHeader = 64;
+
+void release_block(void* data) {
+  char* base = static_cast<char*>(data) - kHeader;
+  size_t bytes;
+  std::memcpy(&bytes, base, sizeof bytes);
+  pool().put(base, bytes);
+}
+
 template <class T>
 py::array_t<T> empty(Shape shape) {
-  return py::array_t<T>(std::vector<py::ssize_t>(shape.begin(), shape.end()));
+  std::vector<py::ssize_t> dims(shape.begin(), shape.end());
+  size_t n = 1;
+  for (auto d : dims) n *= static_cast<size_t>(d);
+  if (n * sizeof(T) < BlockPool::kMinBytes) return py::array_t<T>(dims);
+  const size_t bytes = kHeader + n * sizeof(T);
+  char* base = static_cast<char*>(pool().get(bytes));
+  std::memcpy(base, &bytes, sizeof bytes);
+  T* data = reinterpret_cast<T*>(base + kHeader);
+  py::capsule owner(data, release_block);
+  return py::array_t<T>(dims, data, owner);
 }
 
 // The state after the last step: seq[:, T-1] when T > 0, else the initial state (or zeros).
