@@ -10,7 +10,10 @@
 #include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
 
+#include <algorithm>
 #include <cmath>
+#include <cstdint>
+#include <type_traits>
 #include <cstring>
 #include <sstream>
 #include <string>
@@ -76,11 +79,35 @@ py::array float_array(const py::handle& obj, const char* name) {
 
 bool is_double(const py::array& a) { return a.dtype().itemsize() == 8; }
 
-// A float array of the same dtype as x, with the expected shape; C-contiguous (copied if not).
+// Index of the first NaN/inf in p[0, n), or -1. The scan ORs the exponent fields of a block (all
+// ones only for NaN and inf) so that it vectorises; the index is searched for only on failure.
+template <class T>
+int64_t first_non_finite(const T* p, int64_t n) {
+  using Bits = typename std::conditional<sizeof(T) == 4, uint32_t, uint64_t>::type;
+  const Bits exponent = sizeof(T) == 4 ? Bits(0x7f800000u) : Bits(0x7ff0000000000000ull);
+  constexpr int64_t kBlock = 4096;
+  for (int64_t k0 = 0; k0 < n; k0 += kBlock) {
+    const int64_t k1 = std::min(n, k0 + kBlock);
+    Bits seen = 0;
+    for (int64_t k = k0; k < k1; ++k) {
+      Bits b;
+      std::memcpy(&b, p + k, sizeof(T));
+      seen |= ((b & exponent) == exponent) ? Bits(1) : Bits(0);
+    }
+    if (seen)
+      for (int64_t k = k0; k < k1; ++k)
+        if (!std::isfinite(p[k])) return k;
+  }
+  return -1;
+}
+
+// A float array of the same dtype as x, with the expected shape; C-contiguous (copied if not);
+// finite unless check_finite is false (arrays of a cache, which a forward pass produced).
 template <class T>
 py::array_t<T, py::array::c_style> checked(const py::handle& obj, const char* name,
                                            const std::vector<int64_t>& expected,
-                                           const char* expected_sym, const char* x_name = "x") {
+                                           const char* expected_sym, const char* x_name = "x",
+                                           bool check_finite = true) {
   py::array a = float_array(obj, name);
   if (is_double(a) != (sizeof(T) == 8))
     throw py::type_error(std::string(name) + " has dtype " + std::string(py::str(a.dtype())) +
@@ -91,12 +118,12 @@ py::array_t<T, py::array::c_style> checked(const py::handle& obj, const char* na
                           shape_str(expected) + ", got " + shape_str(shape_of(a)));
   auto c = py::array_t<T, py::array::c_style>::ensure(a);
   if (!c) throw py::error_already_set();
-  const T* p = c.data();
-  const int64_t n = c.size();
-  for (int64_t k = 0; k < n; ++k)
-    if (!std::isfinite(p[k]))
+  if (check_finite) {
+    const int64_t k = first_non_finite(c.data(), c.size());
+    if (k >= 0)
       throw py::value_error(std::string(name) + " contains NaN or inf (first at flat index " +
                             std::to_string(k) + ")");
+  }
   return c;
 }
 
@@ -108,9 +135,22 @@ const T* ptr_or_null(const py::object& o) {
 template <class T>
 py::object optional_checked(const py::object& obj, const char* name,
                             const std::vector<int64_t>& expected, const char* sym,
-                            const char* x_name = "x") {
+                            const char* x_name = "x", bool check_finite = true) {
   if (obj.is_none()) return py::none();
-  return checked<T>(obj, name, expected, sym, x_name);
+  return checked<T>(obj, name, expected, sym, x_name, check_finite);
+}
+
+// The arrays of a cache: shape and dtype re-checked (a damaged cache must not read out of
+// bounds), finiteness not (the forward pass produced them from finite inputs).
+template <class T>
+py::array_t<T, py::array::c_style> cached(const py::handle& obj, const char* name,
+                                          const std::vector<int64_t>& expected, const char* sym) {
+  return checked<T>(obj, name, expected, sym, "cache x", false);
+}
+template <class T>
+py::object optional_cached(const py::object& obj, const char* name,
+                           const std::vector<int64_t>& expected, const char* sym) {
+  return optional_checked<T>(obj, name, expected, sym, "cache x", false);
 }
 
 template <class T>
@@ -176,11 +216,11 @@ py::tuple elman_backward_t(const py::tuple& saved, const py::object& dh_seq_,
                            const py::object& dh_last_, Activation act) {
   const py::array x_in = float_array(saved[0], "cache x");
   const Dims d = read_dims(x_in, float_array(saved[2], "cache U"), 1, "(H, H)");
-  auto x = checked<T>(saved[0], "cache x", {d.B, d.T, d.I}, "(B, T, I)");
-  auto W = checked<T>(saved[1], "cache W", {d.I, d.H}, "(I, H)");
-  auto U = checked<T>(saved[2], "cache U", {d.H, d.H}, "(H, H)");
-  py::object h0 = optional_checked<T>(saved[3], "cache h0", {d.B, d.H}, "(B, H)");
-  auto h_seq = checked<T>(saved[4], "cache h_seq", {d.B, d.T, d.H}, "(B, T, H)");
+  auto x = cached<T>(saved[0], "cache x", {d.B, d.T, d.I}, "(B, T, I)");
+  auto W = cached<T>(saved[1], "cache W", {d.I, d.H}, "(I, H)");
+  auto U = cached<T>(saved[2], "cache U", {d.H, d.H}, "(H, H)");
+  py::object h0 = optional_cached<T>(saved[3], "cache h0", {d.B, d.H}, "(B, H)");
+  auto h_seq = cached<T>(saved[4], "cache h_seq", {d.B, d.T, d.H}, "(B, T, H)");
   py::object dh_seq = optional_checked<T>(dh_seq_, "dh_seq", {d.B, d.T, d.H}, "(B, T, H)");
   py::object dh_last = optional_checked<T>(dh_last_, "dh_last", {d.B, d.H}, "(B, H)");
   auto dx = empty<T>({d.B, d.T, d.I});
@@ -237,14 +277,14 @@ py::tuple lstm_backward_t(const py::tuple& saved, const py::object& dh_seq_,
   const py::array x_in = float_array(saved[0], "cache x");
   const Dims d = read_dims(x_in, float_array(saved[2], "cache U"), 4, "(H, 4H)");
   const int64_t G = 4 * d.H;
-  auto x = checked<T>(saved[0], "cache x", {d.B, d.T, d.I}, "(B, T, I)");
-  auto W = checked<T>(saved[1], "cache W", {d.I, G}, "(I, 4H)");
-  auto U = checked<T>(saved[2], "cache U", {d.H, G}, "(H, 4H)");
-  py::object h0 = optional_checked<T>(saved[3], "cache h0", {d.B, d.H}, "(B, H)");
-  py::object c0 = optional_checked<T>(saved[4], "cache c0", {d.B, d.H}, "(B, H)");
-  auto h_seq = checked<T>(saved[5], "cache h_seq", {d.B, d.T, d.H}, "(B, T, H)");
-  auto c_seq = checked<T>(saved[6], "cache c_seq", {d.B, d.T, d.H}, "(B, T, H)");
-  auto gates = checked<T>(saved[7], "cache gates", {d.B, d.T, G}, "(B, T, 4H)");
+  auto x = cached<T>(saved[0], "cache x", {d.B, d.T, d.I}, "(B, T, I)");
+  auto W = cached<T>(saved[1], "cache W", {d.I, G}, "(I, 4H)");
+  auto U = cached<T>(saved[2], "cache U", {d.H, G}, "(H, 4H)");
+  py::object h0 = optional_cached<T>(saved[3], "cache h0", {d.B, d.H}, "(B, H)");
+  py::object c0 = optional_cached<T>(saved[4], "cache c0", {d.B, d.H}, "(B, H)");
+  auto h_seq = cached<T>(saved[5], "cache h_seq", {d.B, d.T, d.H}, "(B, T, H)");
+  auto c_seq = cached<T>(saved[6], "cache c_seq", {d.B, d.T, d.H}, "(B, T, H)");
+  auto gates = cached<T>(saved[7], "cache gates", {d.B, d.T, G}, "(B, T, 4H)");
   py::object dh_seq = optional_checked<T>(dh_seq_, "dh_seq", {d.B, d.T, d.H}, "(B, T, H)");
   py::object dh_last = optional_checked<T>(dh_last_, "dh_last", {d.B, d.H}, "(B, H)");
   py::object dc_last = optional_checked<T>(dc_last_, "dc_last", {d.B, d.H}, "(B, H)");
@@ -303,13 +343,13 @@ py::tuple gru_backward_t(const py::tuple& saved, const py::object& dh_seq_,
   const py::array x_in = float_array(saved[0], "cache x");
   const Dims d = read_dims(x_in, float_array(saved[2], "cache U"), 3, "(H, 3H)");
   const int64_t G = 3 * d.H;
-  auto x = checked<T>(saved[0], "cache x", {d.B, d.T, d.I}, "(B, T, I)");
-  auto W = checked<T>(saved[1], "cache W", {d.I, G}, "(I, 3H)");
-  auto U = checked<T>(saved[2], "cache U", {d.H, G}, "(H, 3H)");
-  py::object h0 = optional_checked<T>(saved[3], "cache h0", {d.B, d.H}, "(B, H)");
-  auto h_seq = checked<T>(saved[4], "cache h_seq", {d.B, d.T, d.H}, "(B, T, H)");
-  auto gates = checked<T>(saved[5], "cache gates", {d.B, d.T, G}, "(B, T, 3H)");
-  auto rec_h = checked<T>(saved[6], "cache rec_h", {d.B, d.T, d.H}, "(B, T, H)");
+  auto x = cached<T>(saved[0], "cache x", {d.B, d.T, d.I}, "(B, T, I)");
+  auto W = cached<T>(saved[1], "cache W", {d.I, G}, "(I, 3H)");
+  auto U = cached<T>(saved[2], "cache U", {d.H, G}, "(H, 3H)");
+  py::object h0 = optional_cached<T>(saved[3], "cache h0", {d.B, d.H}, "(B, H)");
+  auto h_seq = cached<T>(saved[4], "cache h_seq", {d.B, d.T, d.H}, "(B, T, H)");
+  auto gates = cached<T>(saved[5], "cache gates", {d.B, d.T, G}, "(B, T, 3H)");
+  auto rec_h = cached<T>(saved[6], "cache rec_h", {d.B, d.T, d.H}, "(B, T, H)");
   py::object dh_seq = optional_checked<T>(dh_seq_, "dh_seq", {d.B, d.T, d.H}, "(B, T, H)");
   py::object dh_last = optional_checked<T>(dh_last_, "dh_last", {d.B, d.H}, "(B, H)");
   auto dx = empty<T>({d.B, d.T, d.I});

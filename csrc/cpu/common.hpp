@@ -20,6 +20,7 @@
 #endif
 
 #include "fastmath.hpp"
+#include "gemm.hpp"
 #include "fastrnn/activations.hpp"  // the Activation enum (its functions are for other users)
 #include "isa.hpp"
 
@@ -27,7 +28,7 @@ namespace fastrnn {
 namespace FASTRNN_ISA_NS {
 namespace detail {
 
-// Zero-initialised scratch array (new[] instead of std::vector: see isa.hpp).
+// Small zero-initialised scratch array (new[] instead of std::vector: see isa.hpp).
 template <class T>
 class Buffer {
  public:
@@ -40,6 +41,55 @@ class Buffer {
 
  private:
   T* p_;
+};
+
+// Uninitialised scratch arrays carved from one block that each calling thread keeps between
+// calls (up to kArenaKeepBytes), so that repeated calls, as in training, do not pay for fresh
+// pages (a page fault and a kernel zero-fill per 4 KiB) every time. Larger blocks are freed after
+// the call: at that size the arithmetic dwarfs the faults. Only one ScratchArrays may be alive per
+// thread at a time (each kernel makes one; no kernel calls another while holding it).
+constexpr size_t kArenaKeepBytes = size_t(256) << 20;
+
+struct ThreadArena {
+  char* p = nullptr;
+  size_t capacity = 0;
+  ~ThreadArena() { delete[] p; }
+};
+
+template <class T, int N>
+class ScratchArrays {
+ public:
+  explicit ScratchArrays(const int64_t (&sizes)[N]) {
+    size_t offset[N], total = 0;
+    for (int i = 0; i < N; ++i) {
+      offset[i] = total;
+      total += (size_t(sizes[i] > 0 ? sizes[i] : 0) * sizeof(T) + 63) / 64 * 64;
+    }
+    static thread_local ThreadArena arena;
+    char* base;
+    if (total > kArenaKeepBytes) {
+      base = owned_ = new char[total];
+    } else {
+      if (total > arena.capacity) {
+        delete[] arena.p;
+        arena.p = nullptr;
+        arena.capacity = 0;
+        arena.p = new char[total];
+        arena.capacity = total;
+      }
+      base = arena.p;
+    }
+    for (int i = 0; i < N; ++i)
+      ptr_[i] = sizes[i] > 0 ? reinterpret_cast<T*>(base + offset[i]) : nullptr;
+  }
+  ~ScratchArrays() { delete[] owned_; }
+  ScratchArrays(const ScratchArrays&) = delete;
+  ScratchArrays& operator=(const ScratchArrays&) = delete;
+  T* operator[](int i) const { return ptr_[i]; }
+
+ private:
+  T* ptr_[N];
+  char* owned_ = nullptr;
 };
 
 // Threads worth using: one per batch row at most, and one in all when the whole call is too
@@ -146,6 +196,17 @@ struct Rows {
 template <class T>
 Rows<T> initial_rows(const T* h0, int64_t b0, int64_t H, const T* zeros) {
   return h0 ? Rows<T>{h0 + b0 * H, H} : Rows<T>{zeros, 0};
+}
+
+// dx rows = dZ rows @ W^T for `rows` rows of G gate gradients. With few input features the
+// product is narrower than a vector, so it is computed as dot products against W's rows (W is
+// (I, G): exactly the rows needed) instead of through gemm's scalar column tail; otherwise
+// through gemm with W^T (G, I), which the caller transposed once.
+template <class T>
+void input_gradient(int64_t rows, int64_t I, int64_t G, const T* dZ, const T* W, const T* WT,
+                    T* dx) {
+  if (I < 2 * vector_lanes<T>()) gemm_nt<T>(rows, I, G, dZ, G, W, G, dx, I, false);
+  else gemm<T>(false, rows, I, G, dZ, G, WT, I, dx, I, false);
 }
 
 // Per-thread slots for the weight gradients, each laid out [dW | dU | db], zero-initialised.

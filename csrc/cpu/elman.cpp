@@ -54,7 +54,9 @@ void elman_backward(int64_t B, int64_t T_, int64_t I, int64_t H, Activation act,
                     const T* W, const T* U, const T* h0, const T* h_seq, const T* dh_seq,
                     const T* dh_last, T* dx, T* dW, T* dU, T* db, T* dh0) {
   const int threads = detail::plan_threads(B, 4.0 * B * T_ * H * (I + H));
-  detail::Buffer<T> WT(H * I), UT(H * H), dA(B * T_ * H), prev(B * T_ * H), zeros(H);
+  detail::Buffer<T> WT(H * I), UT(H * H), zeros(H);
+  const detail::ScratchArrays<T, 2> scratch({B * T_ * H, B * T_ * H});
+  T *const dA = scratch[0], *const prev = scratch[1];
   transpose(I, H, W, H, WT.data());
   transpose(H, H, U, H, UT.data());
   detail::GradSlots<T> slots(threads, I * H, H * H, H);
@@ -68,17 +70,17 @@ void elman_backward(int64_t B, int64_t T_, int64_t I, int64_t H, Activation act,
         for (int64_t r = 0; r < nb; ++r) {
           const int64_t o = (b0 + r) * ld + t * H;
           grad_row<decltype(A)::value>(H, h_seq + o, dh_seq ? dh_seq + o : zeros.data(), dh_next + r * H,
-                            dA.data() + o);
+                            dA + o);
         }
       });
-      gemm<T>(false, nb, H, H, dA.data() + b0 * ld + t * H, ld, UT.data(), H, dh_next, H, false);
+      gemm<T>(false, nb, H, H, dA + b0 * ld + t * H, ld, UT.data(), H, dh_next, H, false);
     }
     const int64_t rows = nb * T_;
-    const T* dA_rows = dA.data() + b0 * ld;
-    detail::shifted_states(b0, b1, T_, H, h0, h_seq, prev.data());
-    gemm<T>(false, rows, I, H, dA_rows, H, WT.data(), I, dx + b0 * T_ * I, I, false);
+    const T* dA_rows = dA + b0 * ld;
+    detail::shifted_states(b0, b1, T_, H, h0, h_seq, prev);
+    detail::input_gradient(rows, I, H, dA_rows, W, WT.data(), dx + b0 * T_ * I);
     gemm<T>(true, I, H, rows, x + b0 * T_ * I, I, dA_rows, H, slots.dW(s), H, false);
-    gemm<T>(true, H, H, rows, prev.data() + b0 * ld, H, dA_rows, H, slots.dU(s), H, false);
+    gemm<T>(true, H, H, rows, prev + b0 * ld, H, dA_rows, H, slots.dU(s), H, false);
     detail::add_column_sums(rows, H, dA_rows, H, slots.db(s));
   });
   slots.reduce_into(threads, dW, dU, db);

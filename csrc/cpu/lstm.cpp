@@ -88,7 +88,9 @@ void lstm_backward(int64_t B, int64_t T_, int64_t I, int64_t H, Activation act, 
                    const T* dc_last, T* dx, T* dW, T* dU, T* db, T* dh0, T* dc0) {
   const int64_t G = 4 * H;
   const int threads = detail::plan_threads(B, 4.0 * B * T_ * G * (I + H));
-  detail::Buffer<T> WT(G * I), UT(G * H), dZ(B * T_ * G), prev(B * T_ * H), zeros(H);
+  detail::Buffer<T> WT(G * I), UT(G * H), zeros(H);
+  const detail::ScratchArrays<T, 2> scratch({B * T_ * G, B * T_ * H});
+  T *const dZ = scratch[0], *const prev = scratch[1];
   transpose(I, G, W, G, WT.data());
   transpose(H, G, U, G, UT.data());
   detail::GradSlots<T> slots(threads, I * G, H * G, G);
@@ -108,17 +110,17 @@ void lstm_backward(int64_t B, int64_t T_, int64_t I, int64_t H, Activation act, 
           const T* c_prev = t > 0 ? c_seq + o - H : c_init.row(r);
           backward_row<decltype(A)::value>(H, gates + zo, c_seq + o, c_prev,
                                            dh_seq ? dh_seq + o : zeros.data(), dh_next + r * H,
-                                           dc_next + r * H, dZ.data() + zo);
+                                           dc_next + r * H, dZ + zo);
         }
       });
-      gemm<T>(false, nb, H, G, dZ.data() + b0 * ldg + t * G, ldg, UT.data(), H, dh_next, H, false);
+      gemm<T>(false, nb, H, G, dZ + b0 * ldg + t * G, ldg, UT.data(), H, dh_next, H, false);
     }
     const int64_t rows = nb * T_;
-    const T* dZ_rows = dZ.data() + b0 * ldg;
-    detail::shifted_states(b0, b1, T_, H, h0, h_seq, prev.data());
-    gemm<T>(false, rows, I, G, dZ_rows, G, WT.data(), I, dx + b0 * T_ * I, I, false);
+    const T* dZ_rows = dZ + b0 * ldg;
+    detail::shifted_states(b0, b1, T_, H, h0, h_seq, prev);
+    detail::input_gradient(rows, I, G, dZ_rows, W, WT.data(), dx + b0 * T_ * I);
     gemm<T>(true, I, G, rows, x + b0 * T_ * I, I, dZ_rows, G, slots.dW(s), G, false);
-    gemm<T>(true, H, G, rows, prev.data() + b0 * ld, H, dZ_rows, G, slots.dU(s), G, false);
+    gemm<T>(true, H, G, rows, prev + b0 * ld, H, dZ_rows, G, slots.dU(s), G, false);
     detail::add_column_sums(rows, G, dZ_rows, G, slots.db(s));
   });
   slots.reduce_into(threads, dW, dU, db);
