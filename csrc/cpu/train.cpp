@@ -7,9 +7,9 @@
 // them; every buffer is allocated once per Trainer, none per batch.
 //
 // Arithmetic follows the Python path formula by formula and, where it is cheap, in the same
-// order and precision (the optimiser updates and penalty gradients are computed in T exactly
-// as NumPy does with its scalars cast to T), so that float64 epochs agree with it to ~1e-12.
-// Losses are evaluated in double and their gradients rounded to T once.
+// order and precision (losses per entry, penalty gradients and optimiser updates are computed
+// in T exactly as NumPy does with its scalars cast to T; sums over many entries in double), so
+// that float64 epochs agree with it to ~1e-14 and a float32 overflow happens at the same batch.
 #include "fastrnn/train.hpp"
 
 #include <algorithm>
@@ -152,94 +152,94 @@ void dense_activation_backward(DenseActivation act, int64_t rows, int64_t n, con
 }
 
 // --- losses (fastrnn/losses.py): mean over `entries` rows of C values ------------------------
-// Returns the loss; g (entries, C) = its gradient with respect to p.
+// Per entry, everything is computed in T with NumPy's expressions (so a float32 loss overflows
+// where the Python path's does); the per-entry losses are summed in double, as
+// ``per.sum(dtype=float64)``. Returns the loss; g (entries, C) = its gradient w.r.t. p.
+// `t` holds the targets of one entry (C values; the one-hot row for sparse labels).
 template <class T>
 double loss_and_grad(const LossSpec& L, int64_t entries, int64_t C, const T* p, const T* y,
-                     const int64_t* labels, T* g) {
-  const double inv_n = 1.0 / double(std::max<int64_t>(entries, 1));
-  const double eps = kEpsilon;
+                     const int64_t* labels, T* g, T* t) {
+  const T n = T(std::max<int64_t>(entries, 1));
+  const T k = T(C);
+  const T lo = T(kEpsilon), hi = T(1.0 - kEpsilon);
   double total = 0;
   for (int64_t e = 0; e < entries; ++e) {
     const T* pe = p + e * C;
     T* ge = g + e * C;
-    // target value of class j for this entry
-    auto target = [&](int64_t j) -> double {
-      return labels ? (labels[e] == j ? 1.0 : 0.0) : double(y[e * C + j]);
-    };
-    double per = 0;
+    if (labels) {
+      for (int64_t j = 0; j < C; ++j) t[j] = T(0);
+      t[labels[e]] = T(1);
+    } else {
+      std::memcpy(t, y + e * C, sizeof(T) * C);
+    }
+    T per = 0;
     switch (L.kind) {
-      case LossKind::MeanSquaredError:
+      case LossKind::MeanSquaredError: {
+        const T two_k = T(2.0 / double(C));
         for (int64_t j = 0; j < C; ++j) {
-          const double d = double(pe[j]) - target(j);
+          const T d = pe[j] - t[j];
           per += d * d;
-          ge[j] = T(d * (2.0 / double(C)) * inv_n);
+          ge[j] = d * two_k / n;
         }
-        per /= double(C);
+        per /= k;
         break;
+      }
       case LossKind::MeanAbsoluteError:
         for (int64_t j = 0; j < C; ++j) {
-          const double d = double(pe[j]) - target(j);
+          const T d = pe[j] - t[j];
           per += std::fabs(d);
-          ge[j] = T(double((d > 0) - (d < 0)) / double(C) * inv_n);
+          ge[j] = T((d > T(0)) - (d < T(0))) / k / n;
         }
-        per /= double(C);
+        per /= k;
         break;
       case LossKind::BinaryCrossentropy:
         for (int64_t j = 0; j < C; ++j) {
-          const double pj = pe[j], t = target(j);
+          const T pj = pe[j], tj = t[j];
           if (L.from_logits) {
-            per += std::max(pj, 0.0) - pj * t + std::log1p(std::exp(-std::fabs(pj)));
-            const double ex = std::exp(-std::fabs(pj));
-            const double sig = pj >= 0 ? 1 / (1 + ex) : ex / (1 + ex);
-            ge[j] = T((sig - t) / double(C) * inv_n);
+            const T ex = std::exp(-std::fabs(pj));
+            per += (std::max(pj, T(0)) - pj * tj) + std::log1p(ex);
+            const T sig = pj >= T(0) ? T(1) / (T(1) + ex) : ex / (T(1) + ex);
+            ge[j] = (sig - tj) / k / n;
           } else {
-            // the clip bounds in T, as NumPy compares a T array with them
-            const double lo = double(T(eps)), hi = double(T(1.0 - eps));
-            const double q = std::min(std::max(pj, lo), hi);
-            per += -(t * std::log(q) + (1 - t) * std::log(1 - q));
+            const T q = std::min(std::max(pj, lo), hi);
+            per += -(tj * std::log(q) + (T(1) - tj) * std::log(T(1) - q));
             const bool inside = pj >= lo && pj <= hi;
-            ge[j] = T(inside ? (-(t / q) + (1 - t) / (1 - q)) / double(C) * inv_n : 0.0);
+            ge[j] = (inside ? -(tj / q) + (T(1) - tj) / (T(1) - q) : T(0)) / k / n;
           }
         }
-        per /= double(C);
+        per /= k;
         break;
       case LossKind::CategoricalCrossentropy:
       case LossKind::SparseCategoricalCrossentropy:
         if (L.from_logits) {
-          double m = pe[0];
-          for (int64_t j = 1; j < C; ++j) m = std::max(m, double(pe[j]));
-          double s = 0, ysum = 0;
-          for (int64_t j = 0; j < C; ++j) s += std::exp(double(pe[j]) - m);
-          const double logsum = std::log(s) + m;
-          for (int64_t j = 0; j < C; ++j) ysum += target(j);
+          T m = pe[0];
+          for (int64_t j = 1; j < C; ++j) m = std::max(m, pe[j]);
+          T s = 0, tsum = 0;
+          for (int64_t j = 0; j < C; ++j) s += std::exp(pe[j] - m);
+          const T logsum = std::log(s) + m;
+          for (int64_t j = 0; j < C; ++j) tsum += t[j];
           for (int64_t j = 0; j < C; ++j) {
-            const double logq = double(pe[j]) - logsum, t = target(j);
-            per -= t * logq;
-            ge[j] = T((std::exp(logq) * ysum - t) * inv_n);
+            const T logq = pe[j] - logsum;
+            per -= t[j] * logq;
+            ge[j] = (std::exp(logq) * tsum - t[j]) / n;
           }
         } else {
-          double s = 0, gp = 0;
-          for (int64_t j = 0; j < C; ++j) s += double(pe[j]);
-          const double lo = double(T(eps)), hi = double(T(1.0 - eps));
-          // pass 1: loss and sum_j g_j pn_j with g_j = dL/dpn_j
-          for (int64_t j = 0; j < C; ++j) {
-            const double pn = double(pe[j]) / s, t = target(j);
-            const double q = std::min(std::max(pn, lo), hi);
-            per -= t * std::log(q);
-            if (pn >= lo && pn <= hi) gp += (-t / q) * pn;
+          T s = 0, gp = 0;
+          for (int64_t j = 0; j < C; ++j) s += pe[j];
+          for (int64_t j = 0; j < C; ++j) {  // loss, and sum_j g_j pn_j with g_j = dL/dpn_j
+            const T pn = pe[j] / s;
+            const T q = std::min(std::max(pn, lo), hi);
+            per -= t[j] * std::log(q);
+            ge[j] = (pn >= lo && pn <= hi) ? -t[j] / q : T(0);
+            gp += ge[j] * pn;
           }
-          for (int64_t j = 0; j < C; ++j) {
-            const double pn = double(pe[j]) / s, t = target(j);
-            const double q = std::min(std::max(pn, lo), hi);
-            const double gj = (pn >= lo && pn <= hi) ? -t / q : 0.0;
-            ge[j] = T((gj - gp) / s * inv_n);
-          }
+          for (int64_t j = 0; j < C; ++j) ge[j] = (ge[j] - gp) / s / n;
         }
         break;
     }
-    total += per;
+    total += double(per);
   }
-  return total * inv_n;
+  return total / double(std::max<int64_t>(entries, 1));
 }
 
 // --- small dense products for Dense layers ---------------------------------------------------
@@ -321,7 +321,7 @@ struct Trainer<T>::Impl {
   LossSpec loss;
   int64_t max_batch = 0;
   int64_t in_per_sample = 0, out_rows = 0, out_cols = 0;
-  std::vector<T> xb, yb, grad, dpred, backup_params, backup_slots;
+  std::vector<T> xb, yb, grad, dpred, backup_params, backup_slots, target;
   std::vector<int64_t> lb;
   bool have_backup = false;
   int backup_slot_count = 0;
@@ -409,6 +409,7 @@ Trainer<T>::Trainer(std::vector<LayerSpec> specs, std::vector<ParamArray> arrays
   m.yb.resize(B * m.out_rows * m.out_cols);
   m.lb.resize(B * m.out_rows);
   m.dpred.resize(B * m.out_rows * m.out_cols);
+  m.target.resize(m.out_cols);
   m.grad.resize(n_params);
   m.backup_params.resize(n_params);
 }
@@ -556,8 +557,10 @@ double Trainer<T>::Impl::penalty(const T* params) const {
       s1 += std::fabs(double(w[k]));
       s2 += double(w[k]) * double(w[k]);
     }
-    if (a.l1) total += a.l1 * s1;
-    if (a.l2) total += a.l2 * s2;
+    // The Python path sums in T: a sum beyond T's range is inf there, so here too.
+    const double big = double(std::numeric_limits<T>::max());
+    if (a.l1) total += a.l1 * (s1 > big ? HUGE_VAL : s1);
+    if (a.l2) total += a.l2 * (s2 > big ? HUGE_VAL : s2);
   }
   return total;
 }
@@ -712,7 +715,8 @@ EpochResult Trainer<T>::epoch(int64_t n, const T* x, const T* y, const int64_t* 
     m.forward(B, masks, start, params);
     const T* out = m.layers.back().y_out;
     double value = loss_and_grad<T>(m.loss, B * R, C, out, labels ? nullptr : m.yb.data(),
-                                    labels ? m.lb.data() : nullptr, m.dpred.data());
+                                    labels ? m.lb.data() : nullptr, m.dpred.data(),
+                                    m.target.data());
     value += m.penalty(params);
     if (!std::isfinite(value)) {
       res.stop = Stop::Loss;
