@@ -615,9 +615,12 @@ class Sequential:
         else:
             y_native = np.ascontiguousarray(y, dtype=self.dtype)
         bs = min(batch_size, n)
-        trainer = _core.Trainer(self.dtype.name, specs, arrays, int(self._flat.size),
-                                self.loss.name, bool(getattr(self.loss, "from_logits", False)),
-                                bs)
+        try:
+            trainer = _core.Trainer(self.dtype.name, specs, arrays, int(self._flat.size),
+                                    self.loss.name, bool(getattr(self.loss, "from_logits", False)),
+                                    bs)
+        except (ValueError, TypeError) as exc:  # a plan the core does not take: Python path
+            return None, f"the compiled core rejected the training plan: {exc}"
         return _NativePlan(trainer, len(specs), dropouts, y_native, bs, out_shape), \
             "every layer, the loss and the optimizer are supported"
 
