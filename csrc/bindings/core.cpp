@@ -34,6 +34,8 @@
 namespace py = pybind11;
 using fastrnn::Activation;
 
+void register_training(py::module_& m);  // csrc/bindings/train.cpp: the fused training epoch
+
 namespace {
 
 std::string shape_str(const std::vector<int64_t>& s) {
@@ -534,6 +536,8 @@ PYBIND11_MODULE(_core, m) {
                                      : gru_backward_t<float>(saved, dh_seq, dh_last, reset_after, act);
   }, py::arg("saved"), py::arg("dh_seq"), py::arg("dh_last"), py::arg("reset_after"),
      py::arg("activation"), "-> (dx, dW, dU, db, dh0)");
+
+  register_training(m);
 
   m.def("max_threads", []() {
 #ifdef _OPENMP
