@@ -198,6 +198,41 @@ Rows<T> initial_rows(const T* h0, int64_t b0, int64_t H, const T* zeros) {
   return h0 ? Rows<T>{h0 + b0 * H, H} : Rows<T>{zeros, 0};
 }
 
+// Narrow layers (H below one vector of lanes) cannot vectorise the pointwise pass along a row;
+// the "panel" path copies a step's rows into column-major panels (panel[j * rows + r]), runs the
+// same row function over all rows x H values at once, and copies the results back. The copies
+// are plain moves; the gate functions they make vectorisable cost ~100 instructions per value
+// when scalar (an LSTM unit evaluates five). Callers use it when narrow(H) and rows > 1.
+template <class T>
+inline bool narrow(int64_t H, int64_t rows) {
+  return rows > 1 && H < vector_lanes<T>();
+}
+
+// panel[j * rows + r] = src[r * ld + j] for j < H (ld may be 0: every row the same).
+template <class T>
+void gather_panel(int64_t rows, int64_t H, const T* src, int64_t ld, T* __restrict panel) {
+  for (int64_t r = 0; r < rows; ++r)
+    for (int64_t j = 0; j < H; ++j) panel[j * rows + r] = src[r * ld + j];
+}
+
+// dst[r * ld + j] = panel[j * rows + r]
+template <class T>
+void scatter_panel(int64_t rows, int64_t H, const T* __restrict panel, T* dst, int64_t ld) {
+  for (int64_t r = 0; r < rows; ++r)
+    for (int64_t j = 0; j < H; ++j) dst[r * ld + j] = panel[j * rows + r];
+}
+
+// The same for `blocks` gate blocks of H per row (block g of row r at src + r * ld + g * H),
+// into consecutive panels of rows * H.
+template <class T>
+void gather_blocks(int64_t rows, int64_t H, int blocks, const T* src, int64_t ld, T* panel) {
+  for (int g = 0; g < blocks; ++g) gather_panel(rows, H, src + g * H, ld, panel + g * rows * H);
+}
+template <class T>
+void scatter_blocks(int64_t rows, int64_t H, int blocks, const T* panel, T* dst, int64_t ld) {
+  for (int g = 0; g < blocks; ++g) scatter_panel(rows, H, panel + g * rows * H, dst + g * H, ld);
+}
+
 // dx rows = dZ rows @ W^T for `rows` rows of G gate gradients. With few input features the
 // product is narrower than a vector, so it is computed as dot products against W's rows (W is
 // (I, G): exactly the rows needed) instead of through gemm's scalar column tail; otherwise

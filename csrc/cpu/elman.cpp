@@ -34,6 +34,8 @@ template <class T>
 void elman_forward(int64_t B, int64_t T_, int64_t I, int64_t H, Activation act, const T* x,
                    const T* W, const T* U, const T* b, const T* h0, T* h_seq) {
   const int threads = detail::plan_threads(B, 2.0 * B * T_ * H * (I + H));
+  const bool narrow = detail::narrow<T>(H, B / threads);
+  const detail::ScratchArrays<T, 1> scratch({narrow ? B * H : 0});
   detail::for_batch_slices(threads, B, [&](int64_t b0, int64_t b1, int) {
     const int64_t nb = b1 - b0, ld = T_ * H;
     if (nb == 0 || T_ == 0) return;
@@ -44,7 +46,16 @@ void elman_forward(int64_t B, int64_t T_, int64_t I, int64_t H, Activation act, 
       T* ht = hs + t * H;
       if (t > 0) gemm<T>(false, nb, H, H, ht - H, ld, U, H, ht, ld, true);
       else if (h0) gemm<T>(false, nb, H, H, h0 + b0 * H, H, U, H, ht, ld, true);
-      detail::with_activation(act, [&](auto A) { activate_rows<decltype(A)::value>(nb, H, ht, ld); });
+      detail::with_activation(act, [&](auto A) {
+        if (narrow && nb > 1) {
+          T* const P = scratch[0] + b0 * H;
+          detail::gather_panel(nb, H, ht, ld, P);
+          activate_rows<decltype(A)::value>(1, nb * H, P, 0);
+          detail::scatter_panel(nb, H, P, ht, ld);
+        } else {
+          activate_rows<decltype(A)::value>(nb, H, ht, ld);
+        }
+      });
     }
   });
 }
@@ -55,7 +66,8 @@ void elman_backward(int64_t B, int64_t T_, int64_t I, int64_t H, Activation act,
                     const T* dh_last, T* dx, T* dW, T* dU, T* db, T* dh0) {
   const int threads = detail::plan_threads(B, 4.0 * B * T_ * H * (I + H));
   detail::Buffer<T> WT(H * I), UT(H * H), zeros(H);
-  const detail::ScratchArrays<T, 2> scratch({B * T_ * H, B * T_ * H});
+  const bool narrow = detail::narrow<T>(H, B / threads);
+  const detail::ScratchArrays<T, 3> scratch({B * T_ * H, B * T_ * H, narrow ? 4 * B * H : 0});
   T *const dA = scratch[0], *const prev = scratch[1];
   transpose(I, H, W, H, WT.data());
   transpose(H, H, U, H, UT.data());
@@ -67,6 +79,18 @@ void elman_backward(int64_t B, int64_t T_, int64_t I, int64_t H, Activation act,
     else std::memset(dh_next, 0, sizeof(T) * nb * H);
     for (int64_t t = T_ - 1; t >= 0; --t) {
       detail::with_activation(act, [&](auto A) {
+        if (narrow && nb > 1) {  // panels: h, dh_seq, dh_next, dA
+          T* const hP = scratch[2] + 4 * b0 * H;
+          T *const dsP = hP + nb * H, *const dnP = dsP + nb * H, *const daP = dnP + nb * H;
+          const int64_t o = b0 * ld + t * H;
+          detail::gather_panel(nb, H, h_seq + o, ld, hP);
+          if (dh_seq) detail::gather_panel(nb, H, dh_seq + o, ld, dsP);
+          else detail::gather_panel(nb, H, zeros.data(), int64_t(0), dsP);
+          detail::gather_panel(nb, H, dh_next, H, dnP);
+          grad_row<decltype(A)::value>(nb * H, hP, dsP, dnP, daP);
+          detail::scatter_panel(nb, H, daP, dA + o, ld);
+          return;
+        }
         for (int64_t r = 0; r < nb; ++r) {
           const int64_t o = (b0 + r) * ld + t * H;
           grad_row<decltype(A)::value>(H, h_seq + o, dh_seq ? dh_seq + o : zeros.data(), dh_next + r * H,

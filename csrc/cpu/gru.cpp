@@ -100,7 +100,9 @@ void gru_forward(int64_t B, int64_t T_, int64_t I, int64_t H, bool reset_after, 
   const int64_t G = 3 * H;
   const int threads = detail::plan_threads(B, 2.0 * B * T_ * G * (I + H));
   detail::Buffer<T> zeros(H);
-  const detail::ScratchArrays<T, 1> scratch({B * G});
+  const bool narrow = reset_after && detail::narrow<T>(H, B / threads);
+  const int64_t panel_width = 9 * H;  // per row: x 3H, R 3H, h_prev, rec_h, h
+  const detail::ScratchArrays<T, 2> scratch({B * G, narrow ? B * panel_width : 0});
   T* const R_all = scratch[0];  // this step's recurrent product, rows per slice
   detail::for_batch_slices(threads, B, [&](int64_t b0, int64_t b1, int) {
     const int64_t nb = b1 - b0, ld = T_ * H, ldg = T_ * G;
@@ -125,6 +127,20 @@ void gru_forward(int64_t B, int64_t T_, int64_t I, int64_t H, bool reset_after, 
       }
       detail::with_activation(act, [&](auto A) {
         constexpr Activation kA = decltype(A)::value;
+        if (reset_after && narrow && nb > 1) {
+          T* const xP = scratch[1] + b0 * panel_width;
+          T *const RP = xP + 3 * nb * H, *const hpP = RP + 3 * nb * H, *const rhP = hpP + nb * H,
+                   *const hP = rhP + nb * H;
+          T* h_t = h_seq + b0 * ld + t * H;
+          detail::gather_blocks(nb, H, 3, Xt, ldg, xP);
+          detail::gather_blocks(nb, H, 3, R, G, RP);
+          detail::gather_panel(nb, H, hp.p, hp.ld, hpP);
+          forward_row_reset_after<kA>(nb * H, xP, RP, hpP, rhP, hP);
+          detail::scatter_blocks(nb, H, 3, xP, Xt, ldg);
+          detail::scatter_panel(nb, H, rhP, rh_t, ld);
+          detail::scatter_panel(nb, H, hP, h_t, ld);
+          return;
+        }
         if (reset_after) {
           for (int64_t r = 0; r < nb; ++r)
             forward_row_reset_after<kA>(H, Xt + r * ldg, R + r * G, hp.row(r), rh_t + r * ld,
@@ -152,7 +168,10 @@ void gru_backward(int64_t B, int64_t T_, int64_t I, int64_t H, bool reset_after,
   const int64_t nbias = reset_after ? 2 * G : G;
   detail::Buffer<T> WT(G * I), UT(G * H), zeros(H);
   // dR: reset_after, the gradient w.r.t. h U + b_rec for all steps; otherwise d(r * h) for one step.
-  const detail::ScratchArrays<T, 3> scratch({B * T_ * G, B * T_ * H, reset_after ? B * T_ * G : B * H});
+  const bool narrow = reset_after && detail::narrow<T>(H, B / threads);
+  const int64_t panel_width = 13 * H;  // per row: gates 3H, rec_h, h_prev, dh_seq, dh_next, dX 3H, dR 3H
+  const detail::ScratchArrays<T, 4> scratch({B * T_ * G, B * T_ * H, reset_after ? B * T_ * G : B * H,
+                                             narrow ? B * panel_width : 0});
   T *const dX = scratch[0], *const prev = scratch[1], *const dR = scratch[2];
   transpose(I, G, W, G, WT.data());
   transpose(H, G, U, G, UT.data());
@@ -168,6 +187,23 @@ void gru_backward(int64_t B, int64_t T_, int64_t I, int64_t H, bool reset_after,
       T* dXt = dX + b0 * ldg + t * G;
       detail::with_activation(act, [&](auto A) {
         constexpr Activation kA = decltype(A)::value;
+        if (narrow && nb > 1) {  // reset_after only
+          T* const gP = scratch[3] + b0 * panel_width;
+          T *const rhP = gP + 3 * nb * H, *const hpP = rhP + nb * H, *const dsP = hpP + nb * H,
+                   *const dnP = dsP + nb * H, *const dxP = dnP + nb * H, *const dRP = dxP + 3 * nb * H;
+          const int64_t o = b0 * ld + t * H, zo = b0 * ldg + t * G;
+          detail::gather_blocks(nb, H, 3, gates + zo, ldg, gP);
+          detail::gather_panel(nb, H, rec_h + o, ld, rhP);
+          detail::gather_panel(nb, H, hp.p, hp.ld, hpP);
+          if (dh_seq) detail::gather_panel(nb, H, dh_seq + o, ld, dsP);
+          else detail::gather_panel(nb, H, zeros.data(), int64_t(0), dsP);
+          detail::gather_panel(nb, H, dh_next, H, dnP);
+          backward_row<kA, true>(nb * H, gP, rhP, hpP, dsP, dnP, dxP, dRP);
+          detail::scatter_blocks(nb, H, 3, dxP, dXt, ldg);
+          detail::scatter_blocks(nb, H, 3, dRP, dR + zo, ldg);
+          detail::scatter_panel(nb, H, dnP, dh_next, H);
+          return;
+        }
         for (int64_t r = 0; r < nb; ++r) {
           const int64_t o = (b0 + r) * ld + t * H, zo = (b0 + r) * ldg + t * G;
           const T* dhs = dh_seq ? dh_seq + o : zeros.data();

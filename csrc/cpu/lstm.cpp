@@ -59,6 +59,9 @@ void lstm_forward(int64_t B, int64_t T_, int64_t I, int64_t H, Activation act, c
   const int64_t G = 4 * H;
   const int threads = detail::plan_threads(B, 2.0 * B * T_ * G * (I + H));
   detail::Buffer<T> zeros(H);
+  const bool narrow = detail::narrow<T>(H, B / threads);
+  const int64_t panel_width = 7 * H;  // per row: gates 4H, c_prev, c, h
+  const detail::ScratchArrays<T, 1> scratch({narrow ? B * panel_width : 0});
   detail::for_batch_slices(threads, B, [&](int64_t b0, int64_t b1, int) {
     const int64_t nb = b1 - b0, ld = T_ * H, ldg = T_ * G;
     if (nb == 0 || T_ == 0) return;
@@ -66,15 +69,30 @@ void lstm_forward(int64_t B, int64_t T_, int64_t I, int64_t H, Activation act, c
     detail::broadcast_rows(nb * T_, G, b, Z, G);
     gemm<T>(false, nb * T_, G, I, x + b0 * T_ * I, I, W, G, Z, G, true);
     const auto c_init = detail::initial_rows(c0, b0, H, zeros.data());
+    const bool panels = narrow && nb > 1;
     for (int64_t t = 0; t < T_; ++t) {
       T* Zt = Z + t * G;
       if (t > 0) gemm<T>(false, nb, G, H, h_seq + b0 * ld + (t - 1) * H, ld, U, G, Zt, ldg, true);
       else if (h0) gemm<T>(false, nb, G, H, h0 + b0 * H, H, U, G, Zt, ldg, true);
+      T* c_t = c_seq + b0 * ld + t * H;
+      T* h_t = h_seq + b0 * ld + t * H;
       detail::with_activation(act, [&](auto A) {
+        constexpr Activation kA = decltype(A)::value;
+        if (panels) {
+          T* const zP = scratch[0] + b0 * panel_width;
+          T *const cpP = zP + 4 * nb * H, *const cP = cpP + nb * H, *const hP = cP + nb * H;
+          detail::gather_blocks(nb, H, 4, Zt, ldg, zP);
+          if (t > 0) detail::gather_panel(nb, H, c_t - H, ld, cpP);
+          else detail::gather_panel(nb, H, c_init.p, c_init.ld, cpP);
+          forward_row<kA>(nb * H, zP, cpP, cP, hP);
+          detail::scatter_blocks(nb, H, 4, zP, Zt, ldg);
+          detail::scatter_panel(nb, H, cP, c_t, ld);
+          detail::scatter_panel(nb, H, hP, h_t, ld);
+          return;
+        }
         for (int64_t r = 0; r < nb; ++r) {
-          const int64_t o = (b0 + r) * ld + t * H;
-          const T* c_prev = t > 0 ? c_seq + o - H : c_init.row(r);
-          forward_row<decltype(A)::value>(H, Zt + r * ldg, c_prev, c_seq + o, h_seq + o);
+          const T* c_prev = t > 0 ? c_t + r * ld - H : c_init.row(r);
+          forward_row<kA>(H, Zt + r * ldg, c_prev, c_t + r * ld, h_t + r * ld);
         }
       });
     }
@@ -89,7 +107,9 @@ void lstm_backward(int64_t B, int64_t T_, int64_t I, int64_t H, Activation act, 
   const int64_t G = 4 * H;
   const int threads = detail::plan_threads(B, 4.0 * B * T_ * G * (I + H));
   detail::Buffer<T> WT(G * I), UT(G * H), zeros(H);
-  const detail::ScratchArrays<T, 2> scratch({B * T_ * G, B * T_ * H});
+  const bool narrow = detail::narrow<T>(H, B / threads);
+  const int64_t panel_width = 13 * H;  // per row: gates 4H, c, c_prev, dh_seq, dh_next, dc_next, dZ 4H
+  const detail::ScratchArrays<T, 3> scratch({B * T_ * G, B * T_ * H, narrow ? B * panel_width : 0});
   T *const dZ = scratch[0], *const prev = scratch[1];
   transpose(I, G, W, G, WT.data());
   transpose(H, G, U, G, UT.data());
@@ -103,8 +123,27 @@ void lstm_backward(int64_t B, int64_t T_, int64_t I, int64_t H, Activation act, 
     if (dc_last) std::memcpy(dc_next, dc_last + b0 * H, sizeof(T) * nb * H);
     else std::memset(dc_next, 0, sizeof(T) * nb * H);
     const auto c_init = detail::initial_rows(c0, b0, H, zeros.data());
+    const bool panels = narrow && nb > 1;
     for (int64_t t = T_ - 1; t >= 0; --t) {
       detail::with_activation(act, [&](auto A) {
+        if (panels) {
+          T* const gP = scratch[2] + b0 * panel_width;
+          T *const cP = gP + 4 * nb * H, *const cpP = cP + nb * H, *const dsP = cpP + nb * H,
+                   *const dnP = dsP + nb * H, *const dcP = dnP + nb * H, *const dzP = dcP + nb * H;
+          const int64_t o = b0 * ld + t * H, zo = b0 * ldg + t * G;
+          detail::gather_blocks(nb, H, 4, gates + zo, ldg, gP);
+          detail::gather_panel(nb, H, c_seq + o, ld, cP);
+          if (t > 0) detail::gather_panel(nb, H, c_seq + o - H, ld, cpP);
+          else detail::gather_panel(nb, H, c_init.p, c_init.ld, cpP);
+          if (dh_seq) detail::gather_panel(nb, H, dh_seq + o, ld, dsP);
+          else detail::gather_panel(nb, H, zeros.data(), int64_t(0), dsP);
+          detail::gather_panel(nb, H, dh_next, H, dnP);
+          detail::gather_panel(nb, H, dc_next, H, dcP);
+          backward_row<decltype(A)::value>(nb * H, gP, cP, cpP, dsP, dnP, dcP, dzP);
+          detail::scatter_blocks(nb, H, 4, dzP, dZ + zo, ldg);
+          detail::scatter_panel(nb, H, dcP, dc_next, H);
+          return;
+        }
         for (int64_t r = 0; r < nb; ++r) {
           const int64_t o = (b0 + r) * ld + t * H, zo = (b0 + r) * ldg + t * G;
           const T* c_prev = t > 0 ? c_seq + o - H : c_init.row(r);
