@@ -208,6 +208,13 @@ inline bool narrow(int64_t H, int64_t rows) {
   return rows > 1 && H < vector_lanes<T>();
 }
 
+template <class T>
+inline void swap_pointers(T*& a, T*& b) {
+  T* t = a;
+  a = b;
+  b = t;
+}
+
 // panel[j * rows + r] = src[r * ld + j] for j < H (ld may be 0: every row the same).
 template <class T>
 void gather_panel(int64_t rows, int64_t H, const T* src, int64_t ld, T* __restrict panel) {
