@@ -1,12 +1,13 @@
 // Register-blocked matrix product; see gemm.hpp for why fastrnn carries its own.
 //
 // K and N are cut into panels of B (KC x NC) that stay in L2 while every row tile of C streams
-// past; within a panel each MR x (2 vectors) tile of C lives in registers while k runs over the panel (per k:
-// two vector loads of B, MR broadcasts of A, 2*MR FMAs). MR is 8 with AVX-512 (16 of its 32
-// vector registers hold C, so each load of B feeds 16 FMAs) and 4 otherwise (8 of 16). Column
-// tails use a one-vector tile, then scalars; row tails use 4-row and then 1-row tiles. Each
-// element of C is accumulated over k in the same order by every tile shape, so a row's result
-// does not depend on how a caller splits rows across threads.
+// past; within a panel each MR x (2 vectors) tile of C lives in registers while k runs over the
+// panel (per k: two vector loads of B, MR broadcasts of A, 2*MR FMAs). MR is 8 with AVX-512 (16
+// of its 32 vector registers hold C, so each load of B feeds 16 FMAs) and 4 otherwise (8 of 16).
+// Column tails use a one-vector tile, then half- and quarter-width vectors, then scalars; row
+// tails use 4-row and then 1-row tiles. Each element of C is accumulated over k in the same order
+// by every tile shape, so a row's result does not depend on how a caller splits rows across
+// threads.
 #include "gemm.hpp"
 
 #include <cstring>
@@ -22,11 +23,18 @@ constexpr int kVectorBytes = 32, kRows = 4;
 #else
 constexpr int kVectorBytes = 16, kRows = 4;
 #endif
-typedef float f32v __attribute__((vector_size(kVectorBytes)));
-typedef double f64v __attribute__((vector_size(kVectorBytes)));
-template <class T> struct vec_of;
-template <> struct vec_of<float> { using type = f32v; };
-template <> struct vec_of<double> { using type = f64v; };
+// Vectors of the full width, and of half and a quarter of it (at least 16 bytes) for the column
+// tail: a 12-column product (a GRU with H = 4) is then 8 + 4 lanes instead of 12 scalars.
+template <class T, int Bytes> struct vec;
+template <int Bytes> struct vec<float, Bytes> {
+  typedef float type __attribute__((vector_size(Bytes)));
+};
+template <int Bytes> struct vec<double, Bytes> {
+  typedef double type __attribute__((vector_size(Bytes)));
+};
+template <class T> struct vec_of { using type = typename vec<T, kVectorBytes>::type; };
+constexpr int kHalfBytes = kVectorBytes / 2 >= 16 ? kVectorBytes / 2 : 16;
+constexpr int kQuarterBytes = kVectorBytes / 4 >= 16 ? kVectorBytes / 4 : 16;
 
 // The panel of B reused across all row tiles, KC x NC elements, stays in L2 while every tile of C
 // that needs it streams past (128 x 256 floats = 128 KiB). Deep products (the weight gradients,
@@ -46,11 +54,11 @@ inline void store(void* p, const V& v) {
 }
 
 // C[MR rows, NV vectors] (+)= sum_k a(r, k) * B[k, :]; a(r, k) = A[r * a_rs + k * a_ks].
-template <class T, int MR, int NV>
+template <class T, int MR, int NV, int Bytes = kVectorBytes>
 inline __attribute__((always_inline)) void tile(int64_t K, const T* A, int64_t a_rs, int64_t a_ks,
                                                 const T* B, int64_t ldb, T* C, int64_t ldc,
                                                 bool load_c) {
-  using V = typename vec_of<T>::type;
+  using V = typename vec<T, Bytes>::type;
   constexpr int L = sizeof(V) / sizeof(T);
   V acc[MR][NV];
   for (int r = 0; r < MR; ++r)
@@ -76,6 +84,13 @@ inline __attribute__((always_inline)) void row_block(int64_t N, int64_t K, const
   int64_t j = 0;
   for (; j + 2 * L <= N; j += 2 * L) tile<T, MR, 2>(K, A, a_rs, a_ks, B + j, ldb, C + j, ldc, load_c);
   for (; j + L <= N; j += L) tile<T, MR, 1>(K, A, a_rs, a_ks, B + j, ldb, C + j, ldc, load_c);
+  constexpr int L2 = kHalfBytes / int(sizeof(T)), L4 = kQuarterBytes / int(sizeof(T));
+  if (L2 < L)
+    for (; j + L2 <= N; j += L2)
+      tile<T, MR, 1, kHalfBytes>(K, A, a_rs, a_ks, B + j, ldb, C + j, ldc, load_c);
+  if (L4 < L2)
+    for (; j + L4 <= N; j += L4)
+      tile<T, MR, 1, kQuarterBytes>(K, A, a_rs, a_ks, B + j, ldb, C + j, ldc, load_c);
   for (; j < N; ++j) {
     for (int r = 0; r < MR; ++r) {
       T acc = load_c ? C[r * ldc + j] : T(0);
