@@ -114,13 +114,8 @@ void elman_backward(int64_t B, int64_t T_, int64_t I, int64_t H, Activation act,
         gemm<T>(false, nb, H, H, dA + b0 * ld + t * H, ld, UT.data(), H, dh_next, H, false);
       }
     }
-    const int64_t rows = nb * T_;
-    const T* dA_rows = dA + b0 * ld;
-    detail::shifted_states(b0, b1, T_, H, h0, h_seq, prev);
-    detail::input_gradient(rows, I, H, dA_rows, W, WT.data(), dx + b0 * T_ * I);
-    gemm<T>(true, I, H, rows, x + b0 * T_ * I, I, dA_rows, H, slots.dW(s), H, false);
-    gemm<T>(true, H, H, rows, prev + b0 * ld, H, dA_rows, H, slots.dU(s), H, false);
-    detail::add_column_sums(rows, H, dA_rows, H, slots.db(s));
+    detail::gate_weight_gradients(b0, b1, T_, I, H, H, x, W, WT.data(), h0, h_seq, dA, prev, dx,
+                                  slots.dW(s), slots.dU(s), slots.db(s));
   });
   slots.reduce_into(threads, dW, dU, db);
 }

@@ -171,13 +171,8 @@ void lstm_backward(int64_t B, int64_t T_, int64_t I, int64_t H, Activation act, 
         gemm<T>(false, nb, H, G, dZ + b0 * ldg + t * G, ldg, UT.data(), H, dh_next, H, false);
       }
     }
-    const int64_t rows = nb * T_;
-    const T* dZ_rows = dZ + b0 * ldg;
-    detail::shifted_states(b0, b1, T_, H, h0, h_seq, prev);
-    detail::input_gradient(rows, I, G, dZ_rows, W, WT.data(), dx + b0 * T_ * I);
-    gemm<T>(true, I, G, rows, x + b0 * T_ * I, I, dZ_rows, G, slots.dW(s), G, false);
-    gemm<T>(true, H, G, rows, prev + b0 * ld, H, dZ_rows, G, slots.dU(s), G, false);
-    detail::add_column_sums(rows, G, dZ_rows, G, slots.db(s));
+    detail::gate_weight_gradients(b0, b1, T_, I, H, G, x, W, WT.data(), h0, h_seq, dZ, prev, dx,
+                                  slots.dW(s), slots.dU(s), slots.db(s));
   });
   slots.reduce_into(threads, dW, dU, db);
 }
