@@ -16,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include "fastrnn/cpu.hpp"
 #include "fastrnn/elman.hpp"
 #include "fastrnn/gru.hpp"
 #include "fastrnn/lstm.hpp"
@@ -412,6 +413,9 @@ PYBIND11_MODULE(_core, m) {
     return 1;
 #endif
   }, "Threads the kernels may use (OMP_NUM_THREADS, else the core count).");
+  m.def("isa", []() { return std::string(fastrnn::cpu_isa()); },
+        "Instruction set the kernels run with: 'avx512', 'avx2' or 'baseline' (FASTRNN_ISA can "
+        "lower it).");
   m.attr("openmp") = py::bool_(
 #ifdef _OPENMP
       true

@@ -1,32 +1,54 @@
-// Helpers shared by the CPU cell kernels: the batch-parallel region, bias broadcast,
-// column sums, the shifted state sequence, and the reduction of per-thread weight gradients.
+// Helpers shared by the CPU cell kernels: scratch buffers, the batch-parallel region, gate
+// functions specialised per activation, bias broadcast, column sums, the shifted state sequence,
+// and the reduction of per-thread weight gradients. Compiled per instruction set (isa.hpp).
 //
 // Threading model: one OpenMP region per kernel call. Each thread owns a contiguous slice of
 // the batch and runs the whole time loop on it, so there is no synchronisation per step; with
 // batch-first storage a slice of rows [b0, b1) is also a contiguous block of (b, t) rows, so the
 // input projection and the weight-gradient products are single products per thread. Weight
-// gradients are summed per thread into private slots and added up once at the end; nothing in a
-// region allocates or throws (an exception cannot leave an OpenMP region).
+// gradients are summed per thread into private slots and added up once at the end. Nothing
+// inside a region allocates or throws (an exception cannot leave an OpenMP region): scratch
+// space is allocated before it.
 #pragma once
 
-#include <algorithm>
 #include <cstdint>
 #include <cstring>
-#include <vector>
+#include <type_traits>
 
 #ifdef _OPENMP
 #include <omp.h>
 #endif
 
+#include "fastmath.hpp"
+#include "fastrnn/activations.hpp"  // the Activation enum (its functions are for other users)
+#include "isa.hpp"
+
 namespace fastrnn {
+namespace FASTRNN_ISA_NS {
 namespace detail {
+
+// Zero-initialised scratch array (new[] instead of std::vector: see isa.hpp).
+template <class T>
+class Buffer {
+ public:
+  explicit Buffer(int64_t n) : p_(n > 0 ? new T[n]() : nullptr) {}
+  ~Buffer() { delete[] p_; }
+  Buffer(const Buffer&) = delete;
+  Buffer& operator=(const Buffer&) = delete;
+  T* data() { return p_; }
+  const T* data() const { return p_; }
+
+ private:
+  T* p_;
+};
 
 // Threads worth using: one per batch row at most, and one in all when the whole call is too
 // small to repay waking a team (about 0.2 MFLOP, a few microseconds of arithmetic).
 inline int plan_threads(int64_t batch, double flops) {
 #ifdef _OPENMP
   if (flops < 2e5 || batch < 2) return 1;
-  return static_cast<int>(std::min<int64_t>(omp_get_max_threads(), batch));
+  const int64_t max_threads = omp_get_max_threads();
+  return static_cast<int>(batch < max_threads ? batch : max_threads);
 #else
   (void)batch; (void)flops;
   return 1;
@@ -51,6 +73,38 @@ void for_batch_slices(int threads, int64_t batch, F&& fn) {
 #endif
 }
 
+// Gate functions with the activation fixed at compile time, so the pointwise loops vectorise.
+template <Activation A, class T>
+inline T act(T v) {
+  if constexpr (A == Activation::Tanh) return fastmath::tanh(v);
+  else if constexpr (A == Activation::Relu) return v > T(0) ? v : T(0);
+  else if constexpr (A == Activation::Sigmoid) return fastmath::sigmoid(v);
+  else return v;
+}
+
+// d act / d pre-activation, written through the output y = act(pre).
+template <Activation A, class T>
+inline T act_grad(T y) {
+  if constexpr (A == Activation::Tanh) return T(1) - y * y;
+  else if constexpr (A == Activation::Relu) return y > T(0) ? T(1) : T(0);
+  else if constexpr (A == Activation::Sigmoid) return y * (T(1) - y);
+  else return T(1);
+}
+
+template <class T>
+inline T sigmoid(T v) { return fastmath::sigmoid(v); }
+
+// Calls f(std::integral_constant<Activation, a>{}): one switch per call site, not per element.
+template <class F>
+void with_activation(Activation a, F&& f) {
+  switch (a) {
+    case Activation::Tanh: f(std::integral_constant<Activation, Activation::Tanh>{}); break;
+    case Activation::Relu: f(std::integral_constant<Activation, Activation::Relu>{}); break;
+    case Activation::Sigmoid: f(std::integral_constant<Activation, Activation::Sigmoid>{}); break;
+    default: f(std::integral_constant<Activation, Activation::Linear>{}); break;
+  }
+}
+
 // rows x n block with row stride ld: each row = bias (or zeros when bias is null).
 template <class T>
 void broadcast_rows(int64_t rows, int64_t n, const T* bias, T* out, int64_t ld) {
@@ -62,45 +116,63 @@ void broadcast_rows(int64_t rows, int64_t n, const T* bias, T* out, int64_t ld) 
 
 // out[j] += sum_r in[r * ld + j]
 template <class T>
-void add_column_sums(int64_t rows, int64_t n, const T* in, int64_t ld, T* out) {
-  for (int64_t r = 0; r < rows; ++r)
-    for (int64_t j = 0; j < n; ++j) out[j] += in[r * ld + j];
+void add_column_sums(int64_t rows, int64_t n, const T* in, int64_t ld, T* __restrict out) {
+  for (int64_t r = 0; r < rows; ++r) {
+    const T* __restrict row = in + r * ld;
+    for (int64_t j = 0; j < n; ++j) out[j] += row[j];
+  }
 }
 
 // prev[b, t] = state before step t: h0[b] (or zeros) at t = 0, seq[b, t - 1] after; rows [b0, b1).
 template <class T>
 void shifted_states(int64_t b0, int64_t b1, int64_t T_, int64_t H, const T* h0, const T* seq,
                     T* prev) {
+  if (T_ == 0) return;
   for (int64_t b = b0; b < b1; ++b) {
     T* p = prev + b * T_ * H;
-    if (T_ == 0) continue;
     if (h0) std::memcpy(p, h0 + b * H, sizeof(T) * H);
     else std::memset(p, 0, sizeof(T) * H);
     if (T_ > 1) std::memcpy(p + H, seq + b * T_ * H, sizeof(T) * (T_ - 1) * H);
   }
 }
 
+// The initial state of rows [b0, b0 + n): h0's rows, or `zeros` (a row of H zeros, stride 0).
+template <class T>
+struct Rows {
+  const T* p;
+  int64_t ld;
+  const T* row(int64_t r) const { return p + r * ld; }
+};
+template <class T>
+Rows<T> initial_rows(const T* h0, int64_t b0, int64_t H, const T* zeros) {
+  return h0 ? Rows<T>{h0 + b0 * H, H} : Rows<T>{zeros, 0};
+}
+
 // Per-thread slots for the weight gradients, each laid out [dW | dU | db], zero-initialised.
 template <class T>
-struct GradSlots {
-  int64_t nW, nU, nb;
-  std::vector<T> data;
-  GradSlots(int slots, int64_t nW_, int64_t nU_, int64_t nb_)
-      : nW(nW_), nU(nU_), nb(nb_), data(size_t(slots) * (nW_ + nU_ + nb_), T(0)) {}
-  T* dW(int s) { return data.data() + size_t(s) * (nW + nU + nb); }
-  T* dU(int s) { return dW(s) + nW; }
-  T* db(int s) { return dU(s) + nU; }
-  // dW = sum of slots, etc. (= semantics on the outputs)
+class GradSlots {
+ public:
+  GradSlots(int slots, int64_t nW, int64_t nU, int64_t nb)
+      : nW_(nW), nU_(nU), nb_(nb), data_(int64_t(slots) * (nW + nU + nb)) {}
+  T* dW(int s) { return data_.data() + int64_t(s) * (nW_ + nU_ + nb_); }
+  T* dU(int s) { return dW(s) + nW_; }
+  T* db(int s) { return dU(s) + nU_; }
+  // dW = sum over slots, etc. ("=" semantics on the outputs)
   void reduce_into(int slots, T* dW_out, T* dU_out, T* db_out) {
-    const int64_t n = nW + nU + nb;
-    std::vector<T> sum(data.begin(), data.begin() + n);
+    const int64_t n = nW_ + nU_ + nb_;
+    T* sum = data_.data();
     for (int s = 1; s < slots; ++s)
-      for (int64_t k = 0; k < n; ++k) sum[k] += data[size_t(s) * n + k];
-    std::memcpy(dW_out, sum.data(), sizeof(T) * nW);
-    std::memcpy(dU_out, sum.data() + nW, sizeof(T) * nU);
-    std::memcpy(db_out, sum.data() + nW + nU, sizeof(T) * nb);
+      for (int64_t k = 0; k < n; ++k) sum[k] += sum[int64_t(s) * n + k];
+    if (nW_) std::memcpy(dW_out, sum, sizeof(T) * nW_);
+    if (nU_) std::memcpy(dU_out, sum + nW_, sizeof(T) * nU_);
+    if (nb_) std::memcpy(db_out, sum + nW_ + nU_, sizeof(T) * nb_);
   }
+
+ private:
+  int64_t nW_, nU_, nb_;
+  Buffer<T> data_;
 };
 
 }  // namespace detail
+}  // namespace FASTRNN_ISA_NS
 }  // namespace fastrnn

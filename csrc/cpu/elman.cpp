@@ -5,12 +5,30 @@
 // row stride of T*H, no copy) and applies the activation. Backward: the time loop computes
 // dA_t = (dh_seq_t + dh_next) * act'(h_t) and dh_next = dA_t U^T; everything that does not carry
 // the recurrence (dx, dW, dU, db) is then one product each over all steps.
-#include "fastrnn/elman.hpp"
-
 #include "common.hpp"
-#include "fastrnn/gemm.hpp"
+#include "gemm.hpp"
+#include "kernels.hpp"
 
 namespace fastrnn {
+namespace FASTRNN_ISA_NS {
+namespace {
+
+template <Activation A, class T>
+void activate_rows(int64_t rows, int64_t H, T* v, int64_t ld) {
+  for (int64_t r = 0; r < rows; ++r) {
+    T* __restrict row = v + r * ld;
+    for (int64_t j = 0; j < H; ++j) row[j] = detail::act<A>(row[j]);
+  }
+}
+
+// da = (dh_seq + dh_next) * act'(h) for one row.
+template <Activation A, class T>
+void grad_row(int64_t H, const T* __restrict h, const T* __restrict dh_seq,
+              const T* __restrict dh_next, T* __restrict da) {
+  for (int64_t j = 0; j < H; ++j) da[j] = (dh_seq[j] + dh_next[j]) * detail::act_grad<A>(h[j]);
+}
+
+}  // namespace
 
 template <class T>
 void elman_forward(int64_t B, int64_t T_, int64_t I, int64_t H, Activation act, const T* x,
@@ -26,8 +44,7 @@ void elman_forward(int64_t B, int64_t T_, int64_t I, int64_t H, Activation act, 
       T* ht = hs + t * H;
       if (t > 0) gemm<T>(false, nb, H, H, ht - H, ld, U, H, ht, ld, true);
       else if (h0) gemm<T>(false, nb, H, H, h0 + b0 * H, H, U, H, ht, ld, true);
-      for (int64_t r = 0; r < nb; ++r)
-        for (int64_t j = 0; j < H; ++j) ht[r * ld + j] = activate(act, ht[r * ld + j]);
+      detail::with_activation(act, [&](auto A) { activate_rows<decltype(A)::value>(nb, H, ht, ld); });
     }
   });
 }
@@ -37,7 +54,7 @@ void elman_backward(int64_t B, int64_t T_, int64_t I, int64_t H, Activation act,
                     const T* W, const T* U, const T* h0, const T* h_seq, const T* dh_seq,
                     const T* dh_last, T* dx, T* dW, T* dU, T* db, T* dh0) {
   const int threads = detail::plan_threads(B, 4.0 * B * T_ * H * (I + H));
-  std::vector<T> WT(H * I), UT(H * H), dA(B * T_ * H), prev(B * T_ * H);
+  detail::Buffer<T> WT(H * I), UT(H * H), dA(B * T_ * H), prev(B * T_ * H), zeros(H);
   transpose(I, H, W, H, WT.data());
   transpose(H, H, U, H, UT.data());
   detail::GradSlots<T> slots(threads, I * H, H * H, H);
@@ -47,13 +64,13 @@ void elman_backward(int64_t B, int64_t T_, int64_t I, int64_t H, Activation act,
     if (dh_last) std::memcpy(dh_next, dh_last + b0 * H, sizeof(T) * nb * H);
     else std::memset(dh_next, 0, sizeof(T) * nb * H);
     for (int64_t t = T_ - 1; t >= 0; --t) {
-      for (int64_t r = 0; r < nb; ++r) {
-        const int64_t o = (b0 + r) * ld + t * H;
-        for (int64_t j = 0; j < H; ++j) {
-          const T dh = (dh_seq ? dh_seq[o + j] : T(0)) + dh_next[r * H + j];
-          dA[o + j] = dh * activation_grad_from_output(act, h_seq[o + j]);
+      detail::with_activation(act, [&](auto A) {
+        for (int64_t r = 0; r < nb; ++r) {
+          const int64_t o = (b0 + r) * ld + t * H;
+          grad_row<decltype(A)::value>(H, h_seq + o, dh_seq ? dh_seq + o : zeros.data(), dh_next + r * H,
+                            dA.data() + o);
         }
-      }
+      });
       gemm<T>(false, nb, H, H, dA.data() + b0 * ld + t * H, ld, UT.data(), H, dh_next, H, false);
     }
     const int64_t rows = nb * T_;
@@ -76,4 +93,5 @@ void elman_backward(int64_t B, int64_t T_, int64_t I, int64_t H, Activation act,
 FASTRNN_INSTANTIATE(float)
 FASTRNN_INSTANTIATE(double)
 
+}  // namespace FASTRNN_ISA_NS
 }  // namespace fastrnn

@@ -1,24 +1,29 @@
 // Register-blocked matrix product; see gemm.hpp for why fastrnn carries its own.
 //
-// Structure: K is cut into panels of KC rows so that the panel of B being reused stays in L2;
-// within a panel, each 4 x (2 vectors) tile of C lives in registers while k runs over the panel
-// (per k: two vector loads of B, four broadcasts of A, eight FMAs). Column tails use a one-vector
-// tile, then scalars; row tails use a one-row tile. Every row of C is accumulated over k in the
-// same order whichever tile computes it, so results do not depend on M or on how a caller splits
-// rows across threads.
-//
-// The vectors are GCC vector extensions of 64 bytes; `target_clones` compiles the whole product
-// for AVX-512, AVX2+FMA and baseline x86-64 and picks one when the module loads, so a wheel
-// built here runs (more slowly) on a CPU without AVX-512.
-#include "fastrnn/gemm.hpp"
+// K is cut into panels of KC rows so that the panel of B being reused stays in L2; within a
+// panel each MR x (2 vectors) tile of C lives in registers while k runs over the panel (per k:
+// two vector loads of B, MR broadcasts of A, 2*MR FMAs). MR is 8 with AVX-512 (16 of its 32
+// vector registers hold C, so each load of B feeds 16 FMAs) and 4 otherwise (8 of 16). Column
+// tails use a one-vector tile, then scalars; row tails use 4-row and then 1-row tiles. Each
+// element of C is accumulated over k in the same order by every tile shape, so a row's result
+// does not depend on how a caller splits rows across threads.
+#include "gemm.hpp"
 
 #include <cstring>
 
 namespace fastrnn {
+namespace FASTRNN_ISA_NS {
 namespace {
 
-typedef float f32v __attribute__((vector_size(64)));
-typedef double f64v __attribute__((vector_size(64)));
+#if defined(__AVX512F__)
+constexpr int kVectorBytes = 64, kRows = 8;
+#elif defined(__AVX2__)
+constexpr int kVectorBytes = 32, kRows = 4;
+#else
+constexpr int kVectorBytes = 16, kRows = 4;
+#endif
+typedef float f32v __attribute__((vector_size(kVectorBytes)));
+typedef double f64v __attribute__((vector_size(kVectorBytes)));
 template <class T> struct vec_of;
 template <> struct vec_of<float> { using type = f32v; };
 template <> struct vec_of<double> { using type = f64v; };
@@ -26,13 +31,13 @@ template <> struct vec_of<double> { using type = f64v; };
 constexpr int64_t KC = 128;  // rows of B per panel: 128 x 1024 floats = 512 KiB, inside L2
 
 template <class V>
-inline __attribute__((always_inline)) V load(const void* p) {
+inline V load(const void* p) {
   V v;
   std::memcpy(&v, p, sizeof(V));
   return v;
 }
 template <class V>
-inline __attribute__((always_inline)) void store(void* p, const V& v) {
+inline void store(void* p, const V& v) {
   std::memcpy(p, &v, sizeof(V));
 }
 
@@ -76,11 +81,11 @@ inline __attribute__((always_inline)) void row_block(int64_t N, int64_t K, const
   }
 }
 
+}  // namespace
+
 template <class T>
-inline __attribute__((always_inline)) void gemm_body(bool a_trans, int64_t M, int64_t N, int64_t K,
-                                                     const T* A, int64_t lda, const T* B,
-                                                     int64_t ldb, T* C, int64_t ldc,
-                                                     bool accumulate) {
+void gemm(bool a_trans, int64_t M, int64_t N, int64_t K, const T* A, int64_t lda, const T* B,
+          int64_t ldb, T* C, int64_t ldc, bool accumulate) {
   if (M <= 0 || N <= 0) return;
   if (K <= 0) {
     if (!accumulate)
@@ -95,43 +100,14 @@ inline __attribute__((always_inline)) void gemm_body(bool a_trans, int64_t M, in
     const T* Ak = A + k0 * a_ks;
     const T* Bk = B + k0 * ldb;
     int64_t i = 0;
-    for (; i + 4 <= M; i += 4)
-      row_block<T, 4>(N, kc, Ak + i * a_rs, a_rs, a_ks, Bk, ldb, C + i * ldc, ldc, load_c);
+    for (; i + kRows <= M; i += kRows)
+      row_block<T, kRows>(N, kc, Ak + i * a_rs, a_rs, a_ks, Bk, ldb, C + i * ldc, ldc, load_c);
+    if (kRows > 4)
+      for (; i + 4 <= M; i += 4)
+        row_block<T, 4>(N, kc, Ak + i * a_rs, a_rs, a_ks, Bk, ldb, C + i * ldc, ldc, load_c);
     for (; i < M; ++i)
       row_block<T, 1>(N, kc, Ak + i * a_rs, a_rs, a_ks, Bk, ldb, C + i * ldc, ldc, load_c);
   }
-}
-
-#if defined(__x86_64__) && !defined(__SANITIZE_ADDRESS__)
-#define FASTRNN_MULTIVERSION __attribute__((target_clones("avx512f", "arch=x86-64-v3", "default")))
-#else
-#define FASTRNN_MULTIVERSION
-#endif
-
-FASTRNN_MULTIVERSION
-void gemm_f32(bool a_trans, int64_t M, int64_t N, int64_t K, const float* A, int64_t lda,
-              const float* B, int64_t ldb, float* C, int64_t ldc, bool accumulate) {
-  gemm_body<float>(a_trans, M, N, K, A, lda, B, ldb, C, ldc, accumulate);
-}
-
-FASTRNN_MULTIVERSION
-void gemm_f64(bool a_trans, int64_t M, int64_t N, int64_t K, const double* A, int64_t lda,
-              const double* B, int64_t ldb, double* C, int64_t ldc, bool accumulate) {
-  gemm_body<double>(a_trans, M, N, K, A, lda, B, ldb, C, ldc, accumulate);
-}
-
-}  // namespace
-
-template <>
-void gemm<float>(bool a_trans, int64_t M, int64_t N, int64_t K, const float* A, int64_t lda,
-                 const float* B, int64_t ldb, float* C, int64_t ldc, bool accumulate) {
-  gemm_f32(a_trans, M, N, K, A, lda, B, ldb, C, ldc, accumulate);
-}
-
-template <>
-void gemm<double>(bool a_trans, int64_t M, int64_t N, int64_t K, const double* A, int64_t lda,
-                  const double* B, int64_t ldb, double* C, int64_t ldc, bool accumulate) {
-  gemm_f64(a_trans, M, N, K, A, lda, B, ldb, C, ldc, accumulate);
 }
 
 template <class T>
@@ -139,7 +115,13 @@ void transpose(int64_t rows, int64_t cols, const T* A, int64_t lda, T* out) {
   for (int64_t i = 0; i < rows; ++i)
     for (int64_t j = 0; j < cols; ++j) out[j * rows + i] = A[i * lda + j];
 }
+
+template void gemm<float>(bool, int64_t, int64_t, int64_t, const float*, int64_t, const float*,
+                          int64_t, float*, int64_t, bool);
+template void gemm<double>(bool, int64_t, int64_t, int64_t, const double*, int64_t, const double*,
+                           int64_t, double*, int64_t, bool);
 template void transpose<float>(int64_t, int64_t, const float*, int64_t, float*);
 template void transpose<double>(int64_t, int64_t, const double*, int64_t, double*);
 
+}  // namespace FASTRNN_ISA_NS
 }  // namespace fastrnn

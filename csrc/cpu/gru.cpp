@@ -7,12 +7,91 @@
 // Backward: reset_after splits the pre-activation gradient in two, dX (w.r.t. x W + b_in) and
 // dR (w.r.t. h U + b_rec), which differ only in the h block (dR_h = dX_h * r); dW and b_in come
 // from dX, dU and b_rec from dR. Not reset_after mirrors the forward's two products per step.
-#include "fastrnn/gru.hpp"
-
 #include "common.hpp"
-#include "fastrnn/gemm.hpp"
+#include "gemm.hpp"
+#include "kernels.hpp"
 
 namespace fastrnn {
+namespace FASTRNN_ISA_NS {
+namespace {
+
+// reset_after, one row of one step: x holds x W + b_in [z r h] (3H) and gets [z r hh];
+// R = h_prev U + b_rec (3H).
+template <Activation A, class T>
+void forward_row_reset_after(int64_t H, T* __restrict x, const T* __restrict R,
+                             const T* __restrict h_prev, T* __restrict rec_h, T* __restrict h) {
+  for (int64_t j = 0; j < H; ++j) {
+    const T z = detail::sigmoid(x[j] + R[j]), r = detail::sigmoid(x[H + j] + R[H + j]);
+    const T hh = detail::act<A>(x[2 * H + j] + r * R[2 * H + j]);
+    x[j] = z;
+    x[H + j] = r;
+    x[2 * H + j] = hh;
+    rec_h[j] = R[2 * H + j];
+    h[j] = z * h_prev[j] + (T(1) - z) * hh;
+  }
+}
+
+// not reset_after, first pass: z and r from x + h_prev U_zr; rec_h = r * h_prev.
+template <class T>
+void forward_row_gates(int64_t H, T* __restrict x, const T* __restrict R,
+                       const T* __restrict h_prev, T* __restrict rec_h) {
+  for (int64_t j = 0; j < H; ++j) {
+    const T z = detail::sigmoid(x[j] + R[j]), r = detail::sigmoid(x[H + j] + R[H + j]);
+    x[j] = z;
+    x[H + j] = r;
+    rec_h[j] = r * h_prev[j];
+  }
+}
+
+// not reset_after, second pass: R_h = (r * h_prev) U_h.
+template <Activation A, class T>
+void forward_row_candidate(int64_t H, T* __restrict x, const T* __restrict R_h,
+                           const T* __restrict h_prev, T* __restrict h) {
+  for (int64_t j = 0; j < H; ++j) {
+    const T z = x[j];
+    const T hh = detail::act<A>(x[2 * H + j] + R_h[j]);
+    x[2 * H + j] = hh;
+    h[j] = z * h_prev[j] + (T(1) - z) * hh;
+  }
+}
+
+// Backward, the part both variants share: dx_z, dx_h (pre-activation gradients of z and the
+// candidate) and dh_next <- dh * z, where dh = dh_seq + dh_next on entry. reset_after also
+// fills dx_r and the recurrent-side gradient dR (unused, may be null, otherwise).
+template <Activation A, bool kResetAfter, class T>
+void backward_row(int64_t H, const T* __restrict g, const T* __restrict rec_h,
+                  const T* __restrict h_prev, const T* __restrict dh_seq, T* __restrict dh_next,
+                  T* __restrict dx, T* __restrict dR) {
+  for (int64_t j = 0; j < H; ++j) {
+    const T z = g[j], r = g[H + j], hh = g[2 * H + j];
+    const T dh = dh_seq[j] + dh_next[j];
+    const T dhh = dh * (T(1) - z) * detail::act_grad<A>(hh);
+    const T dz = dh * (h_prev[j] - hh) * z * (T(1) - z);
+    dx[j] = dz;
+    dx[2 * H + j] = dhh;
+    dh_next[j] = dh * z;
+    if constexpr (kResetAfter) {
+      const T dr = dhh * rec_h[j] * r * (T(1) - r);
+      dx[H + j] = dr;
+      dR[j] = dz;
+      dR[H + j] = dr;
+      dR[2 * H + j] = dhh * r;
+    }
+  }
+}
+
+// not reset_after, second pass: d_rh = dL/d(r * h_prev) gives dx_r and a term of dh_next.
+template <class T>
+void backward_row_reset(int64_t H, const T* __restrict g, const T* __restrict h_prev,
+                        const T* __restrict d_rh, T* __restrict dx, T* __restrict dh_next) {
+  for (int64_t j = 0; j < H; ++j) {
+    const T r = g[H + j];
+    dx[H + j] = d_rh[j] * h_prev[j] * r * (T(1) - r);
+    dh_next[j] += d_rh[j] * r;
+  }
+}
+
+}  // namespace
 
 template <class T>
 void gru_forward(int64_t B, int64_t T_, int64_t I, int64_t H, bool reset_after, Activation act,
@@ -20,7 +99,7 @@ void gru_forward(int64_t B, int64_t T_, int64_t I, int64_t H, bool reset_after, 
                  T* rec_h) {
   const int64_t G = 3 * H;
   const int threads = detail::plan_threads(B, 2.0 * B * T_ * G * (I + H));
-  std::vector<T> R_all(B * G);  // this step's recurrent product, rows owned by their slice
+  detail::Buffer<T> R_all(B * G), zeros(H);  // this step's recurrent product, rows per slice
   detail::for_batch_slices(threads, B, [&](int64_t b0, int64_t b1, int) {
     const int64_t nb = b1 - b0, ld = T_ * H, ldg = T_ * G;
     if (nb == 0 || T_ == 0) return;
@@ -28,46 +107,35 @@ void gru_forward(int64_t B, int64_t T_, int64_t I, int64_t H, bool reset_after, 
     T* R = R_all.data() + b0 * G;
     detail::broadcast_rows(nb * T_, G, b, X, G);
     gemm<T>(false, nb * T_, G, I, x + b0 * T_ * I, I, W, G, X, G, true);
+    const auto h_init = detail::initial_rows(h0, b0, H, zeros.data());
     for (int64_t t = 0; t < T_; ++t) {
       T* Xt = X + t * G;
-      const T* hp_rows = t > 0 ? h_seq + b0 * ld + (t - 1) * H : (h0 ? h0 + b0 * H : nullptr);
-      const int64_t hp_ld = t > 0 ? ld : H;
       T* rh_t = rec_h + b0 * ld + t * H;
+      const detail::Rows<T> hp = t > 0 ? detail::Rows<T>{h_seq + b0 * ld + (t - 1) * H, ld} : h_init;
+      const bool has_prev = t > 0 || h0;
       if (reset_after) {
         detail::broadcast_rows(nb, G, b + G, R, G);
-        if (hp_rows) gemm<T>(false, nb, G, H, hp_rows, hp_ld, U, G, R, G, true);
-      } else if (hp_rows) {
-        gemm<T>(false, nb, 2 * H, H, hp_rows, hp_ld, U, G, R, G, false);
+        if (has_prev) gemm<T>(false, nb, G, H, hp.p, hp.ld, U, G, R, G, true);
+      } else if (has_prev) {
+        gemm<T>(false, nb, 2 * H, H, hp.p, hp.ld, U, G, R, G, false);
       } else {
         detail::broadcast_rows<T>(nb, 2 * H, nullptr, R, G);
       }
-      for (int64_t r = 0; r < nb; ++r) {
-        T* xz = Xt + r * ldg;
-        const T* rr = R + r * G;
-        const T* hp = hp_rows ? hp_rows + r * hp_ld : nullptr;
-        T* rh = rh_t + r * ld;
-        for (int64_t j = 0; j < H; ++j) {
-          const T z = sigmoid(xz[j] + rr[j]), rg = sigmoid(xz[H + j] + rr[H + j]);
-          xz[j] = z;
-          xz[H + j] = rg;
-          rh[j] = reset_after ? rr[2 * H + j] : (hp ? rg * hp[j] : T(0));
+      detail::with_activation(act, [&](auto A) {
+        constexpr Activation kA = decltype(A)::value;
+        if (reset_after) {
+          for (int64_t r = 0; r < nb; ++r)
+            forward_row_reset_after<kA>(H, Xt + r * ldg, R + r * G, hp.row(r), rh_t + r * ld,
+                                        h_seq + (b0 + r) * ld + t * H);
+          return;
         }
-      }
-      if (!reset_after) gemm<T>(false, nb, H, H, rh_t, ld, U + 2 * H, G, R + 2 * H, G, false);
-      for (int64_t r = 0; r < nb; ++r) {
-        T* xz = Xt + r * ldg;
-        const T* rr = R + r * G;
-        const T* hp = hp_rows ? hp_rows + r * hp_ld : nullptr;
-        T* h = h_seq + (b0 + r) * ld + t * H;
-        for (int64_t j = 0; j < H; ++j) {
-          const T z = xz[j];
-          const T pre = reset_after ? xz[2 * H + j] + xz[H + j] * rr[2 * H + j]
-                                    : xz[2 * H + j] + rr[2 * H + j];
-          const T hh = activate(act, pre);
-          xz[2 * H + j] = hh;
-          h[j] = (hp ? z * hp[j] : T(0)) + (T(1) - z) * hh;
-        }
-      }
+        for (int64_t r = 0; r < nb; ++r)
+          forward_row_gates(H, Xt + r * ldg, R + r * G, hp.row(r), rh_t + r * ld);
+        gemm<T>(false, nb, H, H, rh_t, ld, U + 2 * H, G, R + 2 * H, G, false);
+        for (int64_t r = 0; r < nb; ++r)
+          forward_row_candidate<kA>(H, Xt + r * ldg, R + r * G + 2 * H, hp.row(r),
+                                    h_seq + (b0 + r) * ld + t * H);
+      });
     }
   });
 }
@@ -80,9 +148,9 @@ void gru_backward(int64_t B, int64_t T_, int64_t I, int64_t H, bool reset_after,
   const int64_t G = 3 * H;
   const int threads = detail::plan_threads(B, 4.0 * B * T_ * G * (I + H));
   const int64_t nbias = reset_after ? 2 * G : G;
-  std::vector<T> WT(G * I), UT(G * H), dX(B * T_ * G), prev(B * T_ * H);
-  // reset_after: gradient w.r.t. h U + b_rec; otherwise d(r * h) for one step, rows per slice.
-  std::vector<T> dR(reset_after ? B * T_ * G : B * H);
+  detail::Buffer<T> WT(G * I), UT(G * H), dX(B * T_ * G), prev(B * T_ * H), zeros(H);
+  // reset_after: gradient w.r.t. h U + b_rec for all steps; otherwise d(r * h) for one step.
+  detail::Buffer<T> dR(reset_after ? B * T_ * G : B * H);
   transpose(I, G, W, G, WT.data());
   transpose(H, G, U, G, UT.data());
   detail::GradSlots<T> slots(threads, I * G, H * G, nbias);
@@ -91,50 +159,32 @@ void gru_backward(int64_t B, int64_t T_, int64_t I, int64_t H, bool reset_after,
     T* dh_next = dh0 + b0 * H;  // carries dL/dh_{t-1}; ends as dL/dh0
     if (dh_last) std::memcpy(dh_next, dh_last + b0 * H, sizeof(T) * nb * H);
     else std::memset(dh_next, 0, sizeof(T) * nb * H);
+    const auto h_init = detail::initial_rows(h0, b0, H, zeros.data());
     for (int64_t t = T_ - 1; t >= 0; --t) {
-      const T* hp_rows = t > 0 ? h_seq + b0 * ld + (t - 1) * H : (h0 ? h0 + b0 * H : nullptr);
-      const int64_t hp_ld = t > 0 ? ld : H;
+      const detail::Rows<T> hp = t > 0 ? detail::Rows<T>{h_seq + b0 * ld + (t - 1) * H, ld} : h_init;
       T* dXt = dX.data() + b0 * ldg + t * G;
-      for (int64_t r = 0; r < nb; ++r) {
-        const int64_t o = (b0 + r) * ld + t * H, zoff = (b0 + r) * ldg + t * G;
-        const T* zg = gates + zoff;
-        const T* hp = hp_rows ? hp_rows + r * hp_ld : nullptr;
-        T* dx_ = dXt + r * ldg;
-        T* dhn = dh_next + r * H;
-        for (int64_t j = 0; j < H; ++j) {
-          const T z = zg[j], rg = zg[H + j], hh = zg[2 * H + j];
-          const T h_prev = hp ? hp[j] : T(0);
-          const T dh = (dh_seq ? dh_seq[o + j] : T(0)) + dhn[j];
-          const T dhh = dh * (T(1) - z) * activation_grad_from_output(act, hh);
-          dx_[j] = dh * (h_prev - hh) * z * (T(1) - z);
-          dx_[2 * H + j] = dhh;
-          dhn[j] = dh * z;
-          if (reset_after) {
-            const T dr = dhh * rec_h[o + j] * rg * (T(1) - rg);
-            dx_[H + j] = dr;
-            T* dr_ = dR.data() + zoff;
-            dr_[j] = dx_[j];
-            dr_[H + j] = dr;
-            dr_[2 * H + j] = dhh * rg;
-          }
+      detail::with_activation(act, [&](auto A) {
+        constexpr Activation kA = decltype(A)::value;
+        for (int64_t r = 0; r < nb; ++r) {
+          const int64_t o = (b0 + r) * ld + t * H, zo = (b0 + r) * ldg + t * G;
+          const T* dhs = dh_seq ? dh_seq + o : zeros.data();
+          if (reset_after)
+            backward_row<kA, true>(H, gates + zo, rec_h + o, hp.row(r), dhs, dh_next + r * H,
+                                   dXt + r * ldg, dR.data() + zo);
+          else
+            backward_row<kA, false>(H, gates + zo, rec_h + o, hp.row(r), dhs, dh_next + r * H,
+                                    dXt + r * ldg, static_cast<T*>(nullptr));
         }
-      }
+      });
       if (reset_after) {
         gemm<T>(false, nb, H, G, dR.data() + b0 * ldg + t * G, ldg, UT.data(), H, dh_next, H, true);
         continue;
       }
-      T* d_rh = dR.data() + b0 * H;  // d(r * h_{t-1})
+      T* d_rh = dR.data() + b0 * H;
       gemm<T>(false, nb, H, H, dXt + 2 * H, ldg, UT.data() + 2 * H * H, H, d_rh, H, false);
-      for (int64_t r = 0; r < nb; ++r) {
-        const T* zg = gates + (b0 + r) * ldg + t * G;
-        const T* hp = hp_rows ? hp_rows + r * hp_ld : nullptr;
-        T* dx_ = dXt + r * ldg;
-        for (int64_t j = 0; j < H; ++j) {
-          const T rg = zg[H + j], g = d_rh[r * H + j];
-          dx_[H + j] = hp ? g * hp[j] * rg * (T(1) - rg) : T(0);
-          dh_next[r * H + j] += g * rg;
-        }
-      }
+      for (int64_t r = 0; r < nb; ++r)
+        backward_row_reset(H, gates + (b0 + r) * ldg + t * G, hp.row(r), d_rh + r * H,
+                           dXt + r * ldg, dh_next + r * H);
       gemm<T>(false, nb, H, 2 * H, dXt, ldg, UT.data(), H, dh_next, H, true);
     }
     const int64_t rows = nb * T_;
@@ -166,4 +216,5 @@ void gru_backward(int64_t B, int64_t T_, int64_t I, int64_t H, bool reset_after,
 FASTRNN_INSTANTIATE(float)
 FASTRNN_INSTANTIATE(double)
 
+}  // namespace FASTRNN_ISA_NS
 }  // namespace fastrnn

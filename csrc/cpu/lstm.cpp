@@ -6,12 +6,51 @@
 // is all the backward pass needs: every derivative is a function of a gate's output).
 // Backward: per step one fused pass turns (dh, dc) into the four pre-activation gradients dZ_t,
 // then dh_next = dZ_t U^T; dx, dW, dU, db are one product each over all steps.
-#include "fastrnn/lstm.hpp"
-
 #include "common.hpp"
-#include "fastrnn/gemm.hpp"
+#include "gemm.hpp"
+#include "kernels.hpp"
 
 namespace fastrnn {
+namespace FASTRNN_ISA_NS {
+namespace {
+
+// One row of one step: z holds the pre-activations [i f g o] (4H) and gets the activations.
+template <Activation A, class T>
+void forward_row(int64_t H, T* __restrict z, const T* __restrict c_prev, T* __restrict c,
+                 T* __restrict h) {
+  for (int64_t j = 0; j < H; ++j) {
+    const T i = detail::sigmoid(z[j]), f = detail::sigmoid(z[H + j]);
+    const T g = detail::act<A>(z[2 * H + j]), o = detail::sigmoid(z[3 * H + j]);
+    const T cj = f * c_prev[j] + i * g;
+    z[j] = i;
+    z[H + j] = f;
+    z[2 * H + j] = g;
+    z[3 * H + j] = o;
+    c[j] = cj;
+    h[j] = o * detail::act<A>(cj);
+  }
+}
+
+// One row of one step backwards: dz (4H) = dL/d pre-activations; dc_next: dL/dc_t in,
+// dL/dc_{t-1} out. dh = dh_seq + dh_next is dL/dh_t.
+template <Activation A, class T>
+void backward_row(int64_t H, const T* __restrict z, const T* __restrict c,
+                  const T* __restrict c_prev, const T* __restrict dh_seq,
+                  const T* __restrict dh_next, T* __restrict dc_next, T* __restrict dz) {
+  for (int64_t j = 0; j < H; ++j) {
+    const T i = z[j], f = z[H + j], g = z[2 * H + j], o = z[3 * H + j];
+    const T act_c = detail::act<A>(c[j]);
+    const T dh = dh_seq[j] + dh_next[j];
+    const T dc = dc_next[j] + dh * o * detail::act_grad<A>(act_c);
+    dz[j] = dc * g * i * (T(1) - i);
+    dz[H + j] = dc * c_prev[j] * f * (T(1) - f);
+    dz[2 * H + j] = dc * i * detail::act_grad<A>(g);
+    dz[3 * H + j] = dh * act_c * o * (T(1) - o);
+    dc_next[j] = dc * f;
+  }
+}
+
+}  // namespace
 
 template <class T>
 void lstm_forward(int64_t B, int64_t T_, int64_t I, int64_t H, Activation act, const T* x,
@@ -19,29 +58,25 @@ void lstm_forward(int64_t B, int64_t T_, int64_t I, int64_t H, Activation act, c
                   T* c_seq, T* gates) {
   const int64_t G = 4 * H;
   const int threads = detail::plan_threads(B, 2.0 * B * T_ * G * (I + H));
+  detail::Buffer<T> zeros(H);
   detail::for_batch_slices(threads, B, [&](int64_t b0, int64_t b1, int) {
     const int64_t nb = b1 - b0, ld = T_ * H, ldg = T_ * G;
     if (nb == 0 || T_ == 0) return;
     T* Z = gates + b0 * ldg;
     detail::broadcast_rows(nb * T_, G, b, Z, G);
     gemm<T>(false, nb * T_, G, I, x + b0 * T_ * I, I, W, G, Z, G, true);
+    const auto c_init = detail::initial_rows(c0, b0, H, zeros.data());
     for (int64_t t = 0; t < T_; ++t) {
       T* Zt = Z + t * G;
       if (t > 0) gemm<T>(false, nb, G, H, h_seq + b0 * ld + (t - 1) * H, ld, U, G, Zt, ldg, true);
       else if (h0) gemm<T>(false, nb, G, H, h0 + b0 * H, H, U, G, Zt, ldg, true);
-      for (int64_t r = 0; r < nb; ++r) {
-        T* z = Zt + r * ldg;
-        const int64_t o = (b0 + r) * ld + t * H;
-        const T* c_prev = t > 0 ? c_seq + o - H : (c0 ? c0 + (b0 + r) * H : nullptr);
-        for (int64_t j = 0; j < H; ++j) {
-          const T i = sigmoid(z[j]), f = sigmoid(z[H + j]);
-          const T g = activate(act, z[2 * H + j]), og = sigmoid(z[3 * H + j]);
-          const T c = (c_prev ? f * c_prev[j] : T(0)) + i * g;
-          z[j] = i; z[H + j] = f; z[2 * H + j] = g; z[3 * H + j] = og;
-          c_seq[o + j] = c;
-          h_seq[o + j] = og * activate(act, c);
+      detail::with_activation(act, [&](auto A) {
+        for (int64_t r = 0; r < nb; ++r) {
+          const int64_t o = (b0 + r) * ld + t * H;
+          const T* c_prev = t > 0 ? c_seq + o - H : c_init.row(r);
+          forward_row<decltype(A)::value>(H, Zt + r * ldg, c_prev, c_seq + o, h_seq + o);
         }
-      }
+      });
     }
   });
 }
@@ -53,7 +88,7 @@ void lstm_backward(int64_t B, int64_t T_, int64_t I, int64_t H, Activation act, 
                    const T* dc_last, T* dx, T* dW, T* dU, T* db, T* dh0, T* dc0) {
   const int64_t G = 4 * H;
   const int threads = detail::plan_threads(B, 4.0 * B * T_ * G * (I + H));
-  std::vector<T> WT(G * I), UT(G * H), dZ(B * T_ * G), prev(B * T_ * H);
+  detail::Buffer<T> WT(G * I), UT(G * H), dZ(B * T_ * G), prev(B * T_ * H), zeros(H);
   transpose(I, G, W, G, WT.data());
   transpose(H, G, U, G, UT.data());
   detail::GradSlots<T> slots(threads, I * G, H * G, G);
@@ -65,26 +100,17 @@ void lstm_backward(int64_t B, int64_t T_, int64_t I, int64_t H, Activation act, 
     else std::memset(dh_next, 0, sizeof(T) * nb * H);
     if (dc_last) std::memcpy(dc_next, dc_last + b0 * H, sizeof(T) * nb * H);
     else std::memset(dc_next, 0, sizeof(T) * nb * H);
+    const auto c_init = detail::initial_rows(c0, b0, H, zeros.data());
     for (int64_t t = T_ - 1; t >= 0; --t) {
-      for (int64_t r = 0; r < nb; ++r) {
-        const int64_t o = (b0 + r) * ld + t * H, zoff = (b0 + r) * ldg + t * G;
-        const T* z = gates + zoff;
-        T* dz = dZ.data() + zoff;
-        const T* c_prev = t > 0 ? c_seq + o - H : (c0 ? c0 + (b0 + r) * H : nullptr);
-        T* dhn = dh_next + r * H;
-        T* dcn = dc_next + r * H;
-        for (int64_t j = 0; j < H; ++j) {
-          const T i = z[j], f = z[H + j], g = z[2 * H + j], og = z[3 * H + j];
-          const T act_c = activate(act, c_seq[o + j]);
-          const T dh = (dh_seq ? dh_seq[o + j] : T(0)) + dhn[j];
-          const T dc = dcn[j] + dh * og * activation_grad_from_output(act, act_c);
-          dz[j] = dc * g * i * (T(1) - i);
-          dz[H + j] = c_prev ? dc * c_prev[j] * f * (T(1) - f) : T(0);
-          dz[2 * H + j] = dc * i * activation_grad_from_output(act, g);
-          dz[3 * H + j] = dh * act_c * og * (T(1) - og);
-          dcn[j] = dc * f;
+      detail::with_activation(act, [&](auto A) {
+        for (int64_t r = 0; r < nb; ++r) {
+          const int64_t o = (b0 + r) * ld + t * H, zo = (b0 + r) * ldg + t * G;
+          const T* c_prev = t > 0 ? c_seq + o - H : c_init.row(r);
+          backward_row<decltype(A)::value>(H, gates + zo, c_seq + o, c_prev,
+                                           dh_seq ? dh_seq + o : zeros.data(), dh_next + r * H,
+                                           dc_next + r * H, dZ.data() + zo);
         }
-      }
+      });
       gemm<T>(false, nb, H, G, dZ.data() + b0 * ldg + t * G, ldg, UT.data(), H, dh_next, H, false);
     }
     const int64_t rows = nb * T_;
@@ -108,4 +134,5 @@ void lstm_backward(int64_t B, int64_t T_, int64_t I, int64_t H, Activation act, 
 FASTRNN_INSTANTIATE(float)
 FASTRNN_INSTANTIATE(double)
 
+}  // namespace FASTRNN_ISA_NS
 }  // namespace fastrnn

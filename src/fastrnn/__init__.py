@@ -4,7 +4,14 @@ The compiled C++ core runs the forward passes and backpropagation through time; 
 ``fastrnn.ops`` for the functional API and ``fastrnn.backends`` for the backend registry.
 """
 
-from fastrnn import backends, ops
-
 __version__ = "0.1.0"
-__all__ = ["backends", "ops", "__version__"]
+
+from fastrnn import (backends, callbacks, initializers, layers, losses, ops, optimizers,  # noqa: E402
+                     regularizers, timeseries)
+from fastrnn.layers import Input  # noqa: E402
+from fastrnn.models import Sequential, load_model  # noqa: E402
+from fastrnn.seeding import set_random_seed  # noqa: E402
+
+__all__ = ["backends", "ops", "layers", "optimizers", "losses", "regularizers", "callbacks",
+           "initializers", "timeseries", "Sequential", "Input", "load_model", "set_random_seed",
+           "__version__"]

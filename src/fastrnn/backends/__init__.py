@@ -82,7 +82,7 @@ def get(name=None):
     if name is None:
         name = default()
     module = _loaded.get(name)
-    if module is not None:
+    if module is not None and module.is_available():
         return name, module
     _check_name(name)
     module = _load(name)

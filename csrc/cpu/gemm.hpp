@@ -5,14 +5,16 @@
 // BLAS call costs more in dispatch and threading than the arithmetic (a 32 x 32 x 128 product
 // is ~0.3 MFLOP, a few microseconds), and a BLAS that spawns its own threads fights the
 // batch-parallel OpenMP region the kernels already run in. A register-blocked micro-kernel
-// (4 rows x 2 vectors of C held in registers, B streamed row by row) compiled for AVX-512,
-// AVX2 and baseline x86-64, chosen at load time by the CPU, has no per-call overhead and keeps
-// one code path for every product the kernels need. bench/NOTES.md records the measurements.
+// compiled once per instruction set (isa.hpp) has no per-call overhead and serves every product
+// the kernels need. bench/NOTES.md records the measurements behind this choice.
 #pragma once
 
 #include <cstdint>
 
+#include "isa.hpp"
+
 namespace fastrnn {
+namespace FASTRNN_ISA_NS {
 
 // C[M,N] = (accumulate ? C : 0) + op(A) @ B.
 //   B is (K, N) with row stride ldb; C is (M, N) with row stride ldc.
@@ -27,4 +29,5 @@ void gemm(bool a_trans, int64_t M, int64_t N, int64_t K, const T* A, int64_t lda
 template <class T>
 void transpose(int64_t rows, int64_t cols, const T* A, int64_t lda, T* out);
 
+}  // namespace FASTRNN_ISA_NS
 }  // namespace fastrnn

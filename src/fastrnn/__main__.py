@@ -1,0 +1,5 @@
+import sys
+
+from fastrnn.cli import main
+
+sys.exit(main())

@@ -1,0 +1,72 @@
+"""The backend registry: built(), available(), default(), FASTRNN_BACKEND, backend=."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+import fastrnn
+from conftest import make_inputs
+from fastrnn import backends, ops
+
+
+def test_numpy_is_always_there_and_cpp_when_compiled():
+    assert "numpy" in backends.built()
+    assert "numpy" in backends.available()
+    assert set(backends.available()) <= set(backends.built()) <= set(backends.NAMES)
+    try:
+        import fastrnn._core  # noqa: F401
+    except ImportError:
+        pytest.skip("compiled core not installed")
+    assert "cpp" in backends.available()
+
+
+def test_default_is_cpp_when_compiled(monkeypatch):
+    monkeypatch.delenv("FASTRNN_BACKEND", raising=False)
+    if "cpp" not in backends.available():
+        pytest.skip("compiled core not installed")
+    assert backends.default() == "cpp"
+
+
+def test_environment_variable_overrides_default(monkeypatch):
+    monkeypatch.setenv("FASTRNN_BACKEND", "numpy")
+    assert backends.default() == "numpy"
+    inp = make_inputs("elman", 2, 3, 1, 4, np.float64)
+    r = ops.elman_forward(inp["x"], inp["W"], inp["U"], inp["b"])
+    assert r.cache.backend == "numpy"
+
+
+def test_environment_variable_must_name_a_backend(monkeypatch):
+    monkeypatch.setenv("FASTRNN_BACKEND", "gpu")
+    with pytest.raises(ValueError, match="'cpp'.*'numpy'.*'gpu'"):
+        backends.default()
+
+
+def test_backend_argument_selects_and_is_recorded():
+    inp = make_inputs("gru", 2, 3, 1, 4, np.float64)
+    for name in backends.available():
+        if name == "cuda":
+            continue
+        r = ops.gru_forward(inp["x"], inp["W"], inp["U"], inp["b"], backend=name)
+        assert r.cache.backend == name
+
+
+def test_unbuilt_backend_is_a_clear_error():
+    missing = [n for n in backends.NAMES if n not in backends.built()]
+    if not missing:
+        pytest.skip("every backend is built here")
+    with pytest.raises(RuntimeError, match="not built"):
+        backends.get(missing[0])
+
+
+def test_import_does_not_need_optional_packages():
+    """import fastrnn pulls in numpy and nothing heavy."""
+    code = ("import sys, fastrnn; heavy = {'torch', 'numba', 'scipy', 'statsmodels', 'pandas'}"
+            " & set(sys.modules); print(sorted(heavy))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                         env={k: v for k, v in os.environ.items() if k != "FASTRNN_BACKEND"})
+    assert out.stdout.strip() == "[]"
