@@ -76,9 +76,9 @@ def _ratio_summary():
     lines = []
     for (shape, cell), by_backend in sorted(_medians.items()):
         if "cpp" in by_backend and "numba" in by_backend:
-            lines.append(f"  {shape:13s} {cell:6s} numba/cpp = "
-                         f"{by_backend['numba'] / by_backend['cpp']:.2f}  "
-                         f"(cpp {by_backend['cpp'] * 1e3:.3f} ms, numba {by_backend['numba'] * 1e3:.3f} ms)")
+            cpp, nb = by_backend["cpp"], by_backend["numba"]
+            lines.append(f"  {shape:13s} {cell:6s} numba/cpp = {nb / cpp:.2f}  "
+                         f"(cpp {cpp * 1e3:.3f} ms, numba {nb * 1e3:.3f} ms)")
     if lines:
         print("\nnumba/cpp time ratios (medians, same run; target <= 3):\n" + "\n".join(lines))
 
@@ -119,9 +119,9 @@ def _interleaved_ratios(shapes, cells, rounds):
                     times[b].append(time.perf_counter() - t0)
             med = {b: float(np.median(t)) for b, t in times.items()}
             rows.append((shape, cell, med))
-            print(f"{shape:13s} {cell:6s} " + "  ".join(f"{b} {med[b] * 1e3:8.3f} ms" for b in BACKENDS)
-                  + (f"   numba/cpp = {med['numba'] / med['cpp']:.2f}" if len(med) == 2 else ""),
-                  flush=True)
+            cols = "  ".join(f"{b} {med[b] * 1e3:8.3f} ms" for b in BACKENDS)
+            ratio = f"   numba/cpp = {med['numba'] / med['cpp']:.2f}" if len(med) == 2 else ""
+            print(f"{shape:13s} {cell:6s} {cols}{ratio}", flush=True)
     return rows
 
 

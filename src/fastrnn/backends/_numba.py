@@ -148,7 +148,8 @@ def _check_saved(saved, n, cell, specs):
             what = "None" if arr is None else (
                 f"{type(arr).__name__} {getattr(arr, 'dtype', '')} {getattr(arr, 'shape', '')}")
             raise ValueError(f"cache {name} is damaged: expected a C-contiguous {dtype} array of "
-                             f"shape {shape}, got {what}; pass the cache of a forward call unchanged")
+                             f"shape {shape}, got {what}; pass the cache of a forward call "
+                             "unchanged")
 
 
 def _unpack(saved, n, cell, gates, extra):

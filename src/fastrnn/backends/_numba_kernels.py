@@ -13,14 +13,19 @@ pools spinning against each other on few cores cost more than BLAS gains).
   loop dW, dU, db are summed over all of a slot's steps (tiled products into per-slot sums that
   the caller adds up), so nothing but dh (and dc) is carried through time.
 
-Threading: ``prange`` over ``nslots`` contiguous slices of the batch (one per thread); a slice
-runs the whole time loop block by block (``rb`` rows per block), so there is no synchronisation
-per step and a row's result never depends on the thread count. Inside a block the products are
-written k-outer, rows-middle, j-inner: one row of U is read once per block and reused from L1 by
-the block's rows, and the j loop is a contiguous ``acc[j] += a * U[k, j]`` that LLVM vectorises.
-Nothing allocates: every buffer (scratch included) is passed in. Constants are
-``U.dtype.type(...)`` so that float32 kernels stay in float32 (a bare literal would promote to
-float64).
+Threading: each public kernel is ``for s in prange(nslots): _<kernel>_slot(..., s, r0, r1, ...)``
+over ``nslots`` contiguous slices of the batch (one per thread); a slice runs the whole time loop
+block by block (``rb`` rows per block), so there is no synchronisation per step and a row's
+result never depends on the thread count. Weight gradients go to per-slot sums (no races) that
+the caller adds up. Keeping the loop nests in plain (serial) functions and the parallel part a
+one-liner also keeps numba's parfor passes cheap, which matters for the first-call compile time.
+
+Inside a block the products are written k-outer, rows-middle, j-inner: one row of U is read once
+per block and reused from L1 by the block's rows, and the j loop is a contiguous
+``acc[j] += a * U[k, j]`` that LLVM vectorises. Nothing allocates: every buffer (scratch
+included) is passed in. Constants are ``U.dtype.type(...)`` so that float32 kernels stay in
+float32 (a bare literal would promote to float64). ``error_model="numpy"``: no zero-division
+checks (they would block vectorisation; IEEE results are what is wanted).
 
 Activation codes: 0 tanh, 1 relu, 2 sigmoid, 3 linear (the C++ enum's order). Array arguments
 must be C-contiguous, all of one dtype; absent initial states are passed as zeros and an absent
@@ -195,11 +200,14 @@ def elman_forward(x, W, bias, U, h0, hs, act, nslots, rb):
     """hs (B, T, H) out: h_seq."""
     B = hs.shape[0]
     for s in prange(nslots):
-        _elman_forward_slot(x, W, bias, U, h0, hs, act, s, B * s // nslots, B * (s + 1) // nslots, rb)
+        r0 = B * s // nslots
+        r1 = B * (s + 1) // nslots
+        _elman_forward_slot(x, W, bias, U, h0, hs, act, s, r0, r1, rb)
 
 
 @njit(**_HELPER)
-def _elman_backward_slot(x, W, UT, h0, hs, dhs, has_dhs, dA, dx, dh, dWs, dUs, dbs, act, s, r0, r1, rb):
+def _elman_backward_slot(x, W, UT, h0, hs, dhs, has_dhs, dA, dx, dh, dWs, dUs, dbs, act, s,
+                         r0, r1, rb):
     """Rows [r0, r1) of elman_backward (slot s)."""
     B, T, H = hs.shape
     one = UT.dtype.type(1)
@@ -225,7 +233,10 @@ def elman_backward(x, W, UT, h0, hs, dhs, has_dhs, dA, dx, dh, dWs, dUs, dbs, ac
     entry, dh0 on exit. dWs (S, I, H), dUs (S, H, H), dbs (S, H): zeroed per-slot sums, out."""
     B = hs.shape[0]
     for s in prange(nslots):
-        _elman_backward_slot(x, W, UT, h0, hs, dhs, has_dhs, dA, dx, dh, dWs, dUs, dbs, act, s, B * s // nslots, B * (s + 1) // nslots, rb)
+        r0 = B * s // nslots
+        r1 = B * (s + 1) // nslots
+        _elman_backward_slot(x, W, UT, h0, hs, dhs, has_dhs, dA, dx, dh, dWs, dUs, dbs, act, s,
+                             r0, r1, rb)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -262,12 +273,14 @@ def lstm_forward(x, W, bias, U, h0, c0, hs, cs, Z, act, nslots, rb):
     """hs, cs (B, T, H) out: h_seq, c_seq. Z (B, T, 4H) out: activated gates i, f, g, o."""
     B = hs.shape[0]
     for s in prange(nslots):
-        _lstm_forward_slot(x, W, bias, U, h0, c0, hs, cs, Z, act, s, B * s // nslots, B * (s + 1) // nslots, rb)
+        r0 = B * s // nslots
+        r1 = B * (s + 1) // nslots
+        _lstm_forward_slot(x, W, bias, U, h0, c0, hs, cs, Z, act, s, r0, r1, rb)
 
 
 @njit(**_HELPER)
 def _lstm_backward_slot(x, W, UT, h0, c0, hs, cs, Z, dhs, has_dhs, dZ, dx, dh, dc, dWs, dUs, dbs,
-                  act, s, r0, r1, rb):
+                        act, s, r0, r1, rb):
     """Rows [r0, r1) of lstm_backward (slot s)."""
     B, T, H = hs.shape
     G = 4 * H
@@ -306,8 +319,10 @@ def lstm_backward(x, W, UT, h0, c0, hs, cs, Z, dhs, has_dhs, dZ, dx, dh, dc, dWs
     dc0 on exit. dWs (S, I, 4H), dUs (S, H, 4H), dbs (S, 4H): zeroed per-slot sums, out."""
     B = hs.shape[0]
     for s in prange(nslots):
-        _lstm_backward_slot(x, W, UT, h0, c0, hs, cs, Z, dhs, has_dhs, dZ, dx, dh, dc, dWs, dUs, dbs,
-                  act, s, B * s // nslots, B * (s + 1) // nslots, rb)
+        r0 = B * s // nslots
+        r1 = B * (s + 1) // nslots
+        _lstm_backward_slot(x, W, UT, h0, c0, hs, cs, Z, dhs, has_dhs, dZ, dx, dh, dc, dWs, dUs,
+                            dbs, act, s, r0, r1, rb)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -380,12 +395,14 @@ def gru_forward(x, W, b_in, b_rec, U, h0, hs, X, rh, R, reset_after, act, nslots
     b_in: b[0] (reset_after) or b; b_rec: b[1] or zeros."""
     B = hs.shape[0]
     for s in prange(nslots):
-        _gru_forward_slot(x, W, b_in, b_rec, U, h0, hs, X, rh, R, reset_after, act, s, B * s // nslots, B * (s + 1) // nslots, rb)
+        r0 = B * s // nslots
+        r1 = B * (s + 1) // nslots
+        _gru_forward_slot(x, W, b_in, b_rec, U, h0, hs, X, rh, R, reset_after, act, s, r0, r1, rb)
 
 
 @njit(**_HELPER)
-def _gru_backward_slot(x, W, UT, h0, hs, X, rh, dhs, has_dhs, dX, dR, drh, dx, dh, dWs, dUs, dbs_in,
-                 dbs_rec, reset_after, act, s, r0, r1, rb):
+def _gru_backward_slot(x, W, UT, h0, hs, X, rh, dhs, has_dhs, dX, dR, drh, dx, dh, dWs, dUs,
+                       dbs_in, dbs_rec, reset_after, act, s, r0, r1, rb):
     """Rows [r0, r1) of gru_backward (slot s)."""
     B, T, H = hs.shape
     G = 3 * H
@@ -448,5 +465,7 @@ def gru_backward(x, W, UT, h0, hs, X, rh, dhs, has_dhs, dX, dR, drh, dx, dh, dWs
     dUs (S, H, 3H), dbs_in, dbs_rec (S, 3H): zeroed per-slot sums, out (dbs_rec: reset_after)."""
     B = hs.shape[0]
     for s in prange(nslots):
-        _gru_backward_slot(x, W, UT, h0, hs, X, rh, dhs, has_dhs, dX, dR, drh, dx, dh, dWs, dUs, dbs_in,
-                 dbs_rec, reset_after, act, s, B * s // nslots, B * (s + 1) // nslots, rb)
+        r0 = B * s // nslots
+        r1 = B * (s + 1) // nslots
+        _gru_backward_slot(x, W, UT, h0, hs, X, rh, dhs, has_dhs, dX, dR, drh, dx, dh, dWs, dUs,
+                           dbs_in, dbs_rec, reset_after, act, s, r0, r1, rb)
