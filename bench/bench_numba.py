@@ -8,7 +8,11 @@ Run both backends in one session with the same thread count, e.g.
 
 and read the ratio numba/cpp of the medians within each group (printed at the end of the run by
 the session fixture below as well). Each case is warmed up first, so numba's one-time compile
-(or cache load) is not timed.
+(or cache load) is not timed. Run as a script, the same cases with the two backends' rounds
+interleaved (steadier on a shared machine), or numba's first-call compile time:
+
+    OMP_NUM_THREADS=2 NUMBA_NUM_THREADS=2 python bench/bench_numba.py [--rounds 15]
+    python bench/bench_numba.py --compile-time [--dtype float64]
 """
 
 from __future__ import annotations
@@ -125,12 +129,54 @@ def _interleaved_ratios(shapes, cells, rounds):
     return rows
 
 
+_FIRST_CALLS = r"""
+import sys, time
+t0 = time.perf_counter()
+import numpy as np
+from fastrnn import ops
+import fastrnn.backends._numba  # noqa: F401  (imports numba)
+print(f"  import fastrnn + numba            {time.perf_counter() - t0:6.2f} s")
+dtype = np.dtype(sys.argv[1])
+B, T, I, H = 4, 5, 2, 3
+total, cpu0 = time.perf_counter(), time.process_time()
+for cell, G in (("elman", 1), ("lstm", 4), ("gru", 3)):
+    x, W = np.ones((B, T, I), dtype), np.ones((I, G * H), dtype)
+    U, b = np.ones((H, G * H), dtype), np.zeros((2, G * H) if cell == "gru" else G * H, dtype)
+    t = time.perf_counter()
+    r = getattr(ops, cell + "_forward")(x, W, U, b, backend="numba")
+    t1 = time.perf_counter()
+    getattr(ops, cell + "_backward")(r.cache, dh_seq=np.ones((B, T, H), dtype))
+    t2 = time.perf_counter()
+    print(f"  {cell:5s} first forward {t1 - t:6.2f} s, first backward {t2 - t1:6.2f} s")
+print(f"  all six kernels ({dtype.name})      {time.perf_counter() - total:6.2f} s wall, "
+      f"{time.process_time() - cpu0:6.2f} s cpu")
+"""
+
+
+def _compile_times(dtype):
+    """First-call times in fresh processes: cold (empty cache directory), then warm (from it)."""
+    import subprocess
+    import sys
+    import tempfile
+    with tempfile.TemporaryDirectory() as cache:
+        env = {**os.environ, "NUMBA_CACHE_DIR": cache}
+        for label in ("cold (empty NUMBA_CACHE_DIR)", "warm (from the on-disk cache)"):
+            print(f"{label}, {dtype}:", flush=True)
+            subprocess.run([sys.executable, "-c", _FIRST_CALLS, dtype], env=env, check=True)
+
+
 if __name__ == "__main__":
     import argparse
     p = argparse.ArgumentParser(description="numba/cpp ratios, rounds interleaved")
+    p.add_argument("--compile-time", action="store_true",
+                   help="measure numba's first-call compile cost instead, cold and warm")
+    p.add_argument("--dtype", default="float32", choices=["float32", "float64"])
     p.add_argument("--shapes", nargs="+", default=list(SHAPES), choices=list(SHAPES))
     p.add_argument("--cells", nargs="+", default=list(CELLS), choices=list(CELLS))
     p.add_argument("--rounds", type=int, default=15)
     a = p.parse_args()
+    if a.compile_time:
+        _compile_times(a.dtype)
+        raise SystemExit(0)
     print("threads: " + ", ".join(f"{b} {_threads(b)}" for b in BACKENDS))
     _interleaved_ratios(a.shapes, a.cells, a.rounds)
