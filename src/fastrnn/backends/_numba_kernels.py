@@ -20,8 +20,9 @@ result never depends on the thread count. Weight gradients go to per-slot sums (
 the caller adds up. The slot functions are inlined into the prange body at numba-IR level
 (``inline="always"``) while the small helpers stay separate, cached functions: numba links a
 callee's code into every caller and re-optimises it there, so this layout measured the cheapest
-first-call compile (about 21 s of CPU for all six float32 kernels, against 32 s with separate
-slot functions and 41 s with everything inlined; ``python bench/bench_numba.py --compile-time``).
+first-call compile (on an earlier version of these kernels: 21 s of CPU for all six float32
+kernels, against 32 s with separate slot functions and 41 s with everything inlined; now about
+30 s, 3-8 s per kernel, after the per-activation loops; ``bench/bench_numba.py --compile-time``).
 
 Inside a block the products are written k-outer, rows-middle, j-inner: one row of U is read once
 per block and reused from L1 by the block's rows, and the j loop is a contiguous
