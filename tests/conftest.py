@@ -22,8 +22,10 @@ TOL = {np.float64: 1e-10, np.float32: 1e-4}
 
 GATES = {"elman": 1, "lstm": 4, "gru": 3}
 
-# (B, T, I, H): B=1, T=1, I != H, H not a multiple of the vector width, a larger one.
-SHAPES = [(1, 1, 1, 1), (1, 7, 3, 5), (4, 1, 2, 6), (3, 6, 5, 8), (2, 5, 1, 17), (6, 9, 4, 33)]
+# (B, T, I, H): B=1, T=1, I != H, H not a multiple of the vector width, a larger one, and a
+# narrow layer (H below one vector) over many rows split across threads (the panel path).
+SHAPES = [(1, 1, 1, 1), (1, 7, 3, 5), (4, 1, 2, 6), (3, 6, 5, 8), (2, 5, 1, 17), (6, 9, 4, 33),
+          (40, 5, 4, 4)]
 
 
 def rel_err(got, want):

@@ -25,14 +25,23 @@ def test_numpy_is_always_there_and_cpp_when_compiled():
     assert "cpp" in backends.available()
 
 
-def test_default_is_cpp_when_compiled(monkeypatch):
+@pytest.fixture
+def fresh_default(monkeypatch):
+    """The registry re-reads FASTRNN_BACKEND (it is read once per process otherwise)."""
+    backends._forget()
+    yield
+    monkeypatch.undo()
+    backends._forget()
+
+
+def test_default_is_cpp_when_compiled(monkeypatch, fresh_default):
     monkeypatch.delenv("FASTRNN_BACKEND", raising=False)
     if "cpp" not in backends.available():
         pytest.skip("compiled core not installed")
     assert backends.default() == "cpp"
 
 
-def test_environment_variable_overrides_default(monkeypatch):
+def test_environment_variable_overrides_default(monkeypatch, fresh_default):
     monkeypatch.setenv("FASTRNN_BACKEND", "numpy")
     assert backends.default() == "numpy"
     inp = make_inputs("elman", 2, 3, 1, 4, np.float64)
@@ -40,10 +49,28 @@ def test_environment_variable_overrides_default(monkeypatch):
     assert r.cache.backend == "numpy"
 
 
-def test_environment_variable_must_name_a_backend(monkeypatch):
+def test_environment_variable_in_a_fresh_process():
+    code = "import fastrnn; print(fastrnn.backends.default())"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                         env={**os.environ, "FASTRNN_BACKEND": "numpy"})
+    assert out.stdout.strip() == "numpy"
+
+
+def test_environment_variable_must_name_a_backend(monkeypatch, fresh_default):
     monkeypatch.setenv("FASTRNN_BACKEND", "gpu")
     with pytest.raises(ValueError, match="'cpp'.*'numpy'.*'gpu'"):
         backends.default()
+
+
+def test_set_default(fresh_default):
+    backends.set_default("numpy")
+    assert backends.default() == "numpy"
+    inp = make_inputs("lstm", 2, 3, 1, 4, np.float64)
+    assert ops.lstm_forward(inp["x"], inp["W"], inp["U"], inp["b"]).cache.backend == "numpy"
+    with pytest.raises(ValueError, match="backend must be one of"):
+        backends.set_default("gpu")
+    backends.set_default(None)
+    assert backends.default() in backends.available()
 
 
 def test_backend_argument_selects_and_is_recorded():

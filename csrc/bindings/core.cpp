@@ -10,8 +10,14 @@
 #include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
 
+#include <algorithm>
 #include <cmath>
+#include <cstdint>
+#include <type_traits>
+#include <cstdlib>
 #include <cstring>
+#include <initializer_list>
+#include <new>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -27,6 +33,8 @@
 
 namespace py = pybind11;
 using fastrnn::Activation;
+
+void register_training(py::module_& m);  // csrc/bindings/train.cpp: the fused training epoch
 
 namespace {
 
@@ -57,16 +65,22 @@ void check_recurrent_activation(const std::string& name) {
 }
 
 // np.asarray(obj) with a float32/float64 dtype; anything else is a TypeError naming `name`.
+// Arrays are taken as they are (no conversion call): this path runs for every argument of every
+// call, and at streaming sizes it is a good part of the call's cost.
 py::array float_array(const py::handle& obj, const char* name) {
-  py::array a = py::array::ensure(obj);
-  if (!a) {
-    PyErr_Clear();
-    throw py::type_error(std::string(name) + " must be a float32 or float64 array, got " +
-                         std::string(py::str(py::type::handle_of(obj).attr("__name__"))));
+  py::array a;
+  if (py::isinstance<py::array>(obj)) {
+    a = py::reinterpret_borrow<py::array>(obj);
+  } else {
+    a = py::array::ensure(obj);
+    if (!a) {
+      PyErr_Clear();
+      throw py::type_error(std::string(name) + " must be a float32 or float64 array, got " +
+                           std::string(py::str(py::type::handle_of(obj).attr("__name__"))));
+    }
   }
   const py::dtype dt = a.dtype();
-  if (!dt.is(py::dtype::of<float>()) && !dt.is(py::dtype::of<double>()) &&
-      !(dt.kind() == 'f' && (dt.itemsize() == 4 || dt.itemsize() == 8)))
+  if (!(dt.kind() == 'f' && (dt.itemsize() == 4 || dt.itemsize() == 8)))
     throw py::type_error(std::string(name) + " must be a float32 or float64 array, got dtype " +
                          std::string(py::str(dt)));
   return a;
@@ -74,27 +88,62 @@ py::array float_array(const py::handle& obj, const char* name) {
 
 bool is_double(const py::array& a) { return a.dtype().itemsize() == 8; }
 
-// A float array of the same dtype as x, with the expected shape; C-contiguous (copied if not).
+// Index of the first NaN/inf in p[0, n), or -1. The scan ORs the exponent fields of a block (all
+// ones only for NaN and inf) so that it vectorises; the index is searched for only on failure.
 template <class T>
-py::array_t<T, py::array::c_style> checked(const py::handle& obj, const char* name,
-                                           const std::vector<int64_t>& expected,
-                                           const char* expected_sym, const char* x_name = "x") {
+int64_t first_non_finite(const T* p, int64_t n) {
+  using Bits = typename std::conditional<sizeof(T) == 4, uint32_t, uint64_t>::type;
+  const Bits exponent = sizeof(T) == 4 ? Bits(0x7f800000u) : Bits(0x7ff0000000000000ull);
+  constexpr int64_t kBlock = 4096;
+  for (int64_t k0 = 0; k0 < n; k0 += kBlock) {
+    const int64_t k1 = std::min(n, k0 + kBlock);
+    Bits seen = 0;
+    for (int64_t k = k0; k < k1; ++k) {
+      Bits b;
+      std::memcpy(&b, p + k, sizeof(T));
+      seen |= ((b & exponent) == exponent) ? Bits(1) : Bits(0);
+    }
+    if (seen)
+      for (int64_t k = k0; k < k1; ++k)
+        if (!std::isfinite(p[k])) return k;
+  }
+  return -1;
+}
+
+// A float array of the same dtype as x, with the expected shape; C-contiguous (copied if not);
+// finite unless check_finite is false (arrays of a cache, which a forward pass produced).
+using Shape = std::initializer_list<int64_t>;
+
+bool has_shape(const py::array& a, Shape expected) {
+  if (a.ndim() != static_cast<py::ssize_t>(expected.size())) return false;
+  py::ssize_t i = 0;
+  for (int64_t e : expected)
+    if (a.shape(i++) != e) return false;
+  return true;
+}
+
+template <class T>
+py::array_t<T, py::array::c_style> checked(const py::handle& obj, const char* name, Shape expected,
+                                           const char* expected_sym, const char* x_name = "x",
+                                           bool check_finite = true) {
   py::array a = float_array(obj, name);
   if (is_double(a) != (sizeof(T) == 8))
     throw py::type_error(std::string(name) + " has dtype " + std::string(py::str(a.dtype())) +
                          " but " + x_name + " has dtype " + (sizeof(T) == 8 ? "float64" : "float32") +
                          "; pass all arrays in one dtype");
-  if (shape_of(a) != expected)
+  if (!has_shape(a, expected))
     throw py::value_error(std::string(name) + " must have shape " + expected_sym + " = " +
-                          shape_str(expected) + ", got " + shape_str(shape_of(a)));
-  auto c = py::array_t<T, py::array::c_style>::ensure(a);
+                          shape_str(std::vector<int64_t>(expected)) + ", got " +
+                          shape_str(shape_of(a)));
+  using Contiguous = py::array_t<T, py::array::c_style>;
+  Contiguous c = Contiguous::check_(a) ? py::reinterpret_borrow<Contiguous>(a) : Contiguous::ensure(a);
   if (!c) throw py::error_already_set();
-  const T* p = c.data();
-  const int64_t n = c.size();
-  for (int64_t k = 0; k < n; ++k)
-    if (!std::isfinite(p[k]))
+  if (check_finite) {
+    const int64_t k = first_non_finite(c.data(), c.size());
+    if (k >= 0)
       throw py::value_error(std::string(name) + " contains NaN or inf (first at flat index " +
                             std::to_string(k) + ")");
+  }
   return c;
 }
 
@@ -104,16 +153,98 @@ const T* ptr_or_null(const py::object& o) {
 }
 
 template <class T>
-py::object optional_checked(const py::object& obj, const char* name,
-                            const std::vector<int64_t>& expected, const char* sym,
-                            const char* x_name = "x") {
+py::object optional_checked(const py::object& obj, const char* name, Shape expected, const char* sym,
+                            const char* x_name = "x", bool check_finite = true) {
   if (obj.is_none()) return py::none();
-  return checked<T>(obj, name, expected, sym, x_name);
+  return checked<T>(obj, name, expected, sym, x_name, check_finite);
+}
+
+// The arrays of a cache: shape and dtype re-checked (a damaged cache must not read out of
+// bounds), finiteness not (the forward pass produced them from finite inputs).
+template <class T>
+py::array_t<T, py::array::c_style> cached(const py::handle& obj, const char* name, Shape expected,
+                                          const char* sym) {
+  return checked<T>(obj, name, expected, sym, "cache x", false);
+}
+template <class T>
+py::object optional_cached(const py::object& obj, const char* name, Shape expected,
+                           const char* sym) {
+  return optional_checked<T>(obj, name, expected, sym, "cache x", false);
+}
+
+// Large output arrays come from a small pool of recently freed blocks. glibc serves allocations
+// above 32 MiB with fresh pages, and the kernel zero-fills every page on first touch: at
+// train-medium sizes that was ~15% of a forward pass (perf, bench/NOTES.md). A block returns to
+// the pool when the NumPy array that owns it is freed (capsule destructor); the pool holds at
+// most kPoolBytes and is only touched with the GIL held, so it needs no lock of its own.
+class BlockPool {
+ public:
+  static constexpr size_t kMinBytes = size_t(1) << 20;   // smaller: malloc's own reuse is fine
+  static constexpr size_t kPoolBytes = size_t(512) << 20;
+
+  void* get(size_t bytes) {
+    for (size_t i = 0; i < free_.size(); ++i)
+      if (free_[i].bytes == bytes) {
+        void* p = free_[i].p;
+        held_ -= bytes;
+        free_.erase(free_.begin() + static_cast<std::ptrdiff_t>(i));
+        return p;
+      }
+    void* p = std::aligned_alloc(64, (bytes + 63) / 64 * 64);
+    if (!p) throw std::bad_alloc();
+    return p;
+  }
+  void put(void* p, size_t bytes) {
+    while (!free_.empty() && held_ + bytes > kPoolBytes) {  // drop the oldest
+      std::free(free_.front().p);
+      held_ -= free_.front().bytes;
+      free_.erase(free_.begin());
+    }
+    if (bytes > kPoolBytes) {
+      std::free(p);
+      return;
+    }
+    free_.push_back({p, bytes});
+    held_ += bytes;
+  }
+
+ private:
+  struct Block {
+    void* p;
+    size_t bytes;
+  };
+  std::vector<Block> free_;
+  size_t held_ = 0;
+};
+
+BlockPool& pool() {
+  static BlockPool* p = new BlockPool();  // never destroyed: arrays may outlive module teardown
+  return *p;
+}
+
+// A block of the pool: 64 header bytes (its size, for the capsule destructor, which gets only
+// the data pointer) then the data, so the data stays 64-byte aligned.
+constexpr size_t kHeader = 64;
+
+void release_block(void* data) {
+  char* base = static_cast<char*>(data) - kHeader;
+  size_t bytes;
+  std::memcpy(&bytes, base, sizeof bytes);
+  pool().put(base, bytes);
 }
 
 template <class T>
-py::array_t<T> empty(const std::vector<int64_t>& shape) {
-  return py::array_t<T>(std::vector<py::ssize_t>(shape.begin(), shape.end()));
+py::array_t<T> empty(Shape shape) {
+  std::vector<py::ssize_t> dims(shape.begin(), shape.end());
+  size_t n = 1;
+  for (auto d : dims) n *= static_cast<size_t>(d);
+  if (n * sizeof(T) < BlockPool::kMinBytes) return py::array_t<T>(dims);
+  const size_t bytes = kHeader + n * sizeof(T);
+  char* base = static_cast<char*>(pool().get(bytes));
+  std::memcpy(base, &bytes, sizeof bytes);
+  T* data = reinterpret_cast<T*>(base + kHeader);
+  py::capsule owner(data, release_block);
+  return py::array_t<T>(dims, data, owner);
 }
 
 // The state after the last step: seq[:, T-1] when T > 0, else the initial state (or zeros).
@@ -174,11 +305,11 @@ py::tuple elman_backward_t(const py::tuple& saved, const py::object& dh_seq_,
                            const py::object& dh_last_, Activation act) {
   const py::array x_in = float_array(saved[0], "cache x");
   const Dims d = read_dims(x_in, float_array(saved[2], "cache U"), 1, "(H, H)");
-  auto x = checked<T>(saved[0], "cache x", {d.B, d.T, d.I}, "(B, T, I)");
-  auto W = checked<T>(saved[1], "cache W", {d.I, d.H}, "(I, H)");
-  auto U = checked<T>(saved[2], "cache U", {d.H, d.H}, "(H, H)");
-  py::object h0 = optional_checked<T>(saved[3], "cache h0", {d.B, d.H}, "(B, H)");
-  auto h_seq = checked<T>(saved[4], "cache h_seq", {d.B, d.T, d.H}, "(B, T, H)");
+  auto x = cached<T>(saved[0], "cache x", {d.B, d.T, d.I}, "(B, T, I)");
+  auto W = cached<T>(saved[1], "cache W", {d.I, d.H}, "(I, H)");
+  auto U = cached<T>(saved[2], "cache U", {d.H, d.H}, "(H, H)");
+  py::object h0 = optional_cached<T>(saved[3], "cache h0", {d.B, d.H}, "(B, H)");
+  auto h_seq = cached<T>(saved[4], "cache h_seq", {d.B, d.T, d.H}, "(B, T, H)");
   py::object dh_seq = optional_checked<T>(dh_seq_, "dh_seq", {d.B, d.T, d.H}, "(B, T, H)");
   py::object dh_last = optional_checked<T>(dh_last_, "dh_last", {d.B, d.H}, "(B, H)");
   auto dx = empty<T>({d.B, d.T, d.I});
@@ -235,14 +366,14 @@ py::tuple lstm_backward_t(const py::tuple& saved, const py::object& dh_seq_,
   const py::array x_in = float_array(saved[0], "cache x");
   const Dims d = read_dims(x_in, float_array(saved[2], "cache U"), 4, "(H, 4H)");
   const int64_t G = 4 * d.H;
-  auto x = checked<T>(saved[0], "cache x", {d.B, d.T, d.I}, "(B, T, I)");
-  auto W = checked<T>(saved[1], "cache W", {d.I, G}, "(I, 4H)");
-  auto U = checked<T>(saved[2], "cache U", {d.H, G}, "(H, 4H)");
-  py::object h0 = optional_checked<T>(saved[3], "cache h0", {d.B, d.H}, "(B, H)");
-  py::object c0 = optional_checked<T>(saved[4], "cache c0", {d.B, d.H}, "(B, H)");
-  auto h_seq = checked<T>(saved[5], "cache h_seq", {d.B, d.T, d.H}, "(B, T, H)");
-  auto c_seq = checked<T>(saved[6], "cache c_seq", {d.B, d.T, d.H}, "(B, T, H)");
-  auto gates = checked<T>(saved[7], "cache gates", {d.B, d.T, G}, "(B, T, 4H)");
+  auto x = cached<T>(saved[0], "cache x", {d.B, d.T, d.I}, "(B, T, I)");
+  auto W = cached<T>(saved[1], "cache W", {d.I, G}, "(I, 4H)");
+  auto U = cached<T>(saved[2], "cache U", {d.H, G}, "(H, 4H)");
+  py::object h0 = optional_cached<T>(saved[3], "cache h0", {d.B, d.H}, "(B, H)");
+  py::object c0 = optional_cached<T>(saved[4], "cache c0", {d.B, d.H}, "(B, H)");
+  auto h_seq = cached<T>(saved[5], "cache h_seq", {d.B, d.T, d.H}, "(B, T, H)");
+  auto c_seq = cached<T>(saved[6], "cache c_seq", {d.B, d.T, d.H}, "(B, T, H)");
+  auto gates = cached<T>(saved[7], "cache gates", {d.B, d.T, G}, "(B, T, 4H)");
   py::object dh_seq = optional_checked<T>(dh_seq_, "dh_seq", {d.B, d.T, d.H}, "(B, T, H)");
   py::object dh_last = optional_checked<T>(dh_last_, "dh_last", {d.B, d.H}, "(B, H)");
   py::object dc_last = optional_checked<T>(dc_last_, "dc_last", {d.B, d.H}, "(B, H)");
@@ -301,13 +432,13 @@ py::tuple gru_backward_t(const py::tuple& saved, const py::object& dh_seq_,
   const py::array x_in = float_array(saved[0], "cache x");
   const Dims d = read_dims(x_in, float_array(saved[2], "cache U"), 3, "(H, 3H)");
   const int64_t G = 3 * d.H;
-  auto x = checked<T>(saved[0], "cache x", {d.B, d.T, d.I}, "(B, T, I)");
-  auto W = checked<T>(saved[1], "cache W", {d.I, G}, "(I, 3H)");
-  auto U = checked<T>(saved[2], "cache U", {d.H, G}, "(H, 3H)");
-  py::object h0 = optional_checked<T>(saved[3], "cache h0", {d.B, d.H}, "(B, H)");
-  auto h_seq = checked<T>(saved[4], "cache h_seq", {d.B, d.T, d.H}, "(B, T, H)");
-  auto gates = checked<T>(saved[5], "cache gates", {d.B, d.T, G}, "(B, T, 3H)");
-  auto rec_h = checked<T>(saved[6], "cache rec_h", {d.B, d.T, d.H}, "(B, T, H)");
+  auto x = cached<T>(saved[0], "cache x", {d.B, d.T, d.I}, "(B, T, I)");
+  auto W = cached<T>(saved[1], "cache W", {d.I, G}, "(I, 3H)");
+  auto U = cached<T>(saved[2], "cache U", {d.H, G}, "(H, 3H)");
+  py::object h0 = optional_cached<T>(saved[3], "cache h0", {d.B, d.H}, "(B, H)");
+  auto h_seq = cached<T>(saved[4], "cache h_seq", {d.B, d.T, d.H}, "(B, T, H)");
+  auto gates = cached<T>(saved[5], "cache gates", {d.B, d.T, G}, "(B, T, 3H)");
+  auto rec_h = cached<T>(saved[6], "cache rec_h", {d.B, d.T, d.H}, "(B, T, H)");
   py::object dh_seq = optional_checked<T>(dh_seq_, "dh_seq", {d.B, d.T, d.H}, "(B, T, H)");
   py::object dh_last = optional_checked<T>(dh_last_, "dh_last", {d.B, d.H}, "(B, H)");
   auto dx = empty<T>({d.B, d.T, d.I});
@@ -405,6 +536,8 @@ PYBIND11_MODULE(_core, m) {
                                      : gru_backward_t<float>(saved, dh_seq, dh_last, reset_after, act);
   }, py::arg("saved"), py::arg("dh_seq"), py::arg("dh_last"), py::arg("reset_after"),
      py::arg("activation"), "-> (dx, dW, dU, db, dh0)");
+
+  register_training(m);
 
   m.def("max_threads", []() {
 #ifdef _OPENMP

@@ -20,6 +20,7 @@
 #endif
 
 #include "fastmath.hpp"
+#include "gemm.hpp"
 #include "fastrnn/activations.hpp"  // the Activation enum (its functions are for other users)
 #include "isa.hpp"
 
@@ -27,7 +28,7 @@ namespace fastrnn {
 namespace FASTRNN_ISA_NS {
 namespace detail {
 
-// Zero-initialised scratch array (new[] instead of std::vector: see isa.hpp).
+// Small zero-initialised scratch array (new[] instead of std::vector: see isa.hpp).
 template <class T>
 class Buffer {
  public:
@@ -40,6 +41,55 @@ class Buffer {
 
  private:
   T* p_;
+};
+
+// Uninitialised scratch arrays carved from one block that each calling thread keeps between
+// calls (up to kArenaKeepBytes), so that repeated calls, as in training, do not pay for fresh
+// pages (a page fault and a kernel zero-fill per 4 KiB) every time. Larger blocks are freed after
+// the call: at that size the arithmetic dwarfs the faults. Only one ScratchArrays may be alive per
+// thread at a time (each kernel makes one; no kernel calls another while holding it).
+constexpr size_t kArenaKeepBytes = size_t(256) << 20;
+
+struct ThreadArena {
+  char* p = nullptr;
+  size_t capacity = 0;
+  ~ThreadArena() { delete[] p; }
+};
+
+template <class T, int N>
+class ScratchArrays {
+ public:
+  explicit ScratchArrays(const int64_t (&sizes)[N]) {
+    size_t offset[N], total = 0;
+    for (int i = 0; i < N; ++i) {
+      offset[i] = total;
+      total += (size_t(sizes[i] > 0 ? sizes[i] : 0) * sizeof(T) + 63) / 64 * 64;
+    }
+    static thread_local ThreadArena arena;
+    char* base;
+    if (total > kArenaKeepBytes) {
+      base = owned_ = new char[total];
+    } else {
+      if (total > arena.capacity) {
+        delete[] arena.p;
+        arena.p = nullptr;
+        arena.capacity = 0;
+        arena.p = new char[total];
+        arena.capacity = total;
+      }
+      base = arena.p;
+    }
+    for (int i = 0; i < N; ++i)
+      ptr_[i] = sizes[i] > 0 ? reinterpret_cast<T*>(base + offset[i]) : nullptr;
+  }
+  ~ScratchArrays() { delete[] owned_; }
+  ScratchArrays(const ScratchArrays&) = delete;
+  ScratchArrays& operator=(const ScratchArrays&) = delete;
+  T* operator[](int i) const { return ptr_[i]; }
+
+ private:
+  T* ptr_[N];
+  char* owned_ = nullptr;
 };
 
 // Threads worth using: one per batch row at most, and one in all when the whole call is too
@@ -146,6 +196,59 @@ struct Rows {
 template <class T>
 Rows<T> initial_rows(const T* h0, int64_t b0, int64_t H, const T* zeros) {
   return h0 ? Rows<T>{h0 + b0 * H, H} : Rows<T>{zeros, 0};
+}
+
+// Narrow layers (H below one vector of lanes) cannot vectorise the pointwise pass along a row;
+// the "panel" path copies a step's rows into column-major panels (panel[j * rows + r]), runs the
+// same row function over all rows x H values at once, and copies the results back. The copies
+// are plain moves; the gate functions they make vectorisable cost ~100 instructions per value
+// when scalar (an LSTM unit evaluates five). Callers use it when narrow(H) and rows > 1.
+template <class T>
+inline bool narrow(int64_t H, int64_t rows) {
+  return rows > 1 && H < vector_lanes<T>();
+}
+
+template <class T>
+inline void swap_pointers(T*& a, T*& b) {
+  T* t = a;
+  a = b;
+  b = t;
+}
+
+// panel[j * rows + r] = src[r * ld + j] for j < H (ld may be 0: every row the same).
+template <class T>
+void gather_panel(int64_t rows, int64_t H, const T* src, int64_t ld, T* __restrict panel) {
+  for (int64_t r = 0; r < rows; ++r)
+    for (int64_t j = 0; j < H; ++j) panel[j * rows + r] = src[r * ld + j];
+}
+
+// dst[r * ld + j] = panel[j * rows + r]
+template <class T>
+void scatter_panel(int64_t rows, int64_t H, const T* __restrict panel, T* dst, int64_t ld) {
+  for (int64_t r = 0; r < rows; ++r)
+    for (int64_t j = 0; j < H; ++j) dst[r * ld + j] = panel[j * rows + r];
+}
+
+// The same for `blocks` gate blocks of H per row (block g of row r at src + r * ld + g * H),
+// into consecutive panels of rows * H.
+template <class T>
+void gather_blocks(int64_t rows, int64_t H, int blocks, const T* src, int64_t ld, T* panel) {
+  for (int g = 0; g < blocks; ++g) gather_panel(rows, H, src + g * H, ld, panel + g * rows * H);
+}
+template <class T>
+void scatter_blocks(int64_t rows, int64_t H, int blocks, const T* panel, T* dst, int64_t ld) {
+  for (int g = 0; g < blocks; ++g) scatter_panel(rows, H, panel + g * rows * H, dst + g * H, ld);
+}
+
+// dx rows = dZ rows @ W^T for `rows` rows of G gate gradients. With few input features the
+// product is narrower than a vector, so it is computed as dot products against W's rows (W is
+// (I, G): exactly the rows needed) instead of through gemm's scalar column tail; otherwise
+// through gemm with W^T (G, I), which the caller transposed once.
+template <class T>
+void input_gradient(int64_t rows, int64_t I, int64_t G, const T* dZ, const T* W, const T* WT,
+                    T* dx) {
+  if (I < 2 * vector_lanes<T>()) gemm_nt<T>(rows, I, G, dZ, G, W, G, dx, I, false);
+  else gemm<T>(false, rows, I, G, dZ, G, WT, I, dx, I, false);
 }
 
 // Per-thread slots for the weight gradients, each laid out [dW | dU | db], zero-initialised.

@@ -34,12 +34,31 @@ template <class T>
 void elman_forward(int64_t B, int64_t T_, int64_t I, int64_t H, Activation act, const T* x,
                    const T* W, const T* U, const T* b, const T* h0, T* h_seq) {
   const int threads = detail::plan_threads(B, 2.0 * B * T_ * H * (I + H));
+  const bool narrow = detail::narrow<T>(H, B / threads);
+  const detail::ScratchArrays<T, 1> scratch({narrow ? 2 * B * H : 0});  // h twice per row
+  detail::Buffer<T> UT(narrow ? H * H : 0);
+  if (narrow) transpose(H, H, U, H, UT.data());
   detail::for_batch_slices(threads, B, [&](int64_t b0, int64_t b1, int) {
     const int64_t nb = b1 - b0, ld = T_ * H;
     if (nb == 0 || T_ == 0) return;
     T* hs = h_seq + b0 * ld;
     detail::broadcast_rows(nb * T_, H, b, hs, H);
     gemm<T>(false, nb * T_, H, I, x + b0 * T_ * I, I, W, H, hs, H, true);
+    if (narrow && nb > 1) {
+      // Panels: h_t^T = act(x-part + U^T h_{t-1}^T) along the rows (see lstm.cpp).
+      T *h_prev = scratch[0] + 2 * b0 * H, *h_cur = h_prev + nb * H;
+      if (h0) detail::gather_panel(nb, H, h0 + b0 * H, H, h_prev);
+      detail::with_activation(act, [&](auto A) {
+        for (int64_t t = 0; t < T_; ++t) {
+          detail::gather_panel(nb, H, hs + t * H, ld, h_cur);
+          if (t > 0 || h0) gemm<T>(false, H, nb, H, UT.data(), H, h_prev, nb, h_cur, nb, true);
+          activate_rows<decltype(A)::value>(1, nb * H, h_cur, 0);
+          detail::scatter_panel(nb, H, h_cur, hs + t * H, ld);
+          detail::swap_pointers(h_prev, h_cur);
+        }
+      });
+      return;
+    }
     for (int64_t t = 0; t < T_; ++t) {
       T* ht = hs + t * H;
       if (t > 0) gemm<T>(false, nb, H, H, ht - H, ld, U, H, ht, ld, true);
@@ -54,7 +73,10 @@ void elman_backward(int64_t B, int64_t T_, int64_t I, int64_t H, Activation act,
                     const T* W, const T* U, const T* h0, const T* h_seq, const T* dh_seq,
                     const T* dh_last, T* dx, T* dW, T* dU, T* db, T* dh0) {
   const int threads = detail::plan_threads(B, 4.0 * B * T_ * H * (I + H));
-  detail::Buffer<T> WT(H * I), UT(H * H), dA(B * T_ * H), prev(B * T_ * H), zeros(H);
+  detail::Buffer<T> WT(H * I), UT(H * H), zeros(H);
+  const bool narrow = detail::narrow<T>(H, B / threads);
+  const detail::ScratchArrays<T, 3> scratch({B * T_ * H, B * T_ * H, narrow ? 4 * B * H : 0});
+  T *const dA = scratch[0], *const prev = scratch[1];
   transpose(I, H, W, H, WT.data());
   transpose(H, H, U, H, UT.data());
   detail::GradSlots<T> slots(threads, I * H, H * H, H);
@@ -63,22 +85,41 @@ void elman_backward(int64_t B, int64_t T_, int64_t I, int64_t H, Activation act,
     T* dh_next = dh0 + b0 * H;  // carries dL/dh_{t-1}; ends as dL/dh0
     if (dh_last) std::memcpy(dh_next, dh_last + b0 * H, sizeof(T) * nb * H);
     else std::memset(dh_next, 0, sizeof(T) * nb * H);
-    for (int64_t t = T_ - 1; t >= 0; --t) {
+    if (narrow && nb > 1) {
+      // Panels: dh_{t-1}^T = U dA_t^T along the rows.
+      T* const hP = scratch[2] + 4 * b0 * H;
+      T *const dsP = hP + nb * H, *const dnP = dsP + nb * H, *const daP = dnP + nb * H;
+      detail::gather_panel(nb, H, dh_next, H, dnP);
       detail::with_activation(act, [&](auto A) {
-        for (int64_t r = 0; r < nb; ++r) {
-          const int64_t o = (b0 + r) * ld + t * H;
-          grad_row<decltype(A)::value>(H, h_seq + o, dh_seq ? dh_seq + o : zeros.data(), dh_next + r * H,
-                            dA.data() + o);
+        for (int64_t t = T_ - 1; t >= 0; --t) {
+          const int64_t o = b0 * ld + t * H;
+          detail::gather_panel(nb, H, h_seq + o, ld, hP);
+          if (dh_seq) detail::gather_panel(nb, H, dh_seq + o, ld, dsP);
+          else detail::gather_panel(nb, H, zeros.data(), int64_t(0), dsP);
+          grad_row<decltype(A)::value>(nb * H, hP, dsP, dnP, daP);
+          detail::scatter_panel(nb, H, daP, dA + o, ld);
+          gemm<T>(false, H, nb, H, U, H, daP, nb, dnP, nb, false);
         }
       });
-      gemm<T>(false, nb, H, H, dA.data() + b0 * ld + t * H, ld, UT.data(), H, dh_next, H, false);
+      detail::scatter_panel(nb, H, dnP, dh_next, H);
+    } else {
+      for (int64_t t = T_ - 1; t >= 0; --t) {
+        detail::with_activation(act, [&](auto A) {
+          for (int64_t r = 0; r < nb; ++r) {
+            const int64_t o = (b0 + r) * ld + t * H;
+            grad_row<decltype(A)::value>(H, h_seq + o, dh_seq ? dh_seq + o : zeros.data(),
+                                         dh_next + r * H, dA + o);
+          }
+        });
+        gemm<T>(false, nb, H, H, dA + b0 * ld + t * H, ld, UT.data(), H, dh_next, H, false);
+      }
     }
     const int64_t rows = nb * T_;
-    const T* dA_rows = dA.data() + b0 * ld;
-    detail::shifted_states(b0, b1, T_, H, h0, h_seq, prev.data());
-    gemm<T>(false, rows, I, H, dA_rows, H, WT.data(), I, dx + b0 * T_ * I, I, false);
+    const T* dA_rows = dA + b0 * ld;
+    detail::shifted_states(b0, b1, T_, H, h0, h_seq, prev);
+    detail::input_gradient(rows, I, H, dA_rows, W, WT.data(), dx + b0 * T_ * I);
     gemm<T>(true, I, H, rows, x + b0 * T_ * I, I, dA_rows, H, slots.dW(s), H, false);
-    gemm<T>(true, H, H, rows, prev.data() + b0 * ld, H, dA_rows, H, slots.dU(s), H, false);
+    gemm<T>(true, H, H, rows, prev + b0 * ld, H, dA_rows, H, slots.dU(s), H, false);
     detail::add_column_sums(rows, H, dA_rows, H, slots.db(s));
   });
   slots.reduce_into(threads, dW, dU, db);

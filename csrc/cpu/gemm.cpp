@@ -1,7 +1,7 @@
 // Register-blocked matrix product; see gemm.hpp for why fastrnn carries its own.
 //
-// K is cut into panels of KC rows so that the panel of B being reused stays in L2; within a
-// panel each MR x (2 vectors) tile of C lives in registers while k runs over the panel (per k:
+// K and N are cut into panels of B (KC x NC) that stay in L2 while every row tile of C streams
+// past; within a panel each MR x (2 vectors) tile of C lives in registers while k runs over the panel (per k:
 // two vector loads of B, MR broadcasts of A, 2*MR FMAs). MR is 8 with AVX-512 (16 of its 32
 // vector registers hold C, so each load of B feeds 16 FMAs) and 4 otherwise (8 of 16). Column
 // tails use a one-vector tile, then scalars; row tails use 4-row and then 1-row tiles. Each
@@ -28,7 +28,11 @@ template <class T> struct vec_of;
 template <> struct vec_of<float> { using type = f32v; };
 template <> struct vec_of<double> { using type = f64v; };
 
-constexpr int64_t KC = 128;  // rows of B per panel: 128 x 1024 floats = 512 KiB, inside L2
+// The panel of B reused across all row tiles, KC x NC elements, stays in L2 while every tile of C
+// that needs it streams past (128 x 256 floats = 128 KiB). Deep products (the weight gradients,
+// K = batch x time) use 64 x 512: fewer passes over C per panel, measured 1.5x faster there
+// (bench/NOTES.md). NC is a multiple of every tile width.
+constexpr int64_t KC = 128, NC = 256, KC_DEEP = 64, NC_DEEP = 512, DEEP_K = 1024;
 
 template <class V>
 inline V load(const void* p) {
@@ -94,20 +98,67 @@ void gemm(bool a_trans, int64_t M, int64_t N, int64_t K, const T* A, int64_t lda
   }
   const int64_t a_rs = a_trans ? 1 : lda;  // step to the next row of op(A)
   const int64_t a_ks = a_trans ? lda : 1;  // step to the next k
-  for (int64_t k0 = 0; k0 < K; k0 += KC) {
-    const int64_t kc = K - k0 < KC ? K - k0 : KC;
+  const int64_t KCx = K > DEEP_K ? KC_DEEP : KC, NCx = K > DEEP_K ? NC_DEEP : NC;
+  for (int64_t k0 = 0; k0 < K; k0 += KCx) {
+    const int64_t kc = K - k0 < KCx ? K - k0 : KCx;
     const bool load_c = accumulate || k0 > 0;
     const T* Ak = A + k0 * a_ks;
-    const T* Bk = B + k0 * ldb;
-    int64_t i = 0;
-    for (; i + kRows <= M; i += kRows)
-      row_block<T, kRows>(N, kc, Ak + i * a_rs, a_rs, a_ks, Bk, ldb, C + i * ldc, ldc, load_c);
-    if (kRows > 4)
-      for (; i + 4 <= M; i += 4)
-        row_block<T, 4>(N, kc, Ak + i * a_rs, a_rs, a_ks, Bk, ldb, C + i * ldc, ldc, load_c);
-    for (; i < M; ++i)
-      row_block<T, 1>(N, kc, Ak + i * a_rs, a_rs, a_ks, Bk, ldb, C + i * ldc, ldc, load_c);
+    for (int64_t n0 = 0; n0 < N; n0 += NCx) {
+      const int64_t nc = N - n0 < NCx ? N - n0 : NCx;
+      const T* Bk = B + k0 * ldb + n0;
+      T* Cn = C + n0;
+      int64_t i = 0;
+      for (; i + kRows <= M; i += kRows)
+        row_block<T, kRows>(nc, kc, Ak + i * a_rs, a_rs, a_ks, Bk, ldb, Cn + i * ldc, ldc, load_c);
+      if (kRows > 4)
+        for (; i + 4 <= M; i += 4)
+          row_block<T, 4>(nc, kc, Ak + i * a_rs, a_rs, a_ks, Bk, ldb, Cn + i * ldc, ldc, load_c);
+      for (; i < M; ++i)
+        row_block<T, 1>(nc, kc, Ak + i * a_rs, a_rs, a_ks, Bk, ldb, Cn + i * ldc, ldc, load_c);
+    }
   }
+}
+
+template <class T>
+void gemm_nt(int64_t M, int64_t N, int64_t K, const T* A, int64_t lda, const T* Bt, int64_t ldbt,
+             T* C, int64_t ldc, bool accumulate) {
+  using V = typename vec_of<T>::type;
+  constexpr int L = sizeof(V) / sizeof(T);
+  for (int64_t m = 0; m < M; ++m) {
+    const T* a = A + m * lda;
+    T* c = C + m * ldc;
+    int64_t n = 0;
+    for (; n + 4 <= N; n += 4) {  // four dot products share each load of a
+      const T* b0 = Bt + n * ldbt;
+      V acc[4] = {};
+      int64_t k = 0;
+      for (; k + L <= K; k += L) {
+        const V av = load<V>(a + k);
+        for (int q = 0; q < 4; ++q) acc[q] += av * load<V>(b0 + q * ldbt + k);
+      }
+      for (int q = 0; q < 4; ++q) {
+        T s = T(0);
+        for (int l = 0; l < L; ++l) s += acc[q][l];
+        for (int64_t kk = k; kk < K; ++kk) s += a[kk] * b0[q * ldbt + kk];
+        c[n + q] = accumulate ? c[n + q] + s : s;
+      }
+    }
+    for (; n < N; ++n) {
+      const T* b = Bt + n * ldbt;
+      V acc = {};
+      int64_t k = 0;
+      for (; k + L <= K; k += L) acc += load<V>(a + k) * load<V>(b + k);
+      T s = T(0);
+      for (int l = 0; l < L; ++l) s += acc[l];
+      for (; k < K; ++k) s += a[k] * b[k];
+      c[n] = accumulate ? c[n] + s : s;
+    }
+  }
+}
+
+template <class T>
+int64_t vector_lanes() {
+  return kVectorBytes / sizeof(T);
 }
 
 template <class T>
@@ -120,6 +171,12 @@ template void gemm<float>(bool, int64_t, int64_t, int64_t, const float*, int64_t
                           int64_t, float*, int64_t, bool);
 template void gemm<double>(bool, int64_t, int64_t, int64_t, const double*, int64_t, const double*,
                            int64_t, double*, int64_t, bool);
+template void gemm_nt<float>(int64_t, int64_t, int64_t, const float*, int64_t, const float*,
+                             int64_t, float*, int64_t, bool);
+template void gemm_nt<double>(int64_t, int64_t, int64_t, const double*, int64_t, const double*,
+                              int64_t, double*, int64_t, bool);
+template int64_t vector_lanes<float>();
+template int64_t vector_lanes<double>();
 template void transpose<float>(int64_t, int64_t, const float*, int64_t, float*);
 template void transpose<double>(int64_t, int64_t, const double*, int64_t, double*);
 

@@ -25,6 +25,17 @@ template <class T>
 void gemm(bool a_trans, int64_t M, int64_t N, int64_t K, const T* A, int64_t lda, const T* B,
           int64_t ldb, T* C, int64_t ldc, bool accumulate);
 
+// C[M,N] = (accumulate ? C : 0) + A @ Bt^T, as dot products of rows: A is (M, K), Bt is (N, K),
+// both with contiguous rows. For N too narrow to vectorise across (gemm's column tail is
+// scalar), e.g. dx = dZ W^T with few input features.
+template <class T>
+void gemm_nt(int64_t M, int64_t N, int64_t K, const T* A, int64_t lda, const T* Bt, int64_t ldbt,
+             T* C, int64_t ldc, bool accumulate);
+
+// Lanes of one vector register for T in this instruction set (gemm tiles are 2 vectors wide).
+template <class T>
+int64_t vector_lanes();
+
 // out (cols, rows) = A^T where A is (rows, cols) with row stride lda.
 template <class T>
 void transpose(int64_t rows, int64_t cols, const T* A, int64_t lda, T* out);

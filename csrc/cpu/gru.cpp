@@ -99,15 +99,43 @@ void gru_forward(int64_t B, int64_t T_, int64_t I, int64_t H, bool reset_after, 
                  T* rec_h) {
   const int64_t G = 3 * H;
   const int threads = detail::plan_threads(B, 2.0 * B * T_ * G * (I + H));
-  detail::Buffer<T> R_all(B * G), zeros(H);  // this step's recurrent product, rows per slice
+  detail::Buffer<T> zeros(H);
+  const bool narrow = reset_after && detail::narrow<T>(H, B / threads);
+  const int64_t panel_width = 9 * H;  // per row: x 3H, R 3H, rec_h, h twice
+  const detail::ScratchArrays<T, 2> scratch({B * G, narrow ? B * panel_width : 0});
+  T* const R_all = scratch[0];  // this step's recurrent product, rows per slice
+  detail::Buffer<T> UT(narrow ? G * H : 0);
+  if (narrow) transpose(H, G, U, G, UT.data());
   detail::for_batch_slices(threads, B, [&](int64_t b0, int64_t b1, int) {
     const int64_t nb = b1 - b0, ld = T_ * H, ldg = T_ * G;
     if (nb == 0 || T_ == 0) return;
     T* X = gates + b0 * ldg;
-    T* R = R_all.data() + b0 * G;
+    T* R = R_all + b0 * G;
     detail::broadcast_rows(nb * T_, G, b, X, G);
     gemm<T>(false, nb * T_, G, I, x + b0 * T_ * I, I, W, G, X, G, true);
     const auto h_init = detail::initial_rows(h0, b0, H, zeros.data());
+    if (narrow && nb > 1) {
+      // Panels (reset_after only): R^T = U^T h^T + b_rec runs along the rows, see lstm.cpp.
+      T* const xP = scratch[1] + b0 * panel_width;
+      T *const RP = xP + 3 * nb * H, *const rhP = RP + 3 * nb * H;
+      T *h_prev = rhP + nb * H, *h_cur = h_prev + nb * H;
+      detail::gather_panel(nb, H, h_init.p, h_init.ld, h_prev);
+      detail::with_activation(act, [&](auto A) {
+        for (int64_t t = 0; t < T_; ++t) {
+          T* Xt = X + t * G;
+          detail::gather_blocks(nb, H, 3, Xt, ldg, xP);
+          for (int64_t q = 0; q < G; ++q)
+            for (int64_t r = 0; r < nb; ++r) RP[q * nb + r] = b[G + q];
+          if (t > 0 || h0) gemm<T>(false, G, nb, H, UT.data(), H, h_prev, nb, RP, nb, true);
+          forward_row_reset_after<decltype(A)::value>(nb * H, xP, RP, h_prev, rhP, h_cur);
+          detail::scatter_blocks(nb, H, 3, xP, Xt, ldg);
+          detail::scatter_panel(nb, H, rhP, rec_h + b0 * ld + t * H, ld);
+          detail::scatter_panel(nb, H, h_cur, h_seq + b0 * ld + t * H, ld);
+          detail::swap_pointers(h_prev, h_cur);
+        }
+      });
+      return;
+    }
     for (int64_t t = 0; t < T_; ++t) {
       T* Xt = X + t * G;
       T* rh_t = rec_h + b0 * ld + t * H;
@@ -148,9 +176,13 @@ void gru_backward(int64_t B, int64_t T_, int64_t I, int64_t H, bool reset_after,
   const int64_t G = 3 * H;
   const int threads = detail::plan_threads(B, 4.0 * B * T_ * G * (I + H));
   const int64_t nbias = reset_after ? 2 * G : G;
-  detail::Buffer<T> WT(G * I), UT(G * H), dX(B * T_ * G), prev(B * T_ * H), zeros(H);
-  // reset_after: gradient w.r.t. h U + b_rec for all steps; otherwise d(r * h) for one step.
-  detail::Buffer<T> dR(reset_after ? B * T_ * G : B * H);
+  detail::Buffer<T> WT(G * I), UT(G * H), zeros(H);
+  // dR: reset_after, the gradient w.r.t. h U + b_rec for all steps; otherwise d(r * h) for one step.
+  const bool narrow = reset_after && detail::narrow<T>(H, B / threads);
+  const int64_t panel_width = 13 * H;  // per row: gates 3H, rec_h, h_prev, dh_seq, dh_next, dX 3H, dR 3H
+  const detail::ScratchArrays<T, 4> scratch({B * T_ * G, B * T_ * H, reset_after ? B * T_ * G : B * H,
+                                             narrow ? B * panel_width : 0});
+  T *const dX = scratch[0], *const prev = scratch[1], *const dR = scratch[2];
   transpose(I, G, W, G, WT.data());
   transpose(H, G, U, G, UT.data());
   detail::GradSlots<T> slots(threads, I * G, H * G, nbias);
@@ -160,42 +192,66 @@ void gru_backward(int64_t B, int64_t T_, int64_t I, int64_t H, bool reset_after,
     if (dh_last) std::memcpy(dh_next, dh_last + b0 * H, sizeof(T) * nb * H);
     else std::memset(dh_next, 0, sizeof(T) * nb * H);
     const auto h_init = detail::initial_rows(h0, b0, H, zeros.data());
-    for (int64_t t = T_ - 1; t >= 0; --t) {
-      const detail::Rows<T> hp = t > 0 ? detail::Rows<T>{h_seq + b0 * ld + (t - 1) * H, ld} : h_init;
-      T* dXt = dX.data() + b0 * ldg + t * G;
+    if (narrow && nb > 1) {
+      // Panels (reset_after only): dh_{t-1}^T += U dR_t^T runs along the rows.
+      T* const gP = scratch[3] + b0 * panel_width;
+      T *const rhP = gP + 3 * nb * H, *const hpP = rhP + nb * H, *const dsP = hpP + nb * H,
+               *const dnP = dsP + nb * H, *const dxP = dnP + nb * H, *const dRP = dxP + 3 * nb * H;
+      detail::gather_panel(nb, H, dh_next, H, dnP);
       detail::with_activation(act, [&](auto A) {
-        constexpr Activation kA = decltype(A)::value;
-        for (int64_t r = 0; r < nb; ++r) {
-          const int64_t o = (b0 + r) * ld + t * H, zo = (b0 + r) * ldg + t * G;
-          const T* dhs = dh_seq ? dh_seq + o : zeros.data();
-          if (reset_after)
-            backward_row<kA, true>(H, gates + zo, rec_h + o, hp.row(r), dhs, dh_next + r * H,
-                                   dXt + r * ldg, dR.data() + zo);
-          else
-            backward_row<kA, false>(H, gates + zo, rec_h + o, hp.row(r), dhs, dh_next + r * H,
-                                    dXt + r * ldg, static_cast<T*>(nullptr));
+        for (int64_t t = T_ - 1; t >= 0; --t) {
+          const int64_t o = b0 * ld + t * H, zo = b0 * ldg + t * G;
+          detail::gather_blocks(nb, H, 3, gates + zo, ldg, gP);
+          detail::gather_panel(nb, H, rec_h + o, ld, rhP);
+          if (t > 0) detail::gather_panel(nb, H, h_seq + o - H, ld, hpP);
+          else detail::gather_panel(nb, H, h_init.p, h_init.ld, hpP);
+          if (dh_seq) detail::gather_panel(nb, H, dh_seq + o, ld, dsP);
+          else detail::gather_panel(nb, H, zeros.data(), int64_t(0), dsP);
+          backward_row<decltype(A)::value, true>(nb * H, gP, rhP, hpP, dsP, dnP, dxP, dRP);
+          detail::scatter_blocks(nb, H, 3, dxP, dX + zo, ldg);
+          detail::scatter_blocks(nb, H, 3, dRP, dR + zo, ldg);
+          gemm<T>(false, H, nb, G, U, G, dRP, nb, dnP, nb, true);
         }
       });
-      if (reset_after) {
-        gemm<T>(false, nb, H, G, dR.data() + b0 * ldg + t * G, ldg, UT.data(), H, dh_next, H, true);
-        continue;
+      detail::scatter_panel(nb, H, dnP, dh_next, H);
+    } else {
+      for (int64_t t = T_ - 1; t >= 0; --t) {
+        const detail::Rows<T> hp = t > 0 ? detail::Rows<T>{h_seq + b0 * ld + (t - 1) * H, ld} : h_init;
+        T* dXt = dX + b0 * ldg + t * G;
+        detail::with_activation(act, [&](auto A) {
+          constexpr Activation kA = decltype(A)::value;
+          for (int64_t r = 0; r < nb; ++r) {
+            const int64_t o = (b0 + r) * ld + t * H, zo = (b0 + r) * ldg + t * G;
+            const T* dhs = dh_seq ? dh_seq + o : zeros.data();
+            if (reset_after)
+              backward_row<kA, true>(H, gates + zo, rec_h + o, hp.row(r), dhs, dh_next + r * H,
+                                     dXt + r * ldg, dR + zo);
+            else
+              backward_row<kA, false>(H, gates + zo, rec_h + o, hp.row(r), dhs, dh_next + r * H,
+                                      dXt + r * ldg, static_cast<T*>(nullptr));
+          }
+        });
+        if (reset_after) {
+          gemm<T>(false, nb, H, G, dR + b0 * ldg + t * G, ldg, UT.data(), H, dh_next, H, true);
+          continue;
+        }
+        T* d_rh = dR + b0 * H;
+        gemm<T>(false, nb, H, H, dXt + 2 * H, ldg, UT.data() + 2 * H * H, H, d_rh, H, false);
+        for (int64_t r = 0; r < nb; ++r)
+          backward_row_reset(H, gates + (b0 + r) * ldg + t * G, hp.row(r), d_rh + r * H,
+                             dXt + r * ldg, dh_next + r * H);
+        gemm<T>(false, nb, H, 2 * H, dXt, ldg, UT.data(), H, dh_next, H, true);
       }
-      T* d_rh = dR.data() + b0 * H;
-      gemm<T>(false, nb, H, H, dXt + 2 * H, ldg, UT.data() + 2 * H * H, H, d_rh, H, false);
-      for (int64_t r = 0; r < nb; ++r)
-        backward_row_reset(H, gates + (b0 + r) * ldg + t * G, hp.row(r), d_rh + r * H,
-                           dXt + r * ldg, dh_next + r * H);
-      gemm<T>(false, nb, H, 2 * H, dXt, ldg, UT.data(), H, dh_next, H, true);
     }
     const int64_t rows = nb * T_;
-    const T* dX_rows = dX.data() + b0 * ldg;
-    detail::shifted_states(b0, b1, T_, H, h0, h_seq, prev.data());
-    gemm<T>(false, rows, I, G, dX_rows, G, WT.data(), I, dx + b0 * T_ * I, I, false);
+    const T* dX_rows = dX + b0 * ldg;
+    detail::shifted_states(b0, b1, T_, H, h0, h_seq, prev);
+    detail::input_gradient(rows, I, G, dX_rows, W, WT.data(), dx + b0 * T_ * I);
     gemm<T>(true, I, G, rows, x + b0 * T_ * I, I, dX_rows, G, slots.dW(s), G, false);
     detail::add_column_sums(rows, G, dX_rows, G, slots.db(s));
-    const T* prev_rows = prev.data() + b0 * ld;
+    const T* prev_rows = prev + b0 * ld;
     if (reset_after) {
-      const T* dR_rows = dR.data() + b0 * ldg;
+      const T* dR_rows = dR + b0 * ldg;
       gemm<T>(true, H, G, rows, prev_rows, H, dR_rows, G, slots.dU(s), G, false);
       detail::add_column_sums(rows, G, dR_rows, G, slots.db(s) + G);
     } else {

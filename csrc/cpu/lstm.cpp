@@ -59,6 +59,11 @@ void lstm_forward(int64_t B, int64_t T_, int64_t I, int64_t H, Activation act, c
   const int64_t G = 4 * H;
   const int threads = detail::plan_threads(B, 2.0 * B * T_ * G * (I + H));
   detail::Buffer<T> zeros(H);
+  const bool narrow = detail::narrow<T>(H, B / threads);
+  const int64_t panel_width = 8 * H;  // per row: gates 4H, c twice, h twice
+  const detail::ScratchArrays<T, 1> scratch({narrow ? B * panel_width : 0});
+  detail::Buffer<T> UT(narrow ? G * H : 0);
+  if (narrow) transpose(H, G, U, G, UT.data());
   detail::for_batch_slices(threads, B, [&](int64_t b0, int64_t b1, int) {
     const int64_t nb = b1 - b0, ld = T_ * H, ldg = T_ * G;
     if (nb == 0 || T_ == 0) return;
@@ -66,15 +71,39 @@ void lstm_forward(int64_t B, int64_t T_, int64_t I, int64_t H, Activation act, c
     detail::broadcast_rows(nb * T_, G, b, Z, G);
     gemm<T>(false, nb * T_, G, I, x + b0 * T_ * I, I, W, G, Z, G, true);
     const auto c_init = detail::initial_rows(c0, b0, H, zeros.data());
+    if (narrow && nb > 1) {
+      // Panels (column-major over the slice's rows): the recurrent product is U^T h^T with the
+      // rows along the vectors, and the pointwise pass runs over all rows x H values at once.
+      T* const zP = scratch[0] + b0 * panel_width;
+      T *c_prev = zP + 4 * nb * H, *c_cur = c_prev + nb * H, *h_prev = c_cur + nb * H,
+        *h_cur = h_prev + nb * H;
+      detail::gather_panel(nb, H, c_init.p, c_init.ld, c_prev);
+      if (h0) detail::gather_panel(nb, H, h0 + b0 * H, H, h_prev);
+      detail::with_activation(act, [&](auto A) {
+        for (int64_t t = 0; t < T_; ++t) {
+          T* Zt = Z + t * G;
+          detail::gather_blocks(nb, H, 4, Zt, ldg, zP);
+          if (t > 0 || h0) gemm<T>(false, G, nb, H, UT.data(), H, h_prev, nb, zP, nb, true);
+          forward_row<decltype(A)::value>(nb * H, zP, c_prev, c_cur, h_cur);
+          detail::scatter_blocks(nb, H, 4, zP, Zt, ldg);
+          detail::scatter_panel(nb, H, c_cur, c_seq + b0 * ld + t * H, ld);
+          detail::scatter_panel(nb, H, h_cur, h_seq + b0 * ld + t * H, ld);
+          detail::swap_pointers(c_prev, c_cur);
+          detail::swap_pointers(h_prev, h_cur);
+        }
+      });
+      return;
+    }
     for (int64_t t = 0; t < T_; ++t) {
       T* Zt = Z + t * G;
       if (t > 0) gemm<T>(false, nb, G, H, h_seq + b0 * ld + (t - 1) * H, ld, U, G, Zt, ldg, true);
       else if (h0) gemm<T>(false, nb, G, H, h0 + b0 * H, H, U, G, Zt, ldg, true);
+      T* c_t = c_seq + b0 * ld + t * H;
+      T* h_t = h_seq + b0 * ld + t * H;
       detail::with_activation(act, [&](auto A) {
         for (int64_t r = 0; r < nb; ++r) {
-          const int64_t o = (b0 + r) * ld + t * H;
-          const T* c_prev = t > 0 ? c_seq + o - H : c_init.row(r);
-          forward_row<decltype(A)::value>(H, Zt + r * ldg, c_prev, c_seq + o, h_seq + o);
+          const T* c_prev = t > 0 ? c_t + r * ld - H : c_init.row(r);
+          forward_row<decltype(A)::value>(H, Zt + r * ldg, c_prev, c_t + r * ld, h_t + r * ld);
         }
       });
     }
@@ -88,7 +117,11 @@ void lstm_backward(int64_t B, int64_t T_, int64_t I, int64_t H, Activation act, 
                    const T* dc_last, T* dx, T* dW, T* dU, T* db, T* dh0, T* dc0) {
   const int64_t G = 4 * H;
   const int threads = detail::plan_threads(B, 4.0 * B * T_ * G * (I + H));
-  detail::Buffer<T> WT(G * I), UT(G * H), dZ(B * T_ * G), prev(B * T_ * H), zeros(H);
+  detail::Buffer<T> WT(G * I), UT(G * H), zeros(H);
+  const bool narrow = detail::narrow<T>(H, B / threads);
+  const int64_t panel_width = 13 * H;  // per row: gates 4H, c, c_prev, dh_seq, dh_next, dc_next, dZ 4H
+  const detail::ScratchArrays<T, 3> scratch({B * T_ * G, B * T_ * H, narrow ? B * panel_width : 0});
+  T *const dZ = scratch[0], *const prev = scratch[1];
   transpose(I, G, W, G, WT.data());
   transpose(H, G, U, G, UT.data());
   detail::GradSlots<T> slots(threads, I * G, H * G, G);
@@ -101,24 +134,49 @@ void lstm_backward(int64_t B, int64_t T_, int64_t I, int64_t H, Activation act, 
     if (dc_last) std::memcpy(dc_next, dc_last + b0 * H, sizeof(T) * nb * H);
     else std::memset(dc_next, 0, sizeof(T) * nb * H);
     const auto c_init = detail::initial_rows(c0, b0, H, zeros.data());
-    for (int64_t t = T_ - 1; t >= 0; --t) {
+    if (narrow && nb > 1) {
+      // Panels, as in the forward pass: dh_{t-1}^T = U dZ_t^T runs along the rows.
+      T* const gP = scratch[2] + b0 * panel_width;
+      T *const cP = gP + 4 * nb * H, *const cpP = cP + nb * H, *const dsP = cpP + nb * H,
+               *const dnP = dsP + nb * H, *const dcP = dnP + nb * H, *const dzP = dcP + nb * H;
+      detail::gather_panel(nb, H, dh_next, H, dnP);
+      detail::gather_panel(nb, H, dc_next, H, dcP);
       detail::with_activation(act, [&](auto A) {
-        for (int64_t r = 0; r < nb; ++r) {
-          const int64_t o = (b0 + r) * ld + t * H, zo = (b0 + r) * ldg + t * G;
-          const T* c_prev = t > 0 ? c_seq + o - H : c_init.row(r);
-          backward_row<decltype(A)::value>(H, gates + zo, c_seq + o, c_prev,
-                                           dh_seq ? dh_seq + o : zeros.data(), dh_next + r * H,
-                                           dc_next + r * H, dZ.data() + zo);
+        for (int64_t t = T_ - 1; t >= 0; --t) {
+          const int64_t o = b0 * ld + t * H, zo = b0 * ldg + t * G;
+          detail::gather_blocks(nb, H, 4, gates + zo, ldg, gP);
+          detail::gather_panel(nb, H, c_seq + o, ld, cP);
+          if (t > 0) detail::gather_panel(nb, H, c_seq + o - H, ld, cpP);
+          else detail::gather_panel(nb, H, c_init.p, c_init.ld, cpP);
+          if (dh_seq) detail::gather_panel(nb, H, dh_seq + o, ld, dsP);
+          else detail::gather_panel(nb, H, zeros.data(), int64_t(0), dsP);
+          backward_row<decltype(A)::value>(nb * H, gP, cP, cpP, dsP, dnP, dcP, dzP);
+          detail::scatter_blocks(nb, H, 4, dzP, dZ + zo, ldg);
+          gemm<T>(false, H, nb, G, U, G, dzP, nb, dnP, nb, false);
         }
       });
-      gemm<T>(false, nb, H, G, dZ.data() + b0 * ldg + t * G, ldg, UT.data(), H, dh_next, H, false);
+      detail::scatter_panel(nb, H, dnP, dh_next, H);
+      detail::scatter_panel(nb, H, dcP, dc_next, H);
+    } else {
+      for (int64_t t = T_ - 1; t >= 0; --t) {
+        detail::with_activation(act, [&](auto A) {
+          for (int64_t r = 0; r < nb; ++r) {
+            const int64_t o = (b0 + r) * ld + t * H, zo = (b0 + r) * ldg + t * G;
+            const T* c_prev = t > 0 ? c_seq + o - H : c_init.row(r);
+            backward_row<decltype(A)::value>(H, gates + zo, c_seq + o, c_prev,
+                                             dh_seq ? dh_seq + o : zeros.data(), dh_next + r * H,
+                                             dc_next + r * H, dZ + zo);
+          }
+        });
+        gemm<T>(false, nb, H, G, dZ + b0 * ldg + t * G, ldg, UT.data(), H, dh_next, H, false);
+      }
     }
     const int64_t rows = nb * T_;
-    const T* dZ_rows = dZ.data() + b0 * ldg;
-    detail::shifted_states(b0, b1, T_, H, h0, h_seq, prev.data());
-    gemm<T>(false, rows, I, G, dZ_rows, G, WT.data(), I, dx + b0 * T_ * I, I, false);
+    const T* dZ_rows = dZ + b0 * ldg;
+    detail::shifted_states(b0, b1, T_, H, h0, h_seq, prev);
+    detail::input_gradient(rows, I, G, dZ_rows, W, WT.data(), dx + b0 * T_ * I);
     gemm<T>(true, I, G, rows, x + b0 * T_ * I, I, dZ_rows, G, slots.dW(s), G, false);
-    gemm<T>(true, H, G, rows, prev.data() + b0 * ld, H, dZ_rows, G, slots.dU(s), G, false);
+    gemm<T>(true, H, G, rows, prev + b0 * ld, H, dZ_rows, G, slots.dU(s), G, false);
     detail::add_column_sums(rows, G, dZ_rows, G, slots.db(s));
   });
   slots.reduce_into(threads, dW, dU, db);

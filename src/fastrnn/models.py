@@ -22,6 +22,16 @@ from before the last update (the last weights whose loss was finite) and returns
 History so far; ``model.stop_training`` is True and ``history.nonfinite`` holds
 (epoch, batch).
 
+Fused native training: when every layer, the loss, the optimiser and the callbacks are
+supported (see ``Sequential.native_training_plan``), ``fit`` runs each epoch as one call into
+the compiled core (``fastrnn._core.Trainer``, csrc/cpu/train.cpp): batching in the drawn order,
+forward, BPTT, loss, penalties, clipping and the optimiser update all in C++. The shuffling
+permutation and the dropout masks are still drawn in Python from the same generators, in the
+same order, so a seeded fit gives the same weights on either path (to rounding). Python keeps
+the per-epoch work: callbacks, validation, progress, metrics. ``fit(native=False)`` forces the
+Python path (the reference); ``fit(native=True)`` raises if the model cannot train natively;
+after a fit, ``model.native_fit_info`` says which path ran and why.
+
 Data: x is (samples, time, features) for a recurrent first layer (or (samples, features) for
 Dense); float64 or integer data is cast to the model's dtype (float32 unless a layer or
 ``Input`` says ``dtype="float64"``). Shapes are checked before any training, and errors name
@@ -36,6 +46,7 @@ import warnings
 
 import numpy as np
 
+from fastrnn import activations as _activations
 from fastrnn import callbacks as _callbacks
 from fastrnn import layers as _layers
 from fastrnn import losses as _losses
@@ -82,6 +93,71 @@ class _NonFinite(Exception):
     pass
 
 
+_NATIVE_LOSSES = (_losses.MeanSquaredError, _losses.MeanAbsoluteError,
+                  _losses.BinaryCrossentropy, _losses.CategoricalCrossentropy,
+                  _losses.SparseCategoricalCrossentropy)
+_NATIVE_DENSE_ACTIVATIONS = ("linear", "relu", "sigmoid", "tanh", "softmax", "leaky_relu", "elu")
+
+
+def _optimizer_spec(opt):
+    """The optimiser's hyperparameters for the core (read every epoch: callbacks may change
+    the learning rate)."""
+    spec = {"kind": opt.name, "learning_rate": opt.learning_rate,
+            "clipnorm": opt.clipnorm, "clipvalue": opt.clipvalue,
+            "global_clipnorm": opt.global_clipnorm}
+    for k in ("beta_1", "beta_2", "epsilon", "momentum", "nesterov", "rho", "centered"):
+        if hasattr(opt, k):
+            spec[k] = getattr(opt, k)
+    return spec
+
+
+class _NativePlan:
+    """A model's fused-training plan for one fit: the core's Trainer and what it needs each
+    epoch from Python (the dropout masks, drawn exactly as the Python path draws them)."""
+
+    def __init__(self, trainer, n_layers, dropouts, y, batch_size, out_shape):
+        self.trainer, self.n_layers, self.dropouts = trainer, n_layers, dropouts
+        self.y, self.batch_size, self.out_shape = y, batch_size, out_shape
+
+    def masks(self, n, dtype):
+        """One inverted-dropout mask row per drawn sample for each layer with dropout.
+
+        The Python path draws, batch after batch and layer after layer, ``rng.random((B, k))``
+        from each layer's generator (its own if it has a seed, else the global one). Drawing
+        all of a generator's numbers for the epoch in one call gives the same stream; the
+        reshapes below hand each layer its share, batch by batch."""
+        if not self.dropouts:
+            return None
+        out = [None] * self.n_layers
+        groups = {}
+        for li, layer, k, rate in self.dropouts:
+            gen = layer._rng or _seeding.generator()
+            groups.setdefault(id(gen), (gen, []))[1].append((li, k, rate))
+        bs = self.batch_size
+        full, rem = divmod(n, bs)
+        for gen, members in groups.values():
+            tot = sum(k for _, k, _ in members)
+            u = gen.random(n * tot)
+            head = u[:full * bs * tot].reshape(full, bs * tot)
+            tail = u[full * bs * tot:]
+            c = 0
+            for li, k, rate in members:
+                rows = [head[:, c * bs:(c + k) * bs].reshape(full * bs, k),
+                        tail[c * rem:(c + k) * rem].reshape(rem, k)]
+                c += k
+                keep = np.concatenate(rows) >= rate
+                out[li] = (keep / (1.0 - rate)).astype(dtype)
+        return out
+
+    def run_epoch(self, flat, opt, x, order, pred):
+        n = x.shape[0]
+        res = self.trainer.epoch(flat, opt.state(), x, self.y, order,
+                                 self.masks(n, flat.dtype), _optimizer_spec(opt),
+                                 opt.iterations, self.batch_size, pred)
+        opt.iterations = res["iterations"]
+        return res
+
+
 class Sequential:
     """A linear stack of layers (Keras's ``keras.Sequential``).
 
@@ -103,6 +179,7 @@ class Sequential:
         self._metric_names = []
         self.stop_training = False
         self.history = None
+        self.native_fit_info = None
         for layer in layers or []:
             self.add(layer)
 
@@ -427,10 +504,138 @@ class Sequential:
         self._backward(dpred)
         return value + self._penalty(), [g.copy() for g in self._grads()]
 
+    # -- native training -------------------------------------------------------------------
+    def native_training_plan(self, x, y, batch_size=32):
+        """(True, "") if ``fit`` on (x, y) would run its epochs in the compiled core, else
+        (False, the reason). Natively supported: SimpleRNN / LSTM / GRU layers (any
+        activation, stacked with return_sequences, ``dropout=``, use_bias either way),
+        Dense (activations linear, relu, sigmoid, tanh, softmax, leaky_relu, elu; on 2-D or
+        3-D input), Dropout (without noise_shape); the losses mse, mae, binary, categorical
+        and sparse categorical cross-entropy (from_logits either way); SGD (momentum,
+        nesterov), Adam and RMSprop (momentum, centered), with clipnorm / clipvalue /
+        global_clipnorm; L1 / L2 / L1L2 penalties; metrics; callbacks without per-batch
+        hooks. The Python path runs everything else: recurrent_dropout, go_backwards,
+        non-trainable layers, layers on another backend, custom layers, losses, optimisers
+        or regularisers, and callbacks with on_train_batch_begin / on_train_batch_end."""
+        self._require_compiled()
+        x = self._prepare_x(x, "x")
+        y = self._prepare_y(y, x.shape[0], "y", "x")
+        plan, reason = self._native_plan(x, y, _pos_int(batch_size, "batch_size"), [])
+        return plan is not None, reason
+
+    def _native_plan(self, x, y, batch_size, cbs):
+        """A _NativePlan for fit on the prepared (x, y), or (None, why not)."""
+        try:
+            from fastrnn import _core
+        except ImportError:
+            return None, "the compiled core fastrnn._core is not installed"
+        if not hasattr(_core, "Trainer"):
+            return None, "this build of fastrnn._core has no fused training (Trainer)"
+        for cb in cbs:
+            for hook in ("on_train_batch_begin", "on_train_batch_end"):
+                if getattr(getattr(cb, hook), "__func__", None) is not getattr(
+                        _callbacks.Callback, hook):
+                    return None, (f"callback {type(cb).__name__} has {hook} (the core runs "
+                                  "whole epochs, with no per-batch hooks)")
+        loss_cls = type(self.loss)
+        if loss_cls not in _NATIVE_LOSSES:
+            return None, f"loss {loss_cls.__name__} has no native implementation"
+        opt = self.optimizer
+        if type(opt) not in (_optimizers.SGD, _optimizers.Adam, _optimizers.RMSprop):
+            return None, f"optimizer {type(opt).__name__} has no native implementation"
+        if x.ndim not in (2, 3) or x.shape[1] == 0 or (x.ndim == 3 and x.shape[2] == 0):
+            return None, f"inputs of shape {_shape_str(x.shape)} (only (samples, time, " \
+                         "features) or (samples, features))"
+        if not self._flat_ok():
+            return None, "the weights are not in the model's flat buffer"
+        from fastrnn import backends as _backends
+        from fastrnn import regularizers as _regs
+
+        specs, arrays, dropouts = [], [], []
+        shape = (None,) + x.shape[1:]
+        slices = iter(self._slices)
+        for li, layer in enumerate(self._layers):
+            name = f"layer {layer.name!r} ({type(layer).__name__})"
+            if type(layer) not in (_layers.SimpleRNN, _layers.LSTM, _layers.GRU,
+                                   _layers.Dense, _layers.Dropout):
+                return None, f"{name} has no native implementation"
+            if not layer.trainable:
+                return None, f"{name} is not trainable"
+            if len(shape) not in (2, 3):
+                return None, f"{name} gets inputs of rank {len(shape)}"
+            steps, feat = (shape[1] if len(shape) == 3 else 1), shape[-1]
+            spec = {"steps": int(steps), "in": int(feat), "units": int(feat)}
+            offs = {}
+            for wname, w, reg in layer._weights:
+                lo, hi = next(slices)
+                offs[wname] = lo
+                l1 = l2 = 0.0
+                if reg is not None:
+                    if type(reg) not in (_regs.L1, _regs.L2, _regs.L1L2):
+                        return None, f"{name}: regularizer {type(reg).__name__} has no " \
+                                     "native implementation"
+                    l1, l2 = reg.l1, reg.l2
+                arrays.append((lo, hi - lo, l1, l2))
+            if isinstance(layer, _layers._RNN):
+                backend = layer.backend or _backends.default()
+                if backend != "cpp":
+                    return None, f"{name} runs on the {backend!r} backend"
+                if layer.recurrent_dropout > 0:
+                    return None, f"{name} has recurrent_dropout"
+                if layer.go_backwards:
+                    return None, f"{name} has go_backwards=True"
+                if len(shape) != 3:
+                    return None, f"{name} needs 3-D input"
+                spec.update(kind=layer._cell, units=layer.units, activation=layer.activation,
+                            return_sequences=layer.return_sequences,
+                            reset_after=getattr(layer, "reset_after", True),
+                            w=offs["kernel"], u=offs["recurrent_kernel"],
+                            b=offs.get("bias", -1), dropout=layer.dropout > 0)
+                if layer.dropout > 0:
+                    dropouts.append((li, layer, int(feat), layer.dropout))
+            elif isinstance(layer, _layers.Dense):
+                act = layer.activation
+                if act.name not in _NATIVE_DENSE_ACTIVATIONS or _activations.get(act.name) is not act:
+                    return None, f"{name} has activation {act.name!r} (no native implementation)"
+                spec.update(kind="dense", units=layer.units, dense_activation=act.name,
+                            w=offs["kernel"], b=offs.get("bias", -1))
+            else:
+                if layer.noise_shape is not None:
+                    return None, f"{name} has a noise_shape"
+                spec.update(kind="dropout", dropout=layer.rate > 0)
+                if layer.rate > 0:
+                    dropouts.append((li, layer, int(steps * feat), layer.rate))
+            specs.append(spec)
+            shape = layer.compute_output_shape(shape)
+        out_shape = tuple(int(s) for s in shape[1:])
+        n = x.shape[0]
+        if self.loss.sparse:
+            labels = _losses._match_target(y, np.empty((n,) + out_shape, self.dtype), True)
+            y_native = np.ascontiguousarray(labels, dtype=np.int64)
+        else:
+            y_native = np.ascontiguousarray(y, dtype=self.dtype)
+        bs = min(batch_size, n)
+        try:
+            trainer = _core.Trainer(self.dtype.name, specs, arrays, int(self._flat.size),
+                                    self.loss.name, bool(getattr(self.loss, "from_logits", False)),
+                                    bs)
+        except (ValueError, TypeError) as exc:  # a plan the core does not take: Python path
+            return None, f"the compiled core rejected the training plan: {exc}"
+        return _NativePlan(trainer, len(specs), dropouts, y_native, bs, out_shape), \
+            "every layer, the loss and the optimizer are supported"
+
     # -- fit -------------------------------------------------------------------------------
     def fit(self, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callbacks=None,
-            validation_split=0.0, validation_data=None, shuffle=True, initial_epoch=0):
-        """Train for `epochs` passes over (x, y); returns a ``History``."""
+            validation_split=0.0, validation_data=None, shuffle=True, initial_epoch=0,
+            native=None):
+        """Train for `epochs` passes over (x, y); returns a ``History``.
+
+        `native` (a fastrnn extension): None runs each epoch in the compiled core when the
+        model allows it (see ``native_training_plan``) and on the Python path otherwise;
+        False always uses the Python path; True raises ValueError if the model cannot train
+        natively. ``model.native_fit_info`` records the path taken and the reason."""
+        if native not in (None, True, False):
+            raise ValueError(f"native must be None, True or False, got {native!r}")
         self._require_compiled()
         x = self._prepare_x(x, "x")
         y = self._prepare_y(y, x.shape[0], "y", "x")
@@ -482,6 +687,17 @@ class Sequential:
         backup_s = [np.empty_like(s) for s in opt.state()]
         have_backup = False
         rng = _seeding.generator()
+        if native is False:
+            plan, reason = None, "fit(native=False) was passed"
+        else:
+            plan, reason = self._native_plan(x, y, batch_size, cbs)
+            if plan is None and native:
+                raise ValueError(f"fit(native=True): model {self.name!r} cannot train in the "
+                                 f"compiled core: {reason}")
+        self.native_fit_info = {"native": plan is not None, "reason": reason}
+        pred_all = None
+        if plan is not None and metrics:
+            pred_all = np.empty((n,) + plan.out_shape, self.dtype)
 
         for cb in cbs:
             cb.on_train_begin({})
@@ -493,13 +709,25 @@ class Sequential:
             t0 = time.perf_counter()
             if shuffle:
                 order = rng.permutation(n)
-                xs, ys = x[order], y[order]
+                if plan is not None:  # the core gathers the batches itself
+                    xs, ys = x, (y[order] if metrics else y)
+                else:
+                    xs, ys = x[order], y[order]
             else:
                 xs, ys = x, y
             total, count = 0.0, 0
             for m in metrics:
                 m.reset()
-            for b in range(steps):
+            if plan is not None:
+                res = plan.run_epoch(flat, opt, x, order if shuffle else None, pred_all)
+                if res["stop"]:
+                    self._native_nonfinite(res, epoch)
+                    history.nonfinite = (epoch, res["stop_batch"])
+                    break
+                total, count = res["loss_sum"], res["samples"]
+                for m in metrics:
+                    m.update(ys, pred_all)
+            for b in range(steps if plan is None else 0):
                 for cb in cbs:
                     cb.on_train_batch_begin(b, {})
                 xb, yb = xs[b * batch_size:(b + 1) * batch_size], ys[b * batch_size:(b + 1) * batch_size]
@@ -548,6 +776,24 @@ class Sequential:
         for cb in cbs:
             cb.on_train_end({})
         return history
+
+    def _native_nonfinite(self, res, epoch):
+        """The warning of ``_stop_nonfinite`` for an epoch the core stopped (it has already put
+        back the last good weights and optimiser state)."""
+        if res["stop"] == "gradient":
+            msg = "a gradient contains NaN or inf"
+            kept = ("its current weights (their loss was finite; the non-finite gradient was "
+                    "not applied)")
+        else:
+            msg = f"the loss is {res['stop_loss']}"
+            kept = ("the weights from before the last update (the last ones with a finite loss)"
+                    if res["rolled_back"] else "the weights it had before fit (no update was "
+                    "applied)")
+        self.optimizer.iterations = res["iterations"]
+        self.stop_training = True
+        warnings.warn(f"fit stopped at epoch {epoch + 1}, batch {res['stop_batch'] + 1}: {msg}. "
+                      f"The model keeps {kept}. Try a lower learning_rate, clipnorm=, or scaled "
+                      "data.", RuntimeWarning, stacklevel=3)
 
     def _stop_nonfinite(self, exc, epoch, batch, params, backup_w, backup_s, have_backup):
         if have_backup is None:

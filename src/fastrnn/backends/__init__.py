@@ -8,8 +8,10 @@ Backends, fastest first:
     "numpy"  fastrnn._reference, plain NumPy: the ground truth, slow
 
 ``built()`` lists what is installed, ``available()`` what can run now, ``default()`` what
-``backend=None`` picks: the ``FASTRNN_BACKEND`` environment variable if set, else the first
-available of cpp, numba, numpy.
+``backend=None`` picks: ``set_default(name)`` if called, else the ``FASTRNN_BACKEND`` environment
+variable if set, else the first available of cpp, numba, numpy. The environment variable is read
+once, on first use (reading os.environ costs more than a small kernel call); change the default
+later with ``set_default``.
 
 Every backend module provides the same six functions with the signatures of the compiled core
 (see ``fastrnn/backends/_numpy.py``).
@@ -26,6 +28,7 @@ _DEFAULT_ORDER = ("cpp", "numba", "numpy")
 _MODULES = {name: f"fastrnn.backends._{name}" for name in NAMES}
 _loaded: dict = {}
 _warned = False
+_default = None  # the resolved default backend name, once known
 
 
 def _load(name):
@@ -54,13 +57,16 @@ def available():
     return [n for n in NAMES if _load(n) is not None and _load(n).is_available()]
 
 
-def default():
-    """The backend used when backend=None: $FASTRNN_BACKEND, else the fastest available CPU one."""
+def set_default(name):
+    """Make `name` what backend=None uses from now on (None: back to the automatic choice)."""
+    global _default
+    if name is not None:
+        get(name)  # raises if unknown or unusable here
+    _default = name
+
+
+def _automatic():
     global _warned
-    env = os.environ.get("FASTRNN_BACKEND")
-    if env:
-        _check_name(env)
-        return env
     for name in _DEFAULT_ORDER:
         module = _load(name)
         if module is not None and module.is_available():
@@ -71,16 +77,36 @@ def default():
                     "backend, which is slower. Reinstall fastrnn with a C++ compiler present "
                     "(pip install --force-reinstall fastrnn) to get the fast path"
                     + ("" if name == "numba" else ", or pip install 'fastrnn[numba]' for a faster fallback")
-                    + ".", RuntimeWarning, stacklevel=3)
+                    + ".", RuntimeWarning, stacklevel=4)
             return name
     raise RuntimeError("no fastrnn backend is available")  # numpy always is; kept for safety
+
+
+def default():
+    """The backend used when backend=None: set_default(), else $FASTRNN_BACKEND (read on first
+    use), else the fastest available CPU backend."""
+    global _default
+    if _default is None:
+        env = os.environ.get("FASTRNN_BACKEND")
+        if env:
+            _check_name(env)
+            _default = env
+        else:
+            _default = _automatic()
+    return _default
+
+
+def _forget():
+    """Forget the resolved default (tests that change the environment or the registry)."""
+    global _default
+    _default = None
 
 
 def get(name=None):
     """(name, module) of the backend called `name` (None: default()); ValueError if unknown,
     RuntimeError if known but not usable here."""
     if name is None:
-        name = default()
+        name = _default or default()
     module = _loaded.get(name)
     if module is not None and module.is_available():
         return name, module

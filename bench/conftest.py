@@ -1,0 +1,55 @@
+"""Benchmark-suite settings: one thread count for every library, recorded with every result.
+
+FASTRNN_BENCH_THREADS (default: all cores) is applied to OpenMP (fastrnn's cpp backend), Numba
+and PyTorch before any of them starts, so that ratios compare like with like.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+
+THREADS = int(os.environ.get("FASTRNN_BENCH_THREADS", os.cpu_count() or 1))
+for var in ("OMP_NUM_THREADS", "NUMBA_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(var, str(THREADS))
+
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+
+
+def _cpu_name():
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def _versions():
+    import fastrnn
+    out = {"fastrnn": fastrnn.__version__, "numpy": np.__version__, "python": platform.python_version()}
+    for name in ("torch", "numba", "keras", "tensorflow"):
+        try:
+            out[name] = __import__(name).__version__
+        except Exception:
+            pass
+    return out
+
+
+@pytest.fixture(scope="session")
+def run_info():
+    info = {"threads": THREADS, "cpu": _cpu_name(), "versions": _versions()}
+    try:
+        import fastrnn._core as core
+        info["isa"] = core.isa()
+    except ImportError:
+        pass
+    try:
+        import torch
+        torch.set_num_threads(THREADS)
+    except ImportError:
+        pass
+    return info

@@ -1,0 +1,319 @@
+// fastrnn._core.Trainer: the binding of the fused training epoch (fastrnn/train.hpp).
+//
+// Used by Sequential.fit (src/fastrnn/models.py), which builds the layer plan once per fit and
+// calls epoch() once per epoch. This file checks everything the C++ side would otherwise trust
+// (dtypes, sizes, offsets, index ranges, writeable contiguous outputs) and raises ValueError /
+// TypeError naming the argument; it does no arithmetic. Finiteness of x and y is fit's check:
+// a NaN that got through would only give a non-finite loss, which stops the epoch.
+#include <pybind11/numpy.h>
+#include <pybind11/pybind11.h>
+
+#include <memory>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "fastrnn/train.hpp"
+
+namespace py = pybind11;
+using fastrnn::Activation;
+using namespace fastrnn::train;
+
+namespace {
+
+std::string dtype_name(bool dbl) { return dbl ? "float64" : "float32"; }
+
+template <class E>
+E parse(const std::string& name, const char* arg,
+        const std::vector<std::pair<const char*, E>>& table) {
+  std::string known;
+  for (const auto& kv : table) {
+    if (name == kv.first) return kv.second;
+    known += (known.empty() ? "'" : ", '") + std::string(kv.first) + "'";
+  }
+  throw py::value_error(std::string(arg) + " must be one of " + known + "; got '" + name + "'");
+}
+
+template <class V>
+V get(const py::dict& d, const char* key, V fallback) {
+  if (!d.contains(key) || d[key].is_none()) return fallback;
+  try {
+    return d[key].cast<V>();
+  } catch (const py::cast_error&) {
+    throw py::type_error(std::string("'") + key + "' has the wrong type: " +
+                         std::string(py::str(d[key])));
+  }
+}
+
+LayerSpec parse_layer(const py::handle& obj, size_t i) {
+  if (!py::isinstance<py::dict>(obj))
+    throw py::type_error("layers[" + std::to_string(i) + "] must be a dict");
+  const py::dict d = py::reinterpret_borrow<py::dict>(obj);
+  LayerSpec s;
+  s.kind = parse<LayerKind>(get<std::string>(d, "kind", ""), "layer kind",
+                            {{"elman", LayerKind::Elman}, {"lstm", LayerKind::Lstm},
+                             {"gru", LayerKind::Gru}, {"dense", LayerKind::Dense},
+                             {"dropout", LayerKind::Dropout}});
+  s.steps = get<int64_t>(d, "steps", 1);
+  s.in = get<int64_t>(d, "in", 0);
+  s.units = get<int64_t>(d, "units", 0);
+  s.activation = parse<Activation>(get<std::string>(d, "activation", "tanh"), "activation",
+                                   {{"tanh", Activation::Tanh}, {"relu", Activation::Relu},
+                                    {"sigmoid", Activation::Sigmoid},
+                                    {"linear", Activation::Linear}});
+  s.return_sequences = get<bool>(d, "return_sequences", false);
+  s.reset_after = get<bool>(d, "reset_after", true);
+  s.dense_activation = parse<DenseActivation>(
+      get<std::string>(d, "dense_activation", "linear"), "dense_activation",
+      {{"linear", DenseActivation::Linear}, {"relu", DenseActivation::Relu},
+       {"sigmoid", DenseActivation::Sigmoid}, {"tanh", DenseActivation::Tanh},
+       {"softmax", DenseActivation::Softmax}, {"leaky_relu", DenseActivation::LeakyRelu},
+       {"elu", DenseActivation::Elu}});
+  s.w = get<int64_t>(d, "w", -1);
+  s.u = get<int64_t>(d, "u", -1);
+  s.b = get<int64_t>(d, "b", -1);
+  s.dropout = get<bool>(d, "dropout", false);
+  return s;
+}
+
+OptimizerSpec parse_optimizer(const py::dict& d) {
+  OptimizerSpec o;
+  o.kind = parse<OptimizerKind>(get<std::string>(d, "kind", ""), "optimizer kind",
+                                {{"sgd", OptimizerKind::Sgd}, {"adam", OptimizerKind::Adam},
+                                 {"rmsprop", OptimizerKind::Rmsprop}});
+  o.learning_rate = get<double>(d, "learning_rate", o.learning_rate);
+  o.beta_1 = get<double>(d, "beta_1", o.beta_1);
+  o.beta_2 = get<double>(d, "beta_2", o.beta_2);
+  o.epsilon = get<double>(d, "epsilon", o.epsilon);
+  o.momentum = get<double>(d, "momentum", 0.0);
+  o.rho = get<double>(d, "rho", o.rho);
+  o.nesterov = get<bool>(d, "nesterov", false);
+  o.centered = get<bool>(d, "centered", false);
+  o.clipnorm = get<double>(d, "clipnorm", 0.0);
+  o.clipvalue = get<double>(d, "clipvalue", 0.0);
+  o.global_clipnorm = get<double>(d, "global_clipnorm", 0.0);
+  return o;
+}
+
+// An output array we write into: exactly dtype T, C-contiguous, writeable, `size` entries.
+template <class T>
+T* writable(const py::handle& obj, const std::string& name, int64_t size) {
+  if (!py::isinstance<py::array>(obj))
+    throw py::type_error(name + " must be a NumPy array");
+  py::array a = py::reinterpret_borrow<py::array>(obj);
+  if (!a.dtype().is(py::dtype::of<T>()))
+    throw py::type_error(name + " must have dtype " + dtype_name(sizeof(T) == 8) + ", got " +
+                         std::string(py::str(a.dtype())));
+  if (!(a.flags() & py::array::c_style) || !a.writeable())
+    throw py::value_error(name + " must be a writeable C-contiguous array");
+  if (a.size() != size)
+    throw py::value_error(name + " must have " + std::to_string(size) + " entries, got " +
+                          std::to_string(a.size()));
+  return static_cast<T*>(a.mutable_data());
+}
+
+// An input array of dtype T (exactly; no silent casts), made C-contiguous.
+template <class T>
+py::array_t<T, py::array::c_style> input(const py::handle& obj, const std::string& name) {
+  py::array a = py::array::ensure(obj);
+  if (!a) {
+    PyErr_Clear();
+    throw py::type_error(name + " must be a NumPy array");
+  }
+  if (!a.dtype().is(py::dtype::of<T>()))
+    throw py::type_error(name + " must have dtype " + dtype_name(sizeof(T) == 8) + ", got " +
+                         std::string(py::str(a.dtype())));
+  auto c = py::array_t<T, py::array::c_style>::ensure(a);
+  if (!c) throw py::error_already_set();
+  return c;
+}
+
+py::array_t<int64_t, py::array::c_style> index_array(const py::handle& obj,
+                                                     const std::string& name, int64_t size,
+                                                     int64_t bound) {
+  py::array a = py::array::ensure(obj);
+  if (!a) {
+    PyErr_Clear();
+    throw py::type_error(name + " must be an integer array");
+  }
+  const char kind = a.dtype().kind();
+  if (kind != 'i' && kind != 'u')
+    throw py::type_error(name + " must hold integers, got dtype " + std::string(py::str(a.dtype())));
+  auto c = py::array_t<int64_t, py::array::c_style | py::array::forcecast>::ensure(a);
+  if (!c) throw py::error_already_set();
+  if (c.size() != size)
+    throw py::value_error(name + " must have " + std::to_string(size) + " entries, got " +
+                          std::to_string(c.size()));
+  const int64_t* p = c.data();
+  for (int64_t k = 0; k < size; ++k)
+    if (p[k] < 0 || p[k] >= bound)
+      throw py::value_error(name + " values must be in [0, " + std::to_string(bound - 1) +
+                            "], got " + std::to_string(p[k]) + " at index " + std::to_string(k));
+  return c;
+}
+
+class PyTrainer {
+ public:
+  PyTrainer(const std::string& dtype, const py::list& layers, const py::list& arrays,
+            int64_t n_params, const std::string& loss, bool from_logits, int64_t batch_size) {
+    if (dtype != "float32" && dtype != "float64")
+      throw py::type_error("dtype must be 'float32' or 'float64', got '" + dtype + "'");
+    dbl_ = dtype == "float64";
+    if (batch_size < 1)
+      throw py::value_error("batch_size must be a positive int, got " + std::to_string(batch_size));
+    for (size_t i = 0; i < layers.size(); ++i) specs_.push_back(parse_layer(layers[i], i));
+    std::vector<ParamArray> pa;
+    for (const py::handle& h : arrays) {
+      auto t = h.cast<py::tuple>();
+      if (t.size() != 4) throw py::value_error("arrays entries must be (offset, size, l1, l2)");
+      pa.push_back({t[0].cast<int64_t>(), t[1].cast<int64_t>(), t[2].cast<double>(),
+                    t[3].cast<double>()});
+    }
+    loss_.kind = parse<LossKind>(
+        loss, "loss",
+        {{"mean_squared_error", LossKind::MeanSquaredError},
+         {"mean_absolute_error", LossKind::MeanAbsoluteError},
+         {"binary_crossentropy", LossKind::BinaryCrossentropy},
+         {"categorical_crossentropy", LossKind::CategoricalCrossentropy},
+         {"sparse_categorical_crossentropy", LossKind::SparseCategoricalCrossentropy}});
+    loss_.from_logits = from_logits;
+    n_params_ = n_params;
+    max_batch_ = batch_size;
+    try {
+      if (dbl_) d_.reset(new Trainer<double>(specs_, pa, n_params, loss_, batch_size));
+      else f_.reset(new Trainer<float>(specs_, pa, n_params, loss_, batch_size));
+    } catch (const std::invalid_argument& e) {
+      throw py::value_error(e.what());
+    }
+    const LayerSpec& first = specs_.front();
+    const LayerSpec& last = specs_.back();
+    in_per_sample_ = first.steps * first.in;
+    const bool seq_out = !(last.kind == LayerKind::Elman || last.kind == LayerKind::Lstm ||
+                           last.kind == LayerKind::Gru) || last.return_sequences;
+    out_rows_ = seq_out ? last.steps : 1;
+    out_cols_ = last.units;
+  }
+
+  py::dict epoch(const py::object& params, const py::list& slots, const py::object& x,
+                 const py::object& y, const py::object& order, const py::object& masks,
+                 const py::dict& optimizer, int64_t iterations, int64_t batch_size,
+                 const py::object& pred) {
+    return dbl_ ? epoch_t<double>(*d_, params, slots, x, y, order, masks, optimizer, iterations,
+                                  batch_size, pred)
+                : epoch_t<float>(*f_, params, slots, x, y, order, masks, optimizer, iterations,
+                                 batch_size, pred);
+  }
+
+ private:
+  template <class T>
+  py::dict epoch_t(Trainer<T>& tr, const py::object& params_, const py::list& slots_,
+                   const py::object& x_, const py::object& y_, const py::object& order_,
+                   const py::object& masks_, const py::dict& optimizer, int64_t iterations,
+                   int64_t batch_size, const py::object& pred_) {
+    const OptimizerSpec opt = parse_optimizer(optimizer);
+    if (batch_size < 1 || batch_size > max_batch_)
+      throw py::value_error("batch_size must be in [1, " + std::to_string(max_batch_) +
+                            "] for this trainer, got " + std::to_string(batch_size));
+    if (iterations < 0) throw py::value_error("iterations must be >= 0");
+    T* params = writable<T>(params_, "params", n_params_);
+    const int n_slots = optimizer_slot_count(opt);
+    if (static_cast<int>(slots_.size()) != n_slots)
+      throw py::value_error("the optimizer needs " + std::to_string(n_slots) +
+                            " slot arrays, got " + std::to_string(slots_.size()));
+    std::vector<T*> slots;
+    for (int s = 0; s < n_slots; ++s)
+      slots.push_back(writable<T>(slots_[s], "slots[" + std::to_string(s) + "]", n_params_));
+
+    auto x = input<T>(x_, "x");
+    if (x.ndim() < 1 || x.shape(0) < 1) throw py::value_error("x must have at least one sample");
+    const int64_t n = x.shape(0);
+    if (x.size() != n * in_per_sample_)
+      throw py::value_error("x must have " + std::to_string(in_per_sample_) +
+                            " numbers per sample for this model, got " +
+                            std::to_string(x.size() / n));
+    const int64_t R = out_rows_, C = out_cols_;
+    py::array_t<T, py::array::c_style> y;
+    py::array_t<int64_t, py::array::c_style> labels;
+    const bool sparse = loss_.kind == LossKind::SparseCategoricalCrossentropy;
+    if (sparse) {
+      labels = index_array(y_, "y (class labels)", n * R, C);
+    } else {
+      y = input<T>(y_, "y");
+      if (y.size() != n * R * C)
+        throw py::value_error("y must have " + std::to_string(R * C) +
+                              " numbers per sample for this model, got " +
+                              std::to_string(double(y.size()) / double(n)));
+    }
+    py::array_t<int64_t, py::array::c_style> order;
+    const bool have_order = !order_.is_none();
+    if (have_order) order = index_array(order_, "order", n, n);
+
+    std::vector<py::array_t<T, py::array::c_style>> mask_arrays;
+    std::vector<const T*> mask_ptrs(specs_.size(), nullptr);
+    if (!masks_.is_none()) {
+      const py::list ml = masks_.cast<py::list>();
+      if (ml.size() != specs_.size())
+        throw py::value_error("masks must have one entry per layer (" +
+                              std::to_string(specs_.size()) + "), got " +
+                              std::to_string(ml.size()));
+      for (size_t l = 0; l < specs_.size(); ++l) {
+        if (ml[l].is_none()) continue;
+        const LayerSpec& s = specs_[l];
+        const std::string name = "masks[" + std::to_string(l) + "]";
+        if (!s.dropout) throw py::value_error(name + ": this layer takes no dropout mask");
+        const int64_t cols = s.kind == LayerKind::Dropout ? s.steps * s.in : s.in;
+        auto a = input<T>(ml[l], name);
+        if (a.size() != n * cols)
+          throw py::value_error(name + " must have " + std::to_string(n * cols) +
+                                " entries (n, " + std::to_string(cols) + "), got " +
+                                std::to_string(a.size()));
+        mask_ptrs[l] = a.data();
+        mask_arrays.push_back(a);
+      }
+    }
+    T* pred = pred_.is_none() ? nullptr : writable<T>(pred_, "pred", n * R * C);
+
+    EpochResult r;
+    {
+      py::gil_scoped_release nogil;
+      r = tr.epoch(n, x.data(), sparse ? nullptr : y.data(), sparse ? labels.data() : nullptr,
+                   have_order ? order.data() : nullptr, batch_size, mask_ptrs.data(), params,
+                   slots.data(), opt, iterations, pred);
+    }
+    py::dict out;
+    out["batches"] = r.batches;
+    out["samples"] = r.samples;
+    out["loss_sum"] = r.loss_sum;
+    out["iterations"] = r.iterations;
+    out["stop"] = r.stop == Stop::Loss ? "loss" : (r.stop == Stop::Gradient ? "gradient" : "");
+    out["stop_batch"] = r.stop_batch;
+    out["stop_loss"] = r.stop_loss;
+    out["rolled_back"] = r.rolled_back;
+    return out;
+  }
+
+  bool dbl_ = false;
+  std::vector<LayerSpec> specs_;
+  LossSpec loss_;
+  int64_t n_params_ = 0, max_batch_ = 0, in_per_sample_ = 0, out_rows_ = 0, out_cols_ = 0;
+  std::unique_ptr<Trainer<float>> f_;
+  std::unique_ptr<Trainer<double>> d_;
+};
+
+}  // namespace
+
+void register_training(py::module_& m) {
+  py::class_<PyTrainer>(m, "Trainer",
+                        "Fused training epochs of a Sequential model (fastrnn/train.hpp). "
+                        "Built by Sequential.fit; not a public API.")
+      .def(py::init<const std::string&, const py::list&, const py::list&, int64_t,
+                    const std::string&, bool, int64_t>(),
+           py::arg("dtype"), py::arg("layers"), py::arg("arrays"), py::arg("n_params"),
+           py::arg("loss"), py::arg("from_logits"), py::arg("batch_size"))
+      .def("epoch", &PyTrainer::epoch, py::arg("params"), py::arg("slots"), py::arg("x"),
+           py::arg("y"), py::arg("order"), py::arg("masks"), py::arg("optimizer"),
+           py::arg("iterations"), py::arg("batch_size"), py::arg("pred"),
+           "One epoch; params and slots are updated in place. Returns a dict: batches, "
+           "samples, loss_sum, iterations, stop ('', 'loss' or 'gradient'), stop_batch, "
+           "stop_loss, rolled_back.");
+}

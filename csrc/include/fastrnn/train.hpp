@@ -1,0 +1,142 @@
+// Fused training: whole epochs of a Sequential model (stacked Elman / LSTM / GRU layers, Dense
+// layers, Dropout) in C++, with no Python per batch or per time step.
+//
+// One epoch = for each batch of the (given) sample order: gather the batch, forward through the
+// layers (the recurrent ones through the dispatching kernels of elman.hpp / lstm.hpp /
+// gru.hpp), the loss and its gradient, backpropagation (BPTT in the kernels), the L1/L2
+// penalties and their gradients, gradient clipping, the optimiser update of the flat parameter
+// vector. Every formula is the one of the Python path (src/fastrnn/models.py and the modules it
+// uses), which stays the reference: tests/test_native_training.py checks that one epoch through
+// either path leaves the same weights.
+//
+// Non-finite values: a batch whose loss (with penalties) is NaN or inf is not applied, the
+// epoch stops there, and the update before it is undone (parameters and optimiser state are
+// restored from a backup taken before every update: the Python path's rule, "keep the last
+// weights whose loss was finite"). A batch whose gradient is non-finite stops the epoch without
+// applying that update and without undoing anything. The model is never half-updated.
+//
+// Dropout masks are not drawn here: the caller passes, per epoch, one mask row per sample (in
+// the order the samples are drawn), so that the random stream is exactly the Python path's.
+//
+// Shapes (glossary of elman.hpp): n samples, S time steps, F features; all C-contiguous.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "fastrnn/activations.hpp"
+
+namespace fastrnn {
+namespace train {
+
+enum class LayerKind : int { Elman = 0, Lstm = 1, Gru = 2, Dense = 3, Dropout = 4 };
+
+// Keras's Dense activations (fastrnn/activations.py).
+enum class DenseActivation : int {
+  Linear = 0, Relu = 1, Sigmoid = 2, Tanh = 3, Softmax = 4, LeakyRelu = 5, Elu = 6
+};
+
+enum class LossKind : int {
+  MeanSquaredError = 0, MeanAbsoluteError = 1, BinaryCrossentropy = 2,
+  CategoricalCrossentropy = 3, SparseCategoricalCrossentropy = 4
+};
+
+enum class OptimizerKind : int { Sgd = 0, Adam = 1, Rmsprop = 2 };
+
+// One layer. Its input per sample is (steps, in); its output (steps or 1, units).
+struct LayerSpec {
+  LayerKind kind = LayerKind::Dense;
+  int64_t steps = 1;        // time steps of the input (1 for 2-D (batch, features) data)
+  int64_t in = 0;           // features per step, in
+  int64_t units = 0;        // features per step, out (Dropout: = in)
+  Activation activation = Activation::Tanh;  // recurrent cell activation
+  bool return_sequences = false;             // recurrent: output (steps, units) or (1, units)
+  bool reset_after = true;                   // GRU variant
+  DenseActivation dense_activation = DenseActivation::Linear;
+  // Offsets into the flat parameter vector of the kernel (in, G*units), recurrent kernel
+  // (units, G*units) and bias (G*units, or 2*3*units for a reset_after GRU); b = -1: no bias
+  // (a zero bias that is not trained).
+  int64_t w = -1, u = -1, b = -1;
+  // Takes a dropout mask per epoch: recurrent layers (n, in), one per sequence and shared by
+  // all steps (Keras's `dropout=`); Dropout layers (n, steps * in).
+  bool dropout = false;
+};
+
+// One trainable array of the flat parameter vector with its penalty l1 sum|w| + l2 sum w^2.
+// Gradient clipping by norm acts per array, as in the Python path.
+struct ParamArray {
+  int64_t offset = 0, size = 0;
+  double l1 = 0, l2 = 0;
+};
+
+struct LossSpec {
+  LossKind kind = LossKind::MeanSquaredError;
+  bool from_logits = false;  // cross-entropies only
+};
+
+// Keras 3's update rules (fastrnn/optimizers.py). Clipping values <= 0 mean "off".
+struct OptimizerSpec {
+  OptimizerKind kind = OptimizerKind::Adam;
+  double learning_rate = 1e-3;
+  double beta_1 = 0.9, beta_2 = 0.999, epsilon = 1e-7;  // Adam (epsilon also RMSprop's)
+  double momentum = 0, rho = 0.9;                        // SGD / RMSprop
+  bool nesterov = false, centered = false;
+  double clipnorm = 0, clipvalue = 0, global_clipnorm = 0;
+};
+
+// The optimiser's slot arrays, each of n_params entries, in the Python order:
+// SGD [m] (momentum only), Adam [m, v], RMSprop [v, m (momentum only), a (centered only)].
+int optimizer_slot_count(const OptimizerSpec& opt);
+
+enum class Stop : int { None = 0, Loss = 1, Gradient = 2 };
+
+struct EpochResult {
+  int64_t batches = 0;      // batches whose update was applied (and kept)
+  int64_t samples = 0;      // their samples
+  double loss_sum = 0;      // sum over those batches of (loss + penalties) * batch size
+  int64_t iterations = 0;   // the optimiser's iteration count afterwards
+  Stop stop = Stop::None;
+  int64_t stop_batch = -1;  // index of the batch that stopped the epoch
+  double stop_loss = 0;     // its loss (Stop::Loss)
+  bool rolled_back = false; // Stop::Loss: the previous update was undone
+};
+
+// A model's training state between epochs: its layer plan, scratch space for batches of up to
+// max_batch samples, and the backup of the last update. Create one per fit.
+template <class T>
+class Trainer {
+ public:
+  // Throws std::invalid_argument if the plan is inconsistent (the binding validates first).
+  Trainer(std::vector<LayerSpec> layers, std::vector<ParamArray> arrays, int64_t n_params,
+          LossSpec loss, int64_t max_batch);
+  ~Trainer();
+  Trainer(const Trainer&) = delete;
+  Trainer& operator=(const Trainer&) = delete;
+
+  // One epoch over n samples in batches of batch_size (<= max_batch).
+  //   x       (n, steps, in) of the first layer
+  //   y       (n, R, C) targets shaped like the output (R = output steps, C = output units),
+  //           or nullptr with labels (n, R) class indices in [0, C) for the sparse loss
+  //   order   (n) the sample drawn at each position (a permutation of 0..n-1); nullptr: 0..n-1
+  //   masks   one pointer per layer: its dropout mask for the epoch (rows in drawn order),
+  //           or nullptr for none this epoch
+  //   params  (n_params) updated in place; slots: optimizer_slot_count(opt) arrays (n_params)
+  //   iterations  the optimiser's iteration count before the epoch (Adam's t - 1)
+  //   pred    (n, R, C) = the prediction of each drawn sample, before its batch's update
+  //           (for metrics); nullable
+  EpochResult epoch(int64_t n, const T* x, const T* y, const int64_t* labels,
+                    const int64_t* order, int64_t batch_size, const T* const* masks,
+                    T* params, T* const* slots, const OptimizerSpec& opt, int64_t iterations,
+                    T* pred);
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+extern template class Trainer<float>;
+extern template class Trainer<double>;
+
+}  // namespace train
+}  // namespace fastrnn
