@@ -119,6 +119,8 @@ def test_registry_fallback_in_process(monkeypatch):
     monkeypatch.setitem(backends._loaded, "cpp", None)
     monkeypatch.setitem(backends._loaded, "cuda", None)
     monkeypatch.setattr(backends, "_warned", False)
+    if hasattr(backends, "_default"):  # the registry caches its choice; forget it for this test
+        monkeypatch.setattr(backends, "_default", None)
     with pytest.warns(RuntimeWarning, match="fastrnn._core.*'numba'") as record:
         assert backends.default() == "numba"
     assert len([w for w in record if "fastrnn._core" in str(w.message)]) == 1
