@@ -1,0 +1,287 @@
+"""The Numba backend: the fallback that still runs fast where fastrnn._core is missing.
+
+Same six functions and signatures as the compiled core (see ``fastrnn/backends/_numpy.py`` for
+the protocol) and the same algorithm; the kernels, matrix products included, are in
+``fastrnn/backends/_numba_kernels.py``, parallel over the batch with ``prange``. This module
+validates (``fastrnn._validate``: the same messages as the C++ binding), allocates the outputs
+and scratch buffers, and adds up the per-thread weight-gradient sums. The backward functions
+re-check the shapes and dtypes of the saved arrays, so a damaged cache raises a ValueError
+instead of reading out of bounds.
+
+Compile cost: each kernel is compiled on its first call for the dtype used (float32 and float64
+separately) and cached on disk (``cache=True``: in ``__pycache__`` beside the module or, where
+that is read-only, numba's user cache directory; ``NUMBA_CACHE_DIR`` overrides), so only the
+first call on a machine pays it.
+
+Threads: numba's pool (``NUMBA_NUM_THREADS``, default the CPU count, or
+``numba.set_num_threads``); calls with less than about 0.2 MFLOP of recurrent work run on one
+thread, as the C++ core does.
+"""
+
+from __future__ import annotations
+
+import threading
+
+import numpy as np
+
+from fastrnn import _validate as v
+
+try:
+    import numba
+    from fastrnn.backends import _numba_kernels as _k
+    _IMPORT_ERROR = None
+except ImportError as exc:  # numba is an optional extra: pip install 'fastrnn[numba]'
+    numba = None
+    _k = None
+    _IMPORT_ERROR = exc
+
+_ACT_CODES = {"tanh": 0, "relu": 1, "sigmoid": 2, "linear": 3}
+_ROWS_PER_BLOCK = 4
+
+
+def is_built():
+    return numba is not None
+
+
+def is_available():
+    return numba is not None
+
+
+def why_unavailable():
+    if numba is None:
+        return f"numba is not importable ({_IMPORT_ERROR}); pip install 'fastrnn[numba]'"
+    return ""
+
+
+def threads():
+    return numba.get_num_threads() if numba is not None else 0
+
+
+# ----------------------------------------------------------------------------------------------
+# helpers
+# ----------------------------------------------------------------------------------------------
+
+# numba's "workqueue" threading layer (used when neither OpenMP nor TBB can be loaded) aborts the
+# process when two threads launch parallel kernels at once; calls are serialised there.
+_launch_lock = threading.Lock()
+_layer_is_threadsafe = None
+_SERIAL_FLOPS = 2e5  # below this a call runs on one thread (as the C++ core's plan_threads)
+
+
+def _launch(kernel, flops, *args):
+    """kernel(*args), on one thread when the call is too small to repay waking the pool."""
+    global _layer_is_threadsafe
+    pool = numba.get_num_threads()
+    serial = flops < _SERIAL_FLOPS and pool > 1
+    if serial:
+        numba.set_num_threads(1)  # per calling thread; restored below
+    try:
+        if _layer_is_threadsafe:
+            kernel(*args)
+            return
+        with _launch_lock:
+            kernel(*args)
+            if _layer_is_threadsafe is None:
+                _layer_is_threadsafe = numba.threading_layer() != "workqueue"
+    finally:
+        if serial:
+            numba.set_num_threads(pool)
+
+
+def _flops(B, T, H, gates):
+    """Work of a kernel call: the recurrent product, 2 B T H (gates H) flops."""
+    return 2.0 * B * T * H * gates * H
+
+
+def _act_code(name):
+    v.activation(name)
+    return _ACT_CODES[name]
+
+
+def _plan(B, flops):
+    """(slots, rows per block): one batch slice per thread (one thread for a small call), and
+    blocks of up to 4 rows that share each row of U from L1."""
+    threads = 1 if flops < _SERIAL_FLOPS else numba.get_num_threads()
+    slots = max(1, min(threads, B))
+    return slots, _ROWS_PER_BLOCK
+
+
+def _state(s, B, H, dtype):
+    return np.zeros((B, H), dtype) if s is None else s
+
+
+def _last(seq, init, B, H, dtype):
+    if seq.shape[1] > 0:
+        return seq[:, -1].copy()
+    return np.zeros((B, H), dtype) if init is None else init.copy()
+
+
+def _dhs_arg(dh_seq, dtype):
+    """(array, flag) for the kernels: a (1, 1, 1) dummy when dh_seq is None."""
+    if dh_seq is None:
+        return np.zeros((1, 1, 1), dtype), False
+    return dh_seq, True
+
+
+def _carry(a, B, H, dtype):
+    """A writable (B, H) buffer holding a (or zeros): the kernels carry a gradient in it."""
+    return np.zeros((B, H), dtype) if a is None else np.array(a, dtype=dtype, order="C")
+
+
+def _total(slots):
+    """The sum of the per-slot weight-gradient sums."""
+    return slots[0].copy() if slots.shape[0] == 1 else slots.sum(axis=0)
+
+
+def _check_saved(saved, n, cell, specs):
+    """Re-checks a cache: n arrays; specs[i] is (name, shape, may_be_none)."""
+    if not isinstance(saved, tuple) or len(saved) != n:
+        got = len(saved) if isinstance(saved, tuple) else type(saved).__name__
+        raise ValueError(f"cache does not come from {cell}_forward of the numba backend: "
+                         f"expected {n} saved arrays, got {got}")
+    dtype = saved[0].dtype if isinstance(saved[0], np.ndarray) else None
+    for arr, (name, shape, may_be_none) in zip(saved, specs):
+        if arr is None and may_be_none:
+            continue
+        if (not isinstance(arr, np.ndarray) or arr.dtype != dtype or arr.shape != shape
+                or not arr.flags.c_contiguous or dtype not in (np.float32, np.float64)):
+            what = "None" if arr is None else (
+                f"{type(arr).__name__} {getattr(arr, 'dtype', '')} {getattr(arr, 'shape', '')}")
+            raise ValueError(f"cache {name} is damaged: expected a C-contiguous {dtype} array of "
+                             f"shape {shape}, got {what}; pass the cache of a forward call "
+                             "unchanged")
+
+
+def _unpack(saved, n, cell, gates, extra):
+    """Checks the cache of `cell`; returns (B, T, I, H)."""
+    if not isinstance(saved, tuple) or len(saved) != n:
+        _check_saved(saved, n, cell, [])
+    x, W, U = saved[0], saved[1], saved[2]
+    if not (all(isinstance(a, np.ndarray) for a in (x, W, U)) and x.ndim == 3 and U.ndim == 2):
+        raise ValueError(f"cache of {cell}_forward is damaged: x, W, U are not (B, T, I), "
+                         "(I, G), (H, G) arrays; pass the cache of a forward call unchanged")
+    B, T, I = x.shape
+    H = U.shape[0]
+    G = gates * H
+    shapes = {"BH": (B, H), "BTH": (B, T, H), "BTG": (B, T, G)}
+    specs = [("x", (B, T, I), False), ("W", (I, G), False), ("U", (H, G), False)]
+    specs += [(name, shapes[kind], opt) for name, kind, opt in extra]
+    _check_saved(saved, n, cell, specs)
+    return B, T, I, H
+
+
+# ----------------------------------------------------------------------------------------------
+# Elman
+# ----------------------------------------------------------------------------------------------
+
+def elman_forward(x, W, U, b, h0, activation):
+    act = _act_code(activation)
+    x, W, U, b, B, T, I, H = v.forward_inputs(x, W, U, b, 1)
+    h0 = v.optional(h0, "h0", x.dtype, (B, H), "(B, H)")
+    f = _flops(B, T, H, 1)
+    hs = np.empty((B, T, H), x.dtype)
+    _launch(_k.elman_forward, f, x, W, b, U, _state(h0, B, H, x.dtype), hs, act, *_plan(B, f))
+    return hs, _last(hs, h0, B, H, x.dtype), (x, W, U, h0, hs)
+
+
+def elman_backward(saved, dh_seq, dh_last, activation):
+    act = _act_code(activation)
+    B, T, I, H = _unpack(saved, 5, "elman", 1, [("h0", "BH", True), ("h_seq", "BTH", False)])
+    x, W, U, h0, hs = saved
+    dh_seq, dh_last = v.backward_grads(dh_seq, dh_last, x, H)
+    dhs, has_dhs = _dhs_arg(dh_seq, x.dtype)
+    f = _flops(B, T, H, 1)
+    S, rb = _plan(B, f)
+    dt = x.dtype
+    dh = _carry(dh_last, B, H, dt)
+    dx = np.empty((B, T, I), dt)
+    dWs, dUs, dbs = np.zeros((S, I, H), dt), np.zeros((S, H, H), dt), np.zeros((S, H), dt)
+    _launch(_k.elman_backward, f, x, W, U, _state(h0, B, H, dt), hs, dhs,
+            has_dhs, np.empty((B, T, H), dt), dx, dh, dWs, dUs, dbs, act, S, rb)
+    return dx, _total(dWs), _total(dUs), _total(dbs), dh
+
+
+# ----------------------------------------------------------------------------------------------
+# LSTM
+# ----------------------------------------------------------------------------------------------
+
+def lstm_forward(x, W, U, b, h0, c0, activation, recurrent_activation):
+    act = _act_code(activation)
+    v.recurrent_activation(recurrent_activation)
+    x, W, U, b, B, T, I, H = v.forward_inputs(x, W, U, b, 4)
+    h0 = v.optional(h0, "h0", x.dtype, (B, H), "(B, H)")
+    c0 = v.optional(c0, "c0", x.dtype, (B, H), "(B, H)")
+    f = _flops(B, T, H, 4)
+    dt = x.dtype
+    hs, cs, Z = np.empty((B, T, H), dt), np.empty((B, T, H), dt), np.empty((B, T, 4 * H), dt)
+    _launch(_k.lstm_forward, f, x, W, b, U, _state(h0, B, H, dt), _state(c0, B, H, dt), hs, cs, Z,
+            act, *_plan(B, f))
+    return (hs, _last(hs, h0, B, H, dt), _last(cs, c0, B, H, dt),
+            (x, W, U, h0, c0, hs, cs, Z))
+
+
+def lstm_backward(saved, dh_seq, dh_last, dc_last, activation):
+    act = _act_code(activation)
+    B, T, I, H = _unpack(saved, 8, "lstm", 4, [("h0", "BH", True), ("c0", "BH", True),
+                                               ("h_seq", "BTH", False), ("c_seq", "BTH", False),
+                                               ("gates", "BTG", False)])
+    x, W, U, h0, c0, hs, cs, Z = saved
+    dh_seq, dh_last, dc_last = v.backward_grads(dh_seq, dh_last, x, H, dc_last, lstm=True)
+    dhs, has_dhs = _dhs_arg(dh_seq, x.dtype)
+    f = _flops(B, T, H, 4)
+    S, rb = _plan(B, f)
+    dt, G = x.dtype, 4 * H
+    dh, dc = _carry(dh_last, B, H, dt), _carry(dc_last, B, H, dt)
+    dx = np.empty((B, T, I), dt)
+    dWs, dUs, dbs = np.zeros((S, I, G), dt), np.zeros((S, H, G), dt), np.zeros((S, G), dt)
+    _launch(_k.lstm_backward, f, x, W, U, _state(h0, B, H, dt),
+            _state(c0, B, H, dt), hs, cs, Z, dhs, has_dhs, np.empty((B, T, G), dt), dx, dh, dc,
+            dWs, dUs, dbs, act, S, rb)
+    return dx, _total(dWs), _total(dUs), _total(dbs), dh, dc
+
+
+# ----------------------------------------------------------------------------------------------
+# GRU
+# ----------------------------------------------------------------------------------------------
+
+def gru_forward(x, W, U, b, h0, reset_after, activation, recurrent_activation):
+    act = _act_code(activation)
+    v.recurrent_activation(recurrent_activation)
+    reset_after = bool(reset_after)
+    Ua = v.float_array(U, "U")
+    H = Ua.shape[0] if Ua.ndim == 2 else 0
+    b_shape, b_sym = (((2, 3 * H), "(2, 3H) (reset_after=True)") if reset_after
+                      else ((3 * H,), "(3H,) (reset_after=False)"))
+    x, W, U, b, B, T, I, H = v.forward_inputs(x, W, U, b, 3, b_shape=b_shape, b_symbol=b_sym)
+    h0 = v.optional(h0, "h0", x.dtype, (B, H), "(B, H)")
+    dt, G = x.dtype, 3 * H
+    b_in, b_rec = (b[0], b[1]) if reset_after else (b, np.zeros(G, dt))
+    f = _flops(B, T, H, 3)
+    hs, X, rh = np.empty((B, T, H), dt), np.empty((B, T, G), dt), np.empty((B, T, H), dt)
+    _launch(_k.gru_forward, f, x, W, b_in, b_rec, U, _state(h0, B, H, dt), hs, X, rh,
+            np.empty((B, G), dt), reset_after, act, *_plan(B, f))
+    return hs, _last(hs, h0, B, H, dt), (x, W, U, h0, hs, X, rh)
+
+
+def gru_backward(saved, dh_seq, dh_last, reset_after, activation):
+    act = _act_code(activation)
+    reset_after = bool(reset_after)
+    B, T, I, H = _unpack(saved, 7, "gru", 3, [("h0", "BH", True), ("h_seq", "BTH", False),
+                                              ("gates", "BTG", False), ("rec_h", "BTH", False)])
+    x, W, U, h0, hs, X, rh = saved
+    dh_seq, dh_last = v.backward_grads(dh_seq, dh_last, x, H)
+    dhs, has_dhs = _dhs_arg(dh_seq, x.dtype)
+    f = _flops(B, T, H, 3)
+    S, rb = _plan(B, f)
+    dt, G = x.dtype, 3 * H
+    dh = _carry(dh_last, B, H, dt)
+    dx = np.empty((B, T, I), dt)
+    dX = np.empty((B, T, G), dt)
+    dR = np.empty((B, T, G) if reset_after else (1, 1, 1), dt)
+    drh = np.empty((1, 1) if reset_after else (B, H), dt)
+    dWs, dUs = np.zeros((S, I, G), dt), np.zeros((S, H, G), dt)
+    dbs_in, dbs_rec = np.zeros((S, G), dt), np.zeros((S, G) if reset_after else (1, 1), dt)
+    _launch(_k.gru_backward, f, x, W, U, _state(h0, B, H, dt), hs, X, rh,
+            dhs, has_dhs, dX, dR, drh, dx, dh, dWs, dUs, dbs_in, dbs_rec, reset_after, act, S, rb)
+    db = np.stack([_total(dbs_in), _total(dbs_rec)]) if reset_after else _total(dbs_in)
+    return dx, _total(dWs), _total(dUs), db, dh
