@@ -82,6 +82,8 @@ inline __attribute__((always_inline)) void row_block(int64_t N, int64_t K, const
   using V = typename vec_of<T>::type;
   constexpr int L = sizeof(V) / sizeof(T);
   int64_t j = 0;
+  if constexpr (MR == 1)  // a single row (B = 1 streaming): four accumulators hide FMA latency
+    for (; j + 4 * L <= N; j += 4 * L) tile<T, 1, 4>(K, A, a_rs, a_ks, B + j, ldb, C + j, ldc, load_c);
   for (; j + 2 * L <= N; j += 2 * L) tile<T, MR, 2>(K, A, a_rs, a_ks, B + j, ldb, C + j, ldc, load_c);
   for (; j + L <= N; j += L) tile<T, MR, 1>(K, A, a_rs, a_ks, B + j, ldb, C + j, ldc, load_c);
   constexpr int L2 = kHalfBytes / int(sizeof(T)), L4 = kQuarterBytes / int(sizeof(T));
