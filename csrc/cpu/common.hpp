@@ -253,7 +253,8 @@ void input_gradient(int64_t rows, int64_t I, int64_t G, const T* dZ, const T* W,
 
 // What does not carry the recurrence, for the batch rows [b0, b1): dx = dZ W^T, dW = x^T dZ,
 // dU = prev^T dZ (prev: the state before each step, written here), db = column sums of dZ. dZ holds
-// the pre-activation gradients (B, T, G); dW, dU, db are the slice's private slots ("=").
+// the pre-activation gradients (B, T, G); dW, dU, db are the slice's private slots ("="); dx may be
+// null (no input gradient wanted).
 template <class T>
 void gate_weight_gradients(int64_t b0, int64_t b1, int64_t T_, int64_t I, int64_t H, int64_t G,
                            const T* x, const T* W, const T* WT, const T* h0, const T* h_seq,
@@ -261,7 +262,7 @@ void gate_weight_gradients(int64_t b0, int64_t b1, int64_t T_, int64_t I, int64_
   const int64_t rows = (b1 - b0) * T_;
   const T* dZ_rows = dZ + b0 * T_ * G;
   shifted_states(b0, b1, T_, H, h0, h_seq, prev);
-  input_gradient(rows, I, G, dZ_rows, W, WT, dx + b0 * T_ * I);
+  if (dx) input_gradient(rows, I, G, dZ_rows, W, WT, dx + b0 * T_ * I);
   gemm<T>(true, I, G, rows, x + b0 * T_ * I, I, dZ_rows, G, dW, G, false);
   gemm<T>(true, H, G, rows, prev + b0 * T_ * H, H, dZ_rows, G, dU, G, false);
   add_column_sums(rows, G, dZ_rows, G, db);

@@ -246,7 +246,7 @@ void gru_backward(int64_t B, int64_t T_, int64_t I, int64_t H, bool reset_after,
     const int64_t rows = nb * T_;
     const T* dX_rows = dX + b0 * ldg;
     detail::shifted_states(b0, b1, T_, H, h0, h_seq, prev);
-    detail::input_gradient(rows, I, G, dX_rows, W, WT.data(), dx + b0 * T_ * I);
+    if (dx) detail::input_gradient(rows, I, G, dX_rows, W, WT.data(), dx + b0 * T_ * I);
     gemm<T>(true, I, G, rows, x + b0 * T_ * I, I, dX_rows, G, slots.dW(s), G, false);
     detail::add_column_sums(rows, G, dX_rows, G, slots.db(s));
     const T* prev_rows = prev + b0 * ld;

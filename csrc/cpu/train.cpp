@@ -516,7 +516,7 @@ void Trainer<T>::Impl::backward(int64_t B, const T* params) {
       T* dW = grad.data() + s.w;
       T* dU = grad.data() + s.u;
       T* db = s.b >= 0 ? grad.data() + s.b : L.dbias.data();
-      T* dx = L.dx.data();
+      T* dx = need_dx ? L.dx.data() : nullptr;  // the first layer's input needs no gradient
       switch (s.kind) {
         case LayerKind::Elman:
           elman_backward<T>(B, S, I, H, s.activation, L.x_used, W, U, nullptr, L.seq.data(),

@@ -32,7 +32,7 @@ void elman_backward(int64_t B, int64_t T_, int64_t I, int64_t H, Activation act,
                     const T* h_seq,   // (B, T, H) from elman_forward
                     const T* dh_seq,  // (B, T, H) nullable
                     const T* dh_last, // (B, H) nullable
-                    T* dx,            // (B, T, I) =
+                    T* dx,            // (B, T, I) =, or null: not computed
                     T* dW,            // (I, H) =
                     T* dU,            // (H, H) =
                     T* db,            // (H) =

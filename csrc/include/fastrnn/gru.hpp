@@ -32,7 +32,7 @@ void gru_backward(int64_t B, int64_t T_, int64_t I, int64_t H, bool reset_after,
                   const T* h_seq, const T* gates, const T* rec_h,  // from gru_forward
                   const T* dh_seq,  // (B, T, H) nullable
                   const T* dh_last, // (B, H) nullable
-                  T* dx,            // (B, T, I) =
+                  T* dx,            // (B, T, I) =, or null: not computed
                   T* dW,            // (I, 3H) =
                   T* dU,            // (H, 3H) =
                   T* db,            // shape of b =

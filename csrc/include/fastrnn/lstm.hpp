@@ -31,7 +31,7 @@ void lstm_backward(int64_t B, int64_t T_, int64_t I, int64_t H, Activation act,
                    const T* dh_seq,  // (B, T, H) nullable
                    const T* dh_last, // (B, H) nullable
                    const T* dc_last, // (B, H) nullable
-                   T* dx,            // (B, T, I) =
+                   T* dx,            // (B, T, I) =, or null: not computed
                    T* dW,            // (I, 4H) =
                    T* dU,            // (H, 4H) =
                    T* db,            // (4H) =
