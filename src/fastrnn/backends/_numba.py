@@ -4,9 +4,9 @@ Same six functions and signatures as the compiled core (see ``fastrnn/backends/_
 the protocol) and the same algorithm; the kernels, matrix products included, are in
 ``fastrnn/backends/_numba_kernels.py``, parallel over the batch with ``prange``. This module
 validates (``fastrnn._validate``: the same messages as the C++ binding), allocates the outputs
-and scratch buffers, and adds up the per-thread weight-gradient sums. The backward functions
-re-check the shapes and dtypes of the saved arrays, so a damaged cache raises a ValueError
-instead of reading out of bounds.
+and scratch buffers (those of 1 MiB or more from reused memory, ``_pool.py``), and adds up the
+per-thread weight-gradient sums. The backward functions re-check the shapes and dtypes of the
+saved arrays, so a damaged cache raises a ValueError instead of reading out of bounds.
 
 Compile cost: each kernel is compiled on its first call for the dtype used (float32 and float64
 separately) and cached on disk (``cache=True``: in ``__pycache__`` beside the module or, where
@@ -25,6 +25,7 @@ import threading
 import numpy as np
 
 from fastrnn import _validate as v
+from fastrnn.backends import _pool
 
 try:
     import numba
@@ -123,6 +124,11 @@ def _dhs_arg(dh_seq, dtype):
     return dh_seq, True
 
 
+def _transposed(U):
+    """U^T (G, H), C-contiguous: the backward kernels walk it row by row."""
+    return np.ascontiguousarray(U.T)
+
+
 def _carry(a, B, H, dtype):
     """A writable (B, H) buffer holding a (or zeros): the kernels carry a gradient in it."""
     return np.zeros((B, H), dtype) if a is None else np.array(a, dtype=dtype, order="C")
@@ -179,7 +185,7 @@ def elman_forward(x, W, U, b, h0, activation):
     x, W, U, b, B, T, I, H = v.forward_inputs(x, W, U, b, 1)
     h0 = v.optional(h0, "h0", x.dtype, (B, H), "(B, H)")
     f = _flops(B, T, H, 1)
-    hs = np.empty((B, T, H), x.dtype)
+    hs = _pool.empty((B, T, H), x.dtype)
     _launch(_k.elman_forward, f, x, W, b, U, _state(h0, B, H, x.dtype), hs, act, *_plan(B, f))
     return hs, _last(hs, h0, B, H, x.dtype), (x, W, U, h0, hs)
 
@@ -194,10 +200,10 @@ def elman_backward(saved, dh_seq, dh_last, activation):
     S, rb = _plan(B, f)
     dt = x.dtype
     dh = _carry(dh_last, B, H, dt)
-    dx = np.empty((B, T, I), dt)
+    dx = _pool.empty((B, T, I), dt)
     dWs, dUs, dbs = np.zeros((S, I, H), dt), np.zeros((S, H, H), dt), np.zeros((S, H), dt)
-    _launch(_k.elman_backward, f, x, W, U, _state(h0, B, H, dt), hs, dhs,
-            has_dhs, np.empty((B, T, H), dt), dx, dh, dWs, dUs, dbs, act, S, rb)
+    _launch(_k.elman_backward, f, x, W, _transposed(U), _state(h0, B, H, dt), hs, dhs,
+            has_dhs, _pool.empty((B, T, H), dt), dx, dh, dWs, dUs, dbs, act, S, rb)
     return dx, _total(dWs), _total(dUs), _total(dbs), dh
 
 
@@ -213,7 +219,8 @@ def lstm_forward(x, W, U, b, h0, c0, activation, recurrent_activation):
     c0 = v.optional(c0, "c0", x.dtype, (B, H), "(B, H)")
     f = _flops(B, T, H, 4)
     dt = x.dtype
-    hs, cs, Z = np.empty((B, T, H), dt), np.empty((B, T, H), dt), np.empty((B, T, 4 * H), dt)
+    hs, cs = _pool.empty((B, T, H), dt), _pool.empty((B, T, H), dt)
+    Z = _pool.empty((B, T, 4 * H), dt)
     _launch(_k.lstm_forward, f, x, W, b, U, _state(h0, B, H, dt), _state(c0, B, H, dt), hs, cs, Z,
             act, *_plan(B, f))
     return (hs, _last(hs, h0, B, H, dt), _last(cs, c0, B, H, dt),
@@ -232,11 +239,11 @@ def lstm_backward(saved, dh_seq, dh_last, dc_last, activation):
     S, rb = _plan(B, f)
     dt, G = x.dtype, 4 * H
     dh, dc = _carry(dh_last, B, H, dt), _carry(dc_last, B, H, dt)
-    dx = np.empty((B, T, I), dt)
+    dx = _pool.empty((B, T, I), dt)
     dWs, dUs, dbs = np.zeros((S, I, G), dt), np.zeros((S, H, G), dt), np.zeros((S, G), dt)
-    _launch(_k.lstm_backward, f, x, W, U, _state(h0, B, H, dt),
-            _state(c0, B, H, dt), hs, cs, Z, dhs, has_dhs, np.empty((B, T, G), dt), dx, dh, dc,
-            dWs, dUs, dbs, act, S, rb)
+    _launch(_k.lstm_backward, f, x, W, _transposed(U), _state(h0, B, H, dt),
+            _state(c0, B, H, dt), hs, cs, Z, dhs, has_dhs, _pool.empty((B, T, G), dt), dx, dh,
+            dc, dWs, dUs, dbs, act, S, rb)
     return dx, _total(dWs), _total(dUs), _total(dbs), dh, dc
 
 
@@ -257,9 +264,9 @@ def gru_forward(x, W, U, b, h0, reset_after, activation, recurrent_activation):
     dt, G = x.dtype, 3 * H
     b_in, b_rec = (b[0], b[1]) if reset_after else (b, np.zeros(G, dt))
     f = _flops(B, T, H, 3)
-    hs, X, rh = np.empty((B, T, H), dt), np.empty((B, T, G), dt), np.empty((B, T, H), dt)
+    hs, X, rh = _pool.empty((B, T, H), dt), _pool.empty((B, T, G), dt), _pool.empty((B, T, H), dt)
     _launch(_k.gru_forward, f, x, W, b_in, b_rec, U, _state(h0, B, H, dt), hs, X, rh,
-            np.empty((B, G), dt), reset_after, act, *_plan(B, f))
+            _pool.empty((B, G), dt), reset_after, act, *_plan(B, f))
     return hs, _last(hs, h0, B, H, dt), (x, W, U, h0, hs, X, rh)
 
 
@@ -275,13 +282,13 @@ def gru_backward(saved, dh_seq, dh_last, reset_after, activation):
     S, rb = _plan(B, f)
     dt, G = x.dtype, 3 * H
     dh = _carry(dh_last, B, H, dt)
-    dx = np.empty((B, T, I), dt)
-    dX = np.empty((B, T, G), dt)
-    dR = np.empty((B, T, G) if reset_after else (1, 1, 1), dt)
-    drh = np.empty((1, 1) if reset_after else (B, H), dt)
+    dx = _pool.empty((B, T, I), dt)
+    dX = _pool.empty((B, T, G), dt)
+    dR = _pool.empty((B, T, G) if reset_after else (1, 1, 1), dt)
+    drh = _pool.empty((1, 1) if reset_after else (B, H), dt)
     dWs, dUs = np.zeros((S, I, G), dt), np.zeros((S, H, G), dt)
-    dbs_in, dbs_rec = np.zeros((S, G), dt), np.zeros((S, G) if reset_after else (1, 1), dt)
-    _launch(_k.gru_backward, f, x, W, U, _state(h0, B, H, dt), hs, X, rh,
+    dbs_in, dbs_rec = np.zeros((S, G), dt), np.zeros((S, G) if reset_after else (S, 1), dt)
+    _launch(_k.gru_backward, f, x, W, _transposed(U), _state(h0, B, H, dt), hs, X, rh,
             dhs, has_dhs, dX, dR, drh, dx, dh, dWs, dUs, dbs_in, dbs_rec, reset_after, act, S, rb)
     db = np.stack([_total(dbs_in), _total(dbs_rec)]) if reset_after else _total(dbs_in)
     return dx, _total(dWs), _total(dUs), db, dh

@@ -1,0 +1,84 @@
+"""Reused memory for the large arrays of the pure-Python backends (the C++ core has its own pool).
+
+A fresh multi-megabyte NumPy array costs a page fault per 4 KiB page on first write, and freeing
+it returns the pages to the kernel (munmap), so a training step that allocates and frees its
+outputs and scratch pays both every time. At train-small (LSTM, numba backend) that was ~1.4 ms
+of a 4.5 ms step and at train-medium more than 100 MB per step (bench/NOTES.md). ``empty`` hands
+out arrays whose memory comes from a pool of previously used buffers of the same size; when the
+last array (or view) using a buffer is freed, the buffer goes back to the pool instead of to the
+kernel.
+
+How a buffer finds its way back without C code: the array is built from a small owner object
+through ``__array_interface__``, so NumPy keeps the owner as the array's ``base``; the owner's
+``__del__`` runs when the last view is gone and puts the buffer back. Arrays under
+``MIN_BYTES`` use NumPy's allocator (malloc reuses those well). The pool keeps at most
+``POOL_BYTES`` of idle buffers, dropping the oldest first.
+"""
+
+from __future__ import annotations
+
+import threading
+
+import numpy as np
+
+MIN_BYTES = 1 << 20
+POOL_BYTES = 512 << 20
+
+_lock = threading.Lock()
+_idle: list = []  # buffers (uint8 arrays), oldest first
+_idle_bytes = 0
+
+
+def _take(nbytes):
+    global _idle_bytes
+    with _lock:
+        for i, buf in enumerate(_idle):
+            if buf.nbytes == nbytes:
+                del _idle[i]
+                _idle_bytes -= nbytes
+                return buf
+    return np.empty(nbytes, np.uint8)
+
+
+def _give_back(buf):
+    global _idle_bytes
+    if buf.nbytes > POOL_BYTES:
+        return
+    with _lock:
+        while _idle and _idle_bytes + buf.nbytes > POOL_BYTES:
+            _idle_bytes -= _idle.pop(0).nbytes
+        _idle.append(buf)
+        _idle_bytes += buf.nbytes
+
+
+class _Owner:
+    """Holds a pooled buffer for the arrays made from it; returns it to the pool when freed."""
+
+    __slots__ = ("buffer", "__array_interface__")
+
+    def __init__(self, buffer, shape, dtype):
+        self.buffer = buffer
+        self.__array_interface__ = {"shape": shape, "typestr": dtype.str, "version": 3,
+                                    "data": (buffer.ctypes.data, False)}
+
+    def __del__(self):
+        try:
+            _give_back(self.buffer)
+        except Exception:  # interpreter shutdown: module globals may already be gone
+            pass
+
+
+def empty(shape, dtype):
+    """An uninitialised C-contiguous array like ``np.empty(shape, dtype)``, from the pool when it
+    is at least MIN_BYTES."""
+    dtype = np.dtype(dtype)
+    shape = tuple(int(s) for s in shape)
+    nbytes = dtype.itemsize * int(np.prod(shape, dtype=np.int64))
+    if nbytes < MIN_BYTES:
+        return np.empty(shape, dtype)
+    return np.asarray(_Owner(_take(nbytes), shape, dtype))
+
+
+def idle_bytes():
+    """Bytes held by idle buffers (for tests)."""
+    return _idle_bytes
