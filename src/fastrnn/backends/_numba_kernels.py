@@ -180,49 +180,51 @@ def _madd(C, c0, cs, A, ar0, ari, arq, ac0, aci, acq, M, mr0, mrq, n_rows, n_q, 
     16 scalars a(i, q) are loaded once, then one contiguous j loop does 4 loads of M, 4 loads and
     4 stores of C and 16 FMAs per element (a k-outer loop with one q per pass does 4 stores per 4
     FMAs, and store bandwidth was its limit: 13-27 GFLOP/s per core against 35-62 for this one,
-    bench/NOTES.md). C and M are walked through flat views with offsets clamped to >= 0: numba
-    tests every index that it cannot prove non-negative for wraparound, and LLVM does not
-    vectorise a loop with that test (nor one over row slices that start at an unknown j0:
-    a slice costs ~20 instructions per row, which counts when rows are 32 values long)."""
+    bench/NOTES.md). All three arrays are walked through flat views with offsets clamped to >= 0
+    (every offset and stride here is >= 0): numba tests every index it cannot prove non-negative
+    for wraparound; LLVM does not vectorise a loop with that test, and on the 16 scalar loads of
+    a(i, q) it was ~30% of the fixed cost of a block, which is what a block costs when rows are
+    32 values long. (Row slices starting at j0 cost ~20 instructions each.) The exact form of the
+    clamps matters: written differently, LLVM lost the proof and left the j loop scalar
+    (check with inspect_asm after changing them)."""
     n = j1 - j0
     Cf = C.reshape(C.size)
     Mf = M.reshape(M.size)
+    Af = A.reshape(A.size)
     ldc = C.shape[1]
     ldm = M.shape[1]
+    lda = A.shape[1]
+    si = max(ari * lda + aci, 0)  # flat stride of a(i, q) along i
+    sq = max(arq * lda + acq, 0)  # ... along q
     i = 0
     while i + 4 <= n_rows:
         ca = max((c0 + i * cs) * ldc + j0, 0)
         cb = max(ca + cs * ldc, 0)
         cc = max(cb + cs * ldc, 0)
         cd = max(cc + cs * ldc, 0)
-        ra = ar0 + i * ari
-        ka = ac0 + i * aci
+        pa = max((ar0 + i * ari) * lda + ac0 + i * aci, 0)
         q = 0
         while q + 4 <= n_q:
-            r = ra + q * arq
-            c = ka + q * acq
-            a00 = A[r, c]
-            a01 = A[r + arq, c + acq]
-            a02 = A[r + 2 * arq, c + 2 * acq]
-            a03 = A[r + 3 * arq, c + 3 * acq]
-            r += ari
-            c += aci
-            a10 = A[r, c]
-            a11 = A[r + arq, c + acq]
-            a12 = A[r + 2 * arq, c + 2 * acq]
-            a13 = A[r + 3 * arq, c + 3 * acq]
-            r += ari
-            c += aci
-            a20 = A[r, c]
-            a21 = A[r + arq, c + acq]
-            a22 = A[r + 2 * arq, c + 2 * acq]
-            a23 = A[r + 3 * arq, c + 3 * acq]
-            r += ari
-            c += aci
-            a30 = A[r, c]
-            a31 = A[r + arq, c + acq]
-            a32 = A[r + 2 * arq, c + 2 * acq]
-            a33 = A[r + 3 * arq, c + 3 * acq]
+            p0 = pa + q * sq
+            p1 = p0 + si
+            p2 = p1 + si
+            p3 = p2 + si
+            a00 = Af[p0]
+            a01 = Af[p0 + sq]
+            a02 = Af[p0 + 2 * sq]
+            a03 = Af[p0 + 3 * sq]
+            a10 = Af[p1]
+            a11 = Af[p1 + sq]
+            a12 = Af[p1 + 2 * sq]
+            a13 = Af[p1 + 3 * sq]
+            a20 = Af[p2]
+            a21 = Af[p2 + sq]
+            a22 = Af[p2 + 2 * sq]
+            a23 = Af[p2 + 3 * sq]
+            a30 = Af[p3]
+            a31 = Af[p3 + sq]
+            a32 = Af[p3 + 2 * sq]
+            a33 = Af[p3 + 3 * sq]
             m0 = max((mr0 + q * mrq) * ldm + j0, 0)
             m1 = max(m0 + mrq * ldm, 0)
             m2 = max(m1 + mrq * ldm, 0)
@@ -238,12 +240,11 @@ def _madd(C, c0, cs, A, ar0, ari, arq, ac0, aci, acq, M, mr0, mrq, n_rows, n_q, 
                 Cf[cd + j] += a30 * u0 + a31 * u1 + a32 * u2 + a33 * u3
             q += 4
         while q < n_q:
-            r = ra + q * arq
-            c = ka + q * acq
-            a0 = A[r, c]
-            a1 = A[r + ari, c + aci]
-            a2 = A[r + 2 * ari, c + 2 * aci]
-            a3 = A[r + 3 * ari, c + 3 * aci]
+            p0 = pa + q * sq
+            a0 = Af[p0]
+            a1 = Af[p0 + si]
+            a2 = Af[p0 + 2 * si]
+            a3 = Af[p0 + 3 * si]
             m0 = max((mr0 + q * mrq) * ldm + j0, 0)
             for j in range(n):
                 u = Mf[m0 + j]
@@ -255,16 +256,14 @@ def _madd(C, c0, cs, A, ar0, ari, arq, ac0, aci, acq, M, mr0, mrq, n_rows, n_q, 
         i += 4
     while i < n_rows:
         ca = max((c0 + i * cs) * ldc + j0, 0)
-        ra = ar0 + i * ari
-        ka = ac0 + i * aci
+        pa = max((ar0 + i * ari) * lda + ac0 + i * aci, 0)
         q = 0
         while q + 4 <= n_q:
-            r = ra + q * arq
-            c = ka + q * acq
-            a0 = A[r, c]
-            a1 = A[r + arq, c + acq]
-            a2 = A[r + 2 * arq, c + 2 * acq]
-            a3 = A[r + 3 * arq, c + 3 * acq]
+            p0 = pa + q * sq
+            a0 = Af[p0]
+            a1 = Af[p0 + sq]
+            a2 = Af[p0 + 2 * sq]
+            a3 = Af[p0 + 3 * sq]
             m0 = max((mr0 + q * mrq) * ldm + j0, 0)
             m1 = max(m0 + mrq * ldm, 0)
             m2 = max(m1 + mrq * ldm, 0)
@@ -273,7 +272,7 @@ def _madd(C, c0, cs, A, ar0, ari, arq, ac0, aci, acq, M, mr0, mrq, n_rows, n_q, 
                 Cf[ca + j] += a0 * Mf[m0 + j] + a1 * Mf[m1 + j] + a2 * Mf[m2 + j] + a3 * Mf[m3 + j]
             q += 4
         while q < n_q:
-            a0 = A[ra + q * arq, ka + q * acq]
+            a0 = Af[pa + q * sq]
             m0 = max((mr0 + q * mrq) * ldm + j0, 0)
             for j in range(n):
                 Cf[ca + j] += a0 * Mf[m0 + j]

@@ -17,6 +17,7 @@ through ``__array_interface__``, so NumPy keeps the owner as the array's ``base`
 
 from __future__ import annotations
 
+import math
 import threading
 
 import numpy as np
@@ -73,7 +74,7 @@ def empty(shape, dtype):
     is at least MIN_BYTES."""
     dtype = np.dtype(dtype)
     shape = tuple(int(s) for s in shape)
-    nbytes = dtype.itemsize * int(np.prod(shape, dtype=np.int64))
+    nbytes = dtype.itemsize * math.prod(shape)
     if nbytes < MIN_BYTES:
         return np.empty(shape, dtype)
     return np.asarray(_Owner(_take(nbytes), shape, dtype))
