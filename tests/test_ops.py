@@ -178,3 +178,22 @@ def test_large_batch_matches_reference(backend, cell):
     got = run_fastrnn(cell, {}, inp, "all", backend)
     want = run_reference(cell, {}, inp, "all")
     assert_close(got, want, np.float64, f"{backend} {cell}")
+
+
+@pytest.mark.parametrize("variant", list(VARIANTS))
+@pytest.mark.parametrize("dtype", DTYPES, ids=lambda d: np.dtype(d).name)
+@pytest.mark.parametrize("case", [("lstm", {}), ("gru", {}), ("gru", {"reset_after": False})],
+                         ids=case_id)
+def test_row_blocks_of_the_time_loop_match_reference(case, dtype, variant):
+    """Wide layers run a slice's rows through the time loop in blocks (time_block_rows in
+    csrc/cpu/common.hpp: at most 256 KiB of gates per block, e.g. 48-80 rows here), so 200 rows
+    make several blocks and a partial one, on one thread or two."""
+    if "cpp" not in BACKENDS:
+        pytest.skip("the compiled core is not built")
+    cell, opts = case
+    H = 256 if dtype == np.float32 else 160
+    inp = make_inputs(cell, 200, 3, 2, H, dtype, seed=5,
+                      reset_after=opts.get("reset_after", True))
+    got = run_fastrnn(cell, opts, inp, variant, "cpp")
+    want = run_reference(cell, opts, inp, variant)
+    assert_close(got, want, dtype, f"cpp {case_id(case)} B200 H{H} {variant}")

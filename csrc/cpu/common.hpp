@@ -11,6 +11,7 @@
 // space is allocated before it.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <cstring>
 #include <type_traits>
@@ -196,6 +197,18 @@ struct Rows {
 template <class T>
 Rows<T> initial_rows(const T* h0, int64_t b0, int64_t H, const T* zeros) {
   return h0 ? Rows<T>{h0 + b0 * H, H} : Rows<T>{zeros, 0};
+}
+
+// Rows per block of the time loop on the row path. A slice's rows run the whole sequence block by
+// block, so that a step's product output (rows x G values, rows T G apart in the gates array)
+// and the block's states stay in L2 across steps instead of the whole slice's: at train-large
+// (256 rows x 1024 gates per slice) a step touched ~2 MB, twice the L2 of this machine, and a
+// plain 4x4-blocked Numba product over 4-row blocks matched the LSTM and beat the GRU
+// (bench/NOTES.md). Layers up to train-medium keep one block per slice.
+template <class T>
+int64_t time_block_rows(int64_t rows, int64_t G) {
+  const int64_t fit = (int64_t(256) << 10) / (G * int64_t(sizeof(T)));
+  return std::min(rows, std::max<int64_t>(8, fit / 8 * 8));
 }
 
 // Narrow layers (H below one vector of lanes) cannot vectorise the pointwise pass along a row;

@@ -136,34 +136,41 @@ void gru_forward(int64_t B, int64_t T_, int64_t I, int64_t H, bool reset_after, 
       });
       return;
     }
-    for (int64_t t = 0; t < T_; ++t) {
-      T* Xt = X + t * G;
-      T* rh_t = rec_h + b0 * ld + t * H;
-      const detail::Rows<T> hp = t > 0 ? detail::Rows<T>{h_seq + b0 * ld + (t - 1) * H, ld} : h_init;
-      const bool has_prev = t > 0 || h0;
-      if (reset_after) {
-        detail::broadcast_rows(nb, G, b + G, R, G);
-        if (has_prev) gemm<T>(false, nb, G, H, hp.p, hp.ld, U, G, R, G, true);
-      } else if (has_prev) {
-        gemm<T>(false, nb, 2 * H, H, hp.p, hp.ld, U, G, R, G, false);
-      } else {
-        detail::broadcast_rows<T>(nb, 2 * H, nullptr, R, G);
-      }
-      detail::with_activation(act, [&](auto A) {
-        constexpr Activation kA = decltype(A)::value;
+    const int64_t block = detail::time_block_rows<T>(nb, G);
+    for (int64_t k0 = 0; k0 < nb; k0 += block) {  // blocks of rows, each through all steps
+      const int64_t kb = b0 + k0, kn = std::min(block, nb - k0);
+      T* const Rk = R + k0 * G;
+      const detail::Rows<T> hk_init{h_init.p + k0 * h_init.ld, h_init.ld};
+      for (int64_t t = 0; t < T_; ++t) {
+        T* Xt = X + k0 * ldg + t * G;
+        T* rh_t = rec_h + kb * ld + t * H;
+        const detail::Rows<T> hp =
+            t > 0 ? detail::Rows<T>{h_seq + kb * ld + (t - 1) * H, ld} : hk_init;
+        const bool has_prev = t > 0 || h0;
         if (reset_after) {
-          for (int64_t r = 0; r < nb; ++r)
-            forward_row_reset_after<kA>(H, Xt + r * ldg, R + r * G, hp.row(r), rh_t + r * ld,
-                                        h_seq + (b0 + r) * ld + t * H);
-          return;
+          detail::broadcast_rows(kn, G, b + G, Rk, G);
+          if (has_prev) gemm<T>(false, kn, G, H, hp.p, hp.ld, U, G, Rk, G, true);
+        } else if (has_prev) {
+          gemm<T>(false, kn, 2 * H, H, hp.p, hp.ld, U, G, Rk, G, false);
+        } else {
+          detail::broadcast_rows<T>(kn, 2 * H, nullptr, Rk, G);
         }
-        for (int64_t r = 0; r < nb; ++r)
-          forward_row_gates(H, Xt + r * ldg, R + r * G, hp.row(r), rh_t + r * ld);
-        gemm<T>(false, nb, H, H, rh_t, ld, U + 2 * H, G, R + 2 * H, G, false);
-        for (int64_t r = 0; r < nb; ++r)
-          forward_row_candidate<kA>(H, Xt + r * ldg, R + r * G + 2 * H, hp.row(r),
-                                    h_seq + (b0 + r) * ld + t * H);
-      });
+        detail::with_activation(act, [&](auto A) {
+          constexpr Activation kA = decltype(A)::value;
+          if (reset_after) {
+            for (int64_t r = 0; r < kn; ++r)
+              forward_row_reset_after<kA>(H, Xt + r * ldg, Rk + r * G, hp.row(r), rh_t + r * ld,
+                                          h_seq + (kb + r) * ld + t * H);
+            return;
+          }
+          for (int64_t r = 0; r < kn; ++r)
+            forward_row_gates(H, Xt + r * ldg, Rk + r * G, hp.row(r), rh_t + r * ld);
+          gemm<T>(false, kn, H, H, rh_t, ld, U + 2 * H, G, Rk + 2 * H, G, false);
+          for (int64_t r = 0; r < kn; ++r)
+            forward_row_candidate<kA>(H, Xt + r * ldg, Rk + r * G + 2 * H, hp.row(r),
+                                      h_seq + (kb + r) * ld + t * H);
+        });
+      }
     }
   });
 }
@@ -215,32 +222,39 @@ void gru_backward(int64_t B, int64_t T_, int64_t I, int64_t H, bool reset_after,
       });
       detail::scatter_panel(nb, H, dnP, dh_next, H);
     } else {
-      for (int64_t t = T_ - 1; t >= 0; --t) {
-        const detail::Rows<T> hp = t > 0 ? detail::Rows<T>{h_seq + b0 * ld + (t - 1) * H, ld} : h_init;
-        T* dXt = dX + b0 * ldg + t * G;
-        detail::with_activation(act, [&](auto A) {
-          constexpr Activation kA = decltype(A)::value;
-          for (int64_t r = 0; r < nb; ++r) {
-            const int64_t o = (b0 + r) * ld + t * H, zo = (b0 + r) * ldg + t * G;
-            const T* dhs = dh_seq ? dh_seq + o : zeros.data();
-            if (reset_after)
-              backward_row<kA, true>(H, gates + zo, rec_h + o, hp.row(r), dhs, dh_next + r * H,
-                                     dXt + r * ldg, dR + zo);
-            else
-              backward_row<kA, false>(H, gates + zo, rec_h + o, hp.row(r), dhs, dh_next + r * H,
-                                      dXt + r * ldg, static_cast<T*>(nullptr));
+      const int64_t block = detail::time_block_rows<T>(nb, G);
+      for (int64_t k0 = 0; k0 < nb; k0 += block) {  // blocks of rows, as in the forward pass
+        const int64_t kb = b0 + k0, kn = std::min(block, nb - k0);
+        T* const dh_k = dh_next + k0 * H;
+        const detail::Rows<T> hk_init{h_init.p + k0 * h_init.ld, h_init.ld};
+        for (int64_t t = T_ - 1; t >= 0; --t) {
+          const detail::Rows<T> hp =
+              t > 0 ? detail::Rows<T>{h_seq + kb * ld + (t - 1) * H, ld} : hk_init;
+          T* dXt = dX + kb * ldg + t * G;
+          detail::with_activation(act, [&](auto A) {
+            constexpr Activation kA = decltype(A)::value;
+            for (int64_t r = 0; r < kn; ++r) {
+              const int64_t o = (kb + r) * ld + t * H, zo = (kb + r) * ldg + t * G;
+              const T* dhs = dh_seq ? dh_seq + o : zeros.data();
+              if (reset_after)
+                backward_row<kA, true>(H, gates + zo, rec_h + o, hp.row(r), dhs, dh_k + r * H,
+                                       dXt + r * ldg, dR + zo);
+              else
+                backward_row<kA, false>(H, gates + zo, rec_h + o, hp.row(r), dhs, dh_k + r * H,
+                                        dXt + r * ldg, static_cast<T*>(nullptr));
+            }
+          });
+          if (reset_after) {
+            gemm<T>(false, kn, H, G, dR + kb * ldg + t * G, ldg, UT.data(), H, dh_k, H, true);
+            continue;
           }
-        });
-        if (reset_after) {
-          gemm<T>(false, nb, H, G, dR + b0 * ldg + t * G, ldg, UT.data(), H, dh_next, H, true);
-          continue;
+          T* d_rh = dR + kb * H;
+          gemm<T>(false, kn, H, H, dXt + 2 * H, ldg, UT.data() + 2 * H * H, H, d_rh, H, false);
+          for (int64_t r = 0; r < kn; ++r)
+            backward_row_reset(H, gates + (kb + r) * ldg + t * G, hp.row(r), d_rh + r * H,
+                               dXt + r * ldg, dh_k + r * H);
+          gemm<T>(false, kn, H, 2 * H, dXt, ldg, UT.data(), H, dh_k, H, true);
         }
-        T* d_rh = dR + b0 * H;
-        gemm<T>(false, nb, H, H, dXt + 2 * H, ldg, UT.data() + 2 * H * H, H, d_rh, H, false);
-        for (int64_t r = 0; r < nb; ++r)
-          backward_row_reset(H, gates + (b0 + r) * ldg + t * G, hp.row(r), d_rh + r * H,
-                             dXt + r * ldg, dh_next + r * H);
-        gemm<T>(false, nb, H, 2 * H, dXt, ldg, UT.data(), H, dh_next, H, true);
       }
     }
     const int64_t rows = nb * T_;

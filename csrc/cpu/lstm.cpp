@@ -94,18 +94,22 @@ void lstm_forward(int64_t B, int64_t T_, int64_t I, int64_t H, Activation act, c
       });
       return;
     }
-    for (int64_t t = 0; t < T_; ++t) {
-      T* Zt = Z + t * G;
-      if (t > 0) gemm<T>(false, nb, G, H, h_seq + b0 * ld + (t - 1) * H, ld, U, G, Zt, ldg, true);
-      else if (h0) gemm<T>(false, nb, G, H, h0 + b0 * H, H, U, G, Zt, ldg, true);
-      T* c_t = c_seq + b0 * ld + t * H;
-      T* h_t = h_seq + b0 * ld + t * H;
-      detail::with_activation(act, [&](auto A) {
-        for (int64_t r = 0; r < nb; ++r) {
-          const T* c_prev = t > 0 ? c_t + r * ld - H : c_init.row(r);
-          forward_row<decltype(A)::value>(H, Zt + r * ldg, c_prev, c_t + r * ld, h_t + r * ld);
-        }
-      });
+    const int64_t block = detail::time_block_rows<T>(nb, G);
+    for (int64_t k0 = 0; k0 < nb; k0 += block) {  // blocks of rows, each through all steps
+      const int64_t kb = b0 + k0, kn = std::min(block, nb - k0);
+      for (int64_t t = 0; t < T_; ++t) {
+        T* Zt = Z + k0 * ldg + t * G;
+        if (t > 0) gemm<T>(false, kn, G, H, h_seq + kb * ld + (t - 1) * H, ld, U, G, Zt, ldg, true);
+        else if (h0) gemm<T>(false, kn, G, H, h0 + kb * H, H, U, G, Zt, ldg, true);
+        T* c_t = c_seq + kb * ld + t * H;
+        T* h_t = h_seq + kb * ld + t * H;
+        detail::with_activation(act, [&](auto A) {
+          for (int64_t r = 0; r < kn; ++r) {
+            const T* c_prev = t > 0 ? c_t + r * ld - H : c_init.row(k0 + r);
+            forward_row<decltype(A)::value>(H, Zt + r * ldg, c_prev, c_t + r * ld, h_t + r * ld);
+          }
+        });
+      }
     }
   });
 }
@@ -158,17 +162,22 @@ void lstm_backward(int64_t B, int64_t T_, int64_t I, int64_t H, Activation act, 
       detail::scatter_panel(nb, H, dnP, dh_next, H);
       detail::scatter_panel(nb, H, dcP, dc_next, H);
     } else {
-      for (int64_t t = T_ - 1; t >= 0; --t) {
-        detail::with_activation(act, [&](auto A) {
-          for (int64_t r = 0; r < nb; ++r) {
-            const int64_t o = (b0 + r) * ld + t * H, zo = (b0 + r) * ldg + t * G;
-            const T* c_prev = t > 0 ? c_seq + o - H : c_init.row(r);
-            backward_row<decltype(A)::value>(H, gates + zo, c_seq + o, c_prev,
-                                             dh_seq ? dh_seq + o : zeros.data(), dh_next + r * H,
-                                             dc_next + r * H, dZ + zo);
-          }
-        });
-        gemm<T>(false, nb, H, G, dZ + b0 * ldg + t * G, ldg, UT.data(), H, dh_next, H, false);
+      const int64_t block = detail::time_block_rows<T>(nb, G);
+      for (int64_t k0 = 0; k0 < nb; k0 += block) {  // blocks of rows, as in the forward pass
+        const int64_t kb = b0 + k0, kn = std::min(block, nb - k0);
+        for (int64_t t = T_ - 1; t >= 0; --t) {
+          detail::with_activation(act, [&](auto A) {
+            for (int64_t r = k0; r < k0 + kn; ++r) {
+              const int64_t o = (b0 + r) * ld + t * H, zo = (b0 + r) * ldg + t * G;
+              const T* c_prev = t > 0 ? c_seq + o - H : c_init.row(r);
+              backward_row<decltype(A)::value>(H, gates + zo, c_seq + o, c_prev,
+                                               dh_seq ? dh_seq + o : zeros.data(),
+                                               dh_next + r * H, dc_next + r * H, dZ + zo);
+            }
+          });
+          gemm<T>(false, kn, H, G, dZ + kb * ldg + t * G, ldg, UT.data(), H, dh_next + k0 * H, H,
+                  false);
+        }
       }
     }
     detail::gate_weight_gradients(b0, b1, T_, I, H, G, x, W, WT.data(), h0, h_seq, dZ, prev, dx,
