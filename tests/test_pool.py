@@ -15,6 +15,7 @@ BIG = (256, 1024)  # 1 MiB of float32: the smallest pooled size
 def _empty_pool():
     gc.collect()
     with _pool._lock:
+        _pool._returned.clear()
         _pool._idle.clear()
         _pool._idle_bytes = 0
     yield
@@ -67,6 +68,21 @@ def test_the_pool_holds_at_most_pool_bytes(monkeypatch):
     arrays = [_pool.empty(BIG, np.float32) for _ in range(5)]
     del arrays
     assert _pool.idle_bytes() == 3 << 20
+
+
+def test_a_buffer_freed_by_the_cyclic_gc_inside_take_is_not_lost_or_shared():
+    class Cycle:
+        pass
+
+    c = Cycle()
+    c.self, c.array = c, _pool.empty(BIG, np.float32)  # freed only by the cyclic collector
+    ptr = c.array.ctypes.data
+    del c
+    gc.collect()  # __del__ runs here: it only queues the buffer
+    a = _pool.empty(BIG, np.float32)
+    assert a.ctypes.data == ptr
+    b = _pool.empty(BIG, np.float32)
+    assert b.ctypes.data != ptr
 
 
 def test_threads_never_share_a_buffer():

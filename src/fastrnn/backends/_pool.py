@@ -10,13 +10,15 @@ kernel.
 
 How a buffer finds its way back without C code: the array is built from a small owner object
 through ``__array_interface__``, so NumPy keeps the owner as the array's ``base``; the owner's
-``__del__`` runs when the last view is gone and puts the buffer back. Arrays under
+``__del__`` runs when the last view is gone and queues the buffer; the next ``empty`` moves it
+back into the pool (see ``_returned`` for why __del__ does no more). Arrays under
 ``MIN_BYTES`` use NumPy's allocator (malloc reuses those well). The pool keeps at most
 ``POOL_BYTES`` of idle buffers, dropping the oldest first.
 """
 
 from __future__ import annotations
 
+import collections
 import math
 import threading
 
@@ -25,31 +27,41 @@ import numpy as np
 MIN_BYTES = 1 << 20
 POOL_BYTES = 512 << 20
 
-_lock = threading.Lock()
+_lock = threading.Lock()  # guards _idle and _idle_bytes
 _idle: list = []  # buffers (uint8 arrays), oldest first
 _idle_bytes = 0
+# Buffers given back by _Owner.__del__ and not yet in _idle. __del__ may run at any allocation,
+# in any thread, even while this thread holds _lock inside _take (the cyclic GC): so it only
+# appends here (atomic, no lock), and _take moves them to _idle under the lock.
+_returned: collections.deque = collections.deque()
+
+
+def _drain():
+    """Moves returned buffers into _idle, dropping the oldest beyond POOL_BYTES. Holds _lock."""
+    global _idle_bytes
+    while _returned:
+        buf = _returned.popleft()
+        if buf.nbytes > POOL_BYTES:
+            continue
+        while _idle and _idle_bytes + buf.nbytes > POOL_BYTES:
+            _idle_bytes -= _idle.pop(0).nbytes
+        _idle.append(buf)
+        _idle_bytes += buf.nbytes
 
 
 def _take(nbytes):
     global _idle_bytes
     with _lock:
-        for i, buf in enumerate(_idle):
-            if buf.nbytes == nbytes:
-                del _idle[i]
+        _drain()
+        for i in range(len(_idle)):
+            if _idle[i].nbytes == nbytes:
                 _idle_bytes -= nbytes
-                return buf
+                return _idle.pop(i)
     return np.empty(nbytes, np.uint8)
 
 
 def _give_back(buf):
-    global _idle_bytes
-    if buf.nbytes > POOL_BYTES:
-        return
-    with _lock:
-        while _idle and _idle_bytes + buf.nbytes > POOL_BYTES:
-            _idle_bytes -= _idle.pop(0).nbytes
-        _idle.append(buf)
-        _idle_bytes += buf.nbytes
+    _returned.append(buf)
 
 
 class _Owner:
@@ -82,4 +94,6 @@ def empty(shape, dtype):
 
 def idle_bytes():
     """Bytes held by idle buffers (for tests)."""
-    return _idle_bytes
+    with _lock:
+        _drain()
+        return _idle_bytes
