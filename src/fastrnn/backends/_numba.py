@@ -129,6 +129,11 @@ def _carry(a, B, H, dtype):
     return np.zeros((B, H), dtype) if a is None else np.array(a, dtype=dtype, order="C")
 
 
+def _transposed(U):
+    """U^T (G, H), C-contiguous: the backward kernels reduce dh = dZ U^T along its rows."""
+    return np.ascontiguousarray(U.T)
+
+
 def _total(slots):
     """The sum of the per-slot weight-gradient sums."""
     return slots[0].copy() if slots.shape[0] == 1 else slots.sum(axis=0)
@@ -197,7 +202,7 @@ def elman_backward(saved, dh_seq, dh_last, activation):
     dh = _carry(dh_last, B, H, dt)
     dx = _pool.empty((B, T, I), dt)
     dWs, dUs, dbs = np.zeros((S, I, H), dt), np.zeros((S, H, H), dt), np.zeros((S, H), dt)
-    _launch(_k.elman_backward, f, x, W, U, _state(h0, B, H, dt), hs, dhs,
+    _launch(_k.elman_backward, f, x, W, _transposed(U), _state(h0, B, H, dt), hs, dhs,
             has_dhs, _pool.empty((B, T, H), dt), dx, dh, dWs, dUs, dbs, act, S, rb)
     return dx, _total(dWs), _total(dUs), _total(dbs), dh
 
@@ -236,7 +241,7 @@ def lstm_backward(saved, dh_seq, dh_last, dc_last, activation):
     dh, dc = _carry(dh_last, B, H, dt), _carry(dc_last, B, H, dt)
     dx = _pool.empty((B, T, I), dt)
     dWs, dUs, dbs = np.zeros((S, I, G), dt), np.zeros((S, H, G), dt), np.zeros((S, G), dt)
-    _launch(_k.lstm_backward, f, x, W, U, _state(h0, B, H, dt),
+    _launch(_k.lstm_backward, f, x, W, _transposed(U), _state(h0, B, H, dt),
             _state(c0, B, H, dt), hs, cs, Z, dhs, has_dhs, _pool.empty((B, T, G), dt), dx, dh,
             dc, dWs, dUs, dbs, act, S, rb)
     return dx, _total(dWs), _total(dUs), _total(dbs), dh, dc
@@ -283,7 +288,7 @@ def gru_backward(saved, dh_seq, dh_last, reset_after, activation):
     drh = _pool.empty((1, 1) if reset_after else (B, H), dt)
     dWs, dUs = np.zeros((S, I, G), dt), np.zeros((S, H, G), dt)
     dbs_in, dbs_rec = np.zeros((S, G), dt), np.zeros((S, G) if reset_after else (S, 1), dt)
-    _launch(_k.gru_backward, f, x, W, U, _state(h0, B, H, dt), hs, X, rh,
+    _launch(_k.gru_backward, f, x, W, _transposed(U), _state(h0, B, H, dt), hs, X, rh,
             dhs, has_dhs, dX, dR, drh, dx, dh, dWs, dUs, dbs_in, dbs_rec, reset_after, act, S, rb)
     db = np.stack([_total(dbs_in), _total(dbs_rec)]) if reset_after else _total(dbs_in)
     return dx, _total(dWs), _total(dUs), db, dh

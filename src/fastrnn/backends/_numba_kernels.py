@@ -42,9 +42,15 @@ dtype.
 
 from __future__ import annotations
 
+import contextlib
+
 import numpy as np
 from numba import njit, prange, types
+from numba.core.dispatcher import Dispatcher
 from numba.extending import overload
+
+from fastrnn.backends import _numba_tiles
+from fastrnn.backends._numba_tiles import _tile_1x16, _tile_1x32, _tile_4x16, _tile_4x32
 
 # contract: allow FMA (GCC does the same by default for the C++ core). No nnan/ninf: the
 # sigmoid relies on exp overflowing to inf.
@@ -85,7 +91,7 @@ _TANH_Q = (1.19825839466702e-06, 1.18534705686654e-04, 2.26843463243900e-03,
            4.89352518554385e-03)
 
 
-@njit(**_HELPER)
+@njit(**_WRAPPER)
 def _tanh_f32(v):
     c = np.float32(_TANH_CLAMP)
     x = min(max(v, -c), c)
@@ -104,14 +110,14 @@ def _tanh_f32(v):
     return x * p / q
 
 
-@overload(_tanh, jit_options=dict(fastmath=_FASTMATH, error_model="numpy"))
+@overload(_tanh, jit_options=dict(fastmath=_FASTMATH, error_model="numpy"), inline="always")
 def _tanh_typed(v):
     if v == types.float32:
         return lambda v: _tanh_f32(v)
     return lambda v: np.tanh(v)
 
 
-@overload(_sigmoid, jit_options=dict(fastmath=_FASTMATH, error_model="numpy"))
+@overload(_sigmoid, jit_options=dict(fastmath=_FASTMATH, error_model="numpy"), inline="always")
 def _sigmoid_typed(v):
     if v == types.float32:
         half = np.float32(0.5)
@@ -120,7 +126,7 @@ def _sigmoid_typed(v):
     return lambda v: 1.0 / (1.0 + np.exp(-v))
 
 
-@njit(**_HELPER)
+@njit(**_WRAPPER)
 def _act(code, v, one):
     if code == 0:
         return _tanh(v)
@@ -153,7 +159,7 @@ def _act_rows(code, Z, r0, rs, n, lo, hi):
                 z[j] = _sigmoid(z[j])
 
 
-@njit(**_HELPER)
+@njit(**_WRAPPER)
 def _dact(code, y, one):
     """d act / da written through the output y = act(a)."""
     if code == 0:
@@ -175,8 +181,50 @@ def _madd(C, c0, cs, A, ar0, ari, arq, ac0, aci, acq, M, mr0, mrq, n_rows, n_q, 
     """C[c0 + i cs, j0:j1] += sum over q < n_q of a(i, q) M[mr0 + q mrq, j0:j1] for i < n_rows,
     where a(i, q) = A[ar0 + i ari + q arq, ac0 + i aci + q acq].
 
-    Every matrix product of the kernels is this one loop nest, told by the strides which rows of
-    C, A and M it walks (A may be walked transposed). Blocks of 4 rows of C x 4 values of q: the
+    Every matrix product of the kernels is this function, told by the strides which rows of C,
+    A and M it walks (A may be walked transposed). Register tiles of 4 (or 1) rows x 32 (or 16)
+    columns (``_numba_tiles``: the sums stay in registers over the whole reduction, no stores and
+    so no run-time alias checks inside it); what is left over at the right edge goes to
+    ``_madd_blocks``."""
+    Cf = C.reshape(C.size)
+    Af = A.reshape(A.size)
+    Mf = M.reshape(M.size)
+    ldc = C.shape[1]
+    lda = A.shape[1]
+    ldm = M.shape[1]
+    # column tiles outside, rows inside: a tile's panel of M (n_q x 32) stays in L1 for all rows
+    j = j0
+    while j + 16 <= j1:
+        wide = j + 32 <= j1
+        i = 0
+        while i < n_rows:
+            ci = c0 + i * cs
+            ai = ar0 + i * ari
+            aj = ac0 + i * aci
+            if i + 4 <= n_rows:
+                if wide:
+                    _tile_4x32(Cf, ldc, ci, cs, Af, lda, ai, ari, arq, aj, aci, acq, Mf, ldm, mr0,
+                               mrq, n_q, j)
+                else:
+                    _tile_4x16(Cf, ldc, ci, cs, Af, lda, ai, ari, arq, aj, aci, acq, Mf, ldm, mr0,
+                               mrq, n_q, j)
+                i += 4
+            else:
+                if wide:
+                    _tile_1x32(Cf, ldc, ci, cs, Af, lda, ai, ari, arq, aj, aci, acq, Mf, ldm, mr0,
+                               mrq, n_q, j)
+                else:
+                    _tile_1x16(Cf, ldc, ci, cs, Af, lda, ai, ari, arq, aj, aci, acq, Mf, ldm, mr0,
+                               mrq, n_q, j)
+                i += 1
+        j += 32 if wide else 16
+    if j < j1:
+        _madd_blocks(C, c0, cs, A, ar0, ari, arq, ac0, aci, acq, M, mr0, mrq, n_rows, n_q, j, j1)
+
+
+@njit(**_HELPER)
+def _madd_blocks(C, c0, cs, A, ar0, ari, arq, ac0, aci, acq, M, mr0, mrq, n_rows, n_q, j0, j1):
+    """_madd without tiles: what is left of a product at the right edge (< 16 columns). Blocks of 4 rows of C x 4 values of q: the
     16 scalars a(i, q) are loaded once, then one contiguous j loop does 4 loads of M, 4 loads and
     4 stores of C and 16 FMAs per element (a k-outer loop with one q per pass does 4 stores per 4
     FMAs, and store bandwidth was its limit: 13-27 GFLOP/s per core against 35-62 for this one,
@@ -280,101 +328,6 @@ def _madd(C, c0, cs, A, ar0, ari, arq, ac0, aci, acq, M, mr0, mrq, n_rows, n_q, 
         i += 1
 
 
-@njit(**_REDUCE)
-def _mdot(C, c0, A, ar0, ars, M, n_rows, n_k, j0, j1):
-    """C[c0 + i, k] += sum over j in [j0, j1) of A[ar0 + i ars, j] M[k, j] for i < n_rows,
-    k < n_k: a product with a transposed right-hand side, as dot products along rows of A and M.
-
-    Used where the reduction is longer than the output row (dh = dZ U^T: G = 3H or 4H values
-    reduced into H): blocks of 4 rows x 4 columns of C keep 16 sums in vector registers over
-    the whole reduction (8 loads per 16 FMAs, no stores), then reduce each once; _madd would
-    store its 4 rows of C once per 4 reduction values. Offsets are >= 0 and clamped as in _madd."""
-    n = j1 - j0
-    Af = A.reshape(A.size)
-    Mf = M.reshape(M.size)
-    lda = A.shape[1]
-    ldm = M.shape[1]
-    zero = C.dtype.type(0)
-    i = 0
-    while i < n_rows:
-        rows = 4 if i + 4 <= n_rows else 1
-        pa = max((ar0 + i * ars) * lda + j0, 0)
-        pb = max(pa + ars * lda, 0)
-        pc = max(pb + ars * lda, 0)
-        pd = max(pc + ars * lda, 0)
-        k = 0
-        while k < n_k:
-            if rows == 4 and k + 4 <= n_k:
-                m0 = max(k * ldm + j0, 0)
-                m1 = max(m0 + ldm, 0)
-                m2 = max(m1 + ldm, 0)
-                m3 = max(m2 + ldm, 0)
-                s00 = s01 = s02 = s03 = s10 = s11 = s12 = s13 = zero
-                s20 = s21 = s22 = s23 = s30 = s31 = s32 = s33 = zero
-                for j in range(n):
-                    u0 = Mf[m0 + j]
-                    u1 = Mf[m1 + j]
-                    u2 = Mf[m2 + j]
-                    u3 = Mf[m3 + j]
-                    a = Af[pa + j]
-                    s00 += a * u0
-                    s01 += a * u1
-                    s02 += a * u2
-                    s03 += a * u3
-                    a = Af[pb + j]
-                    s10 += a * u0
-                    s11 += a * u1
-                    s12 += a * u2
-                    s13 += a * u3
-                    a = Af[pc + j]
-                    s20 += a * u0
-                    s21 += a * u1
-                    s22 += a * u2
-                    s23 += a * u3
-                    a = Af[pd + j]
-                    s30 += a * u0
-                    s31 += a * u1
-                    s32 += a * u2
-                    s33 += a * u3
-                r = c0 + i
-                C[r, k] += s00
-                C[r, k + 1] += s01
-                C[r, k + 2] += s02
-                C[r, k + 3] += s03
-                C[r + 1, k] += s10
-                C[r + 1, k + 1] += s11
-                C[r + 1, k + 2] += s12
-                C[r + 1, k + 3] += s13
-                C[r + 2, k] += s20
-                C[r + 2, k + 1] += s21
-                C[r + 2, k + 2] += s22
-                C[r + 2, k + 3] += s23
-                C[r + 3, k] += s30
-                C[r + 3, k + 1] += s31
-                C[r + 3, k + 2] += s32
-                C[r + 3, k + 3] += s33
-                k += 4
-            else:  # one column of C for the block's rows
-                m0 = max(k * ldm + j0, 0)
-                s0 = s1 = s2 = s3 = zero
-                if rows == 4:
-                    for j in range(n):
-                        u0 = Mf[m0 + j]
-                        s0 += Af[pa + j] * u0
-                        s1 += Af[pb + j] * u0
-                        s2 += Af[pc + j] * u0
-                        s3 += Af[pd + j] * u0
-                    C[c0 + i + 1, k] += s1
-                    C[c0 + i + 2, k] += s2
-                    C[c0 + i + 3, k] += s3
-                else:
-                    for j in range(n):
-                        s0 += Af[pa + j] * Mf[m0 + j]
-                C[c0 + i, k] += s0
-                k += 1
-        i += rows
-
-
 @njit(**_WRAPPER)
 def _project(x, W, bias, Z, r0, r1):
     """Z[r, :] = bias + x[r] W for rows r in [r0, r1): the input projection of every step of a
@@ -400,11 +353,11 @@ def _recur(C, c0, cs, hs, h0, T, t, U, b0, b1, j0, j1):
 
 
 @njit(**_WRAPPER)
-def _back(D, T, t, U, dh, b0, b1, j0, j1):
-    """dh[b, :] += D[b T + t, j0:j1] U[:, j0:j1]^T for rows b in [b0, b1): the gradient through
-    h U."""
-    _mdot(dh, _int(b0), D, _int(b0 * T + t), _int(T), U, _int(b1 - b0), _int(U.shape[0]),
-          _int(j0), _int(j1))
+def _back(D, T, t, UT, dh, b0, b1, j0, j1):
+    """dh[b, :] += D[b T + t, j0:j1] U[:, j0:j1]^T for rows b in [b0, b1), with UT = U^T (G, H)
+    C-contiguous: the gradient through h U, as a product whose reduction runs over G."""
+    _madd(dh, _int(b0), _int(1), D, _int(b0 * T + t), _int(T), _int(0), _int(j0), _int(0),
+          _int(1), UT, _int(j0), _int(1), _int(b1 - b0), _int(j1 - j0), _int(0), _int(UT.shape[1]))
 
 
 @njit(**_REDUCE)
@@ -508,10 +461,10 @@ def _elman_back_point(code, hs, dhs, has_dhs, dA, dh, T, t, b0, b1):
 
 
 @njit(**_SLOT)
-def _elman_backward_slot(x, W, U, h0, hs, dhs, has_dhs, dA, dx, dh, dW, dU, db, T, act,
+def _elman_backward_slot(x, W, UT, h0, hs, dhs, has_dhs, dA, dx, dh, dW, dU, db, T, act,
                          r0, r1, rb):
     """Rows [r0, r1) of elman_backward; dW, dU, db: this slot's sums."""
-    H = U.shape[0]
+    H = UT.shape[1]
     for b0 in range(r0, r1, rb):
         b1 = min(b0 + rb, r1)
         for t in range(T - 1, -1, -1):
@@ -519,7 +472,7 @@ def _elman_backward_slot(x, W, U, h0, hs, dhs, has_dhs, dA, dx, dh, dW, dU, db, 
                 _elman_back_point(0, hs, dhs, has_dhs, dA, dh, T, t, b0, b1)
             else:
                 _elman_back_point(act, hs, dhs, has_dhs, dA, dh, T, t, b0, b1)
-            _back(dA, T, t, U, dh, b0, b1, 0, H)
+            _back(dA, T, t, UT, dh, b0, b1, 0, H)
     _dx_rows(dA, W, dx, r0 * T, r1 * T)
     _outer(x, h0, False, dA, T, 0, H, dW, r0, r1)
     _outer(hs, h0, True, dA, T, 0, H, dU, r0, r1)
@@ -527,8 +480,8 @@ def _elman_backward_slot(x, W, U, h0, hs, dhs, has_dhs, dA, dx, dh, dW, dU, db, 
 
 
 @njit(**_KERNEL)
-def elman_backward(x, W, U, h0, hs, dhs, has_dhs, dA, dx, dh, dWs, dUs, dbs, act, nslots, rb):
-    """dhs (B, T, H) or a (1, 1, 1) dummy (has_dhs False). dA (B, T, H) scratch:
+def elman_backward(x, W, UT, h0, hs, dhs, has_dhs, dA, dx, dh, dWs, dUs, dbs, act, nslots, rb):
+    """UT = U^T (H, H). dhs (B, T, H) or a (1, 1, 1) dummy (has_dhs False). dA (B, T, H) scratch:
     dL/d(pre-activation). dx (B, T, I) out. dh (B, H): dh_last on entry, dh0 on exit.
     dWs (S, I, H), dUs (S, H, H), dbs (S, H): zeroed per-slot sums, out."""
     B, T, H = hs.shape
@@ -540,7 +493,7 @@ def elman_backward(x, W, U, h0, hs, dhs, has_dhs, dA, dx, dh, dWs, dUs, dbs, act
     for s in prange(nslots):
         r0 = B * s // nslots
         r1 = B * (s + 1) // nslots
-        _elman_backward_slot(x2, W, U, h0, hs2, dhs2, has_dhs, dA2, dx2, dh, dWs[s], dUs[s],
+        _elman_backward_slot(x2, W, UT, h0, hs2, dhs2, has_dhs, dA2, dx2, dh, dWs[s], dUs[s],
                              dbs[s], T, act, r0, r1, rb)
 
 
@@ -625,10 +578,10 @@ def _lstm_back_point(code, Z, cs, c0, dhs, has_dhs, dZ, dh, dc, T, t, b0, b1):
 
 
 @njit(**_SLOT)
-def _lstm_backward_slot(x, W, U, h0, c0, hs, cs, Z, dhs, has_dhs, dZ, dx, dh, dc, dW, dU, db,
+def _lstm_backward_slot(x, W, UT, h0, c0, hs, cs, Z, dhs, has_dhs, dZ, dx, dh, dc, dW, dU, db,
                         T, act, r0, r1, rb):
     """Rows [r0, r1) of lstm_backward; dW, dU, db: this slot's sums."""
-    G = 4 * U.shape[0]
+    G = 4 * UT.shape[1]
     for b0 in range(r0, r1, rb):
         b1 = min(b0 + rb, r1)
         for t in range(T - 1, -1, -1):
@@ -636,7 +589,7 @@ def _lstm_backward_slot(x, W, U, h0, c0, hs, cs, Z, dhs, has_dhs, dZ, dx, dh, dc
                 _lstm_back_point(0, Z, cs, c0, dhs, has_dhs, dZ, dh, dc, T, t, b0, b1)
             else:
                 _lstm_back_point(act, Z, cs, c0, dhs, has_dhs, dZ, dh, dc, T, t, b0, b1)
-            _back(dZ, T, t, U, dh, b0, b1, 0, G)
+            _back(dZ, T, t, UT, dh, b0, b1, 0, G)
     _dx_rows(dZ, W, dx, r0 * T, r1 * T)
     _outer(x, h0, False, dZ, T, 0, G, dW, r0, r1)
     _outer(hs, h0, True, dZ, T, 0, G, dU, r0, r1)
@@ -644,9 +597,9 @@ def _lstm_backward_slot(x, W, U, h0, c0, hs, cs, Z, dhs, has_dhs, dZ, dx, dh, dc
 
 
 @njit(**_KERNEL)
-def lstm_backward(x, W, U, h0, c0, hs, cs, Z, dhs, has_dhs, dZ, dx, dh, dc, dWs, dUs, dbs,
+def lstm_backward(x, W, UT, h0, c0, hs, cs, Z, dhs, has_dhs, dZ, dx, dh, dc, dWs, dUs, dbs,
                   act, nslots, rb):
-    """dZ (B, T, 4H) scratch. dx (B, T, I) out. dh, dc (B, H): dh_last,
+    """UT = U^T (4H, H). dZ (B, T, 4H) scratch. dx (B, T, I) out. dh, dc (B, H): dh_last,
     dc_last on entry, dh0, dc0 on exit. dWs (S, I, 4H), dUs (S, H, 4H), dbs (S, 4H): zeroed
     per-slot sums, out."""
     B, T, H = hs.shape
@@ -660,7 +613,7 @@ def lstm_backward(x, W, U, h0, c0, hs, cs, Z, dhs, has_dhs, dZ, dx, dh, dc, dWs,
     for s in prange(nslots):
         r0 = B * s // nslots
         r1 = B * (s + 1) // nslots
-        _lstm_backward_slot(x2, W, U, h0, c0, hs2, cs2, Z2, dhs2, has_dhs, dZ2, dx2, dh, dc,
+        _lstm_backward_slot(x2, W, UT, h0, c0, hs2, cs2, Z2, dhs2, has_dhs, dZ2, dx2, dh, dc,
                             dWs[s], dUs[s], dbs[s], T, act, r0, r1, rb)
 
 
@@ -771,12 +724,12 @@ def _gru_back_point(code, X, hs, h0, rh, dhs, has_dhs, dX, dR, dh, reset_after, 
 
 
 @njit(**_SLOT)
-def _gru_backward_slot(x, W, U, h0, hs, X, rh, dhs, has_dhs, dX, dR, drh, dx, dh, dW, dU,
+def _gru_backward_slot(x, W, UT, h0, hs, X, rh, dhs, has_dhs, dX, dR, drh, dx, dh, dW, dU,
                        db_in, db_rec, reset_after, T, act, r0, r1, rb):
     """Rows [r0, r1) of gru_backward; dW, dU, db_in, db_rec: this slot's sums."""
-    H = U.shape[0]
+    H = UT.shape[1]
     G = 3 * H
-    one = U.dtype.type(1)
+    one = UT.dtype.type(1)
     zero = one - one
     for b0 in range(r0, r1, rb):
         b1 = min(b0 + rb, r1)
@@ -788,12 +741,12 @@ def _gru_backward_slot(x, W, U, h0, hs, X, rh, dhs, has_dhs, dX, dR, drh, dx, dh
                 _gru_back_point(act, X, hs, h0, rh, dhs, has_dhs, dX, dR, dh, reset_after, T, t,
                                 b0, b1)
             if reset_after:
-                _back(dR, T, t, U, dh, b0, b1, 0, G)
+                _back(dR, T, t, UT, dh, b0, b1, 0, G)
             else:
                 for b in range(b0, b1):
                     for k in range(H):
                         drh[b, k] = zero
-                _back(dX, T, t, U, drh, b0, b1, 2 * H, G)
+                _back(dX, T, t, UT, drh, b0, b1, 2 * H, G)
                 for b in range(b0, b1):
                     r = b * T + t
                     x_r, dx_r, g_b, dh_b = X[r, H:2 * H], dX[r, H:2 * H], drh[b], dh[b]
@@ -803,7 +756,7 @@ def _gru_backward_slot(x, W, U, h0, hs, X, rh, dhs, has_dhs, dX, dR, drh, dx, dh
                         g = g_b[j]
                         dx_r[j] = g * h_prev[j] * rg * (one - rg)
                         dh_b[j] += g * rg
-                _back(dX, T, t, U, dh, b0, b1, 0, 2 * H)
+                _back(dX, T, t, UT, dh, b0, b1, 0, 2 * H)
     _dx_rows(dX, W, dx, r0 * T, r1 * T)
     _outer(x, h0, False, dX, T, 0, G, dW, r0, r1)
     _colsum(dX, db_in, r0 * T, r1 * T)
@@ -816,9 +769,9 @@ def _gru_backward_slot(x, W, U, h0, hs, X, rh, dhs, has_dhs, dX, dR, drh, dx, dh
 
 
 @njit(**_KERNEL)
-def gru_backward(x, W, U, h0, hs, X, rh, dhs, has_dhs, dX, dR, drh, dx, dh, dWs, dUs, dbs_in,
+def gru_backward(x, W, UT, h0, hs, X, rh, dhs, has_dhs, dX, dR, drh, dx, dh, dWs, dUs, dbs_in,
                  dbs_rec, reset_after, act, nslots, rb):
-    """dX (B, T, 3H) scratch: dL/d(x W + b_in). dR (B, T, 3H) scratch when
+    """UT = U^T (3H, H). dX (B, T, 3H) scratch: dL/d(x W + b_in). dR (B, T, 3H) scratch when
     reset_after: dL/d(h U + b_rec) (else a (1, 1, 1) dummy). drh (B, H) scratch: dL/d(r *
     h_{t-1}) of one step (not reset_after). dx (B, T, I) out. dh (B, H): dh_last on entry, dh0 on
     exit. dWs (S, I, 3H), dUs (S, H, 3H), dbs_in, dbs_rec (S, 3H): zeroed per-slot sums, out
@@ -835,6 +788,54 @@ def gru_backward(x, W, U, h0, hs, X, rh, dhs, has_dhs, dX, dR, drh, dx, dh, dWs,
     for s in prange(nslots):
         r0 = B * s // nslots
         r1 = B * (s + 1) // nslots
-        _gru_backward_slot(x2, W, U, h0, hs2, X2, rh2, dhs2, has_dhs, dX2, dR2, drh, dx2, dh,
+        _gru_backward_slot(x2, W, UT, h0, hs2, X2, rh2, dhs2, has_dhs, dX2, dR2, drh, dx2, dh,
                            dWs[s], dUs[s], dbs_in[s], dbs_rec[s], reset_after, T, act,
                            r0, r1, rb)
+
+
+# ----------------------------------------------------------------------------------------------
+# compiling with LLVM's SLP vectoriser
+# ----------------------------------------------------------------------------------------------
+
+@contextlib.contextmanager
+def slp_compiling():
+    """Turns numba's NUMBA_SLP_VECTORIZE setting on for what compiles inside the block.
+
+    The register tiles of _madd (``_numba_tiles``) are vectorised by LLVM's SLP vectoriser, which
+    numba leaves off by default (3.3x on a 4 x 32 tile: bench/NOTES.md). The setting is read when
+    a pass pipeline is built, so it is switched on only while a kernel compiles, under numba's
+    compiler lock: no other thread's compile sees it, and other numba code keeps numba's default.
+    The scalar helpers that loops call (_tanh_f32, _act, ...) are inlined at numba-IR level:
+    compiled on their own with SLP on, their polynomials were packed into 4-wide vectors, and the
+    loops calling them no longer vectorised 16-wide (7x slower gate loops)."""
+    from numba.core import config
+    from numba.core.compiler_lock import global_compiler_lock
+    with global_compiler_lock:
+        before = getattr(config, "SLP_VECTORIZE", 0)
+        config.SLP_VECTORIZE = 1
+        try:
+            yield
+        finally:
+            config.SLP_VECTORIZE = before
+
+
+def _compile_with_slp(dispatcher):
+    """Makes `dispatcher` compile each new specialisation inside slp_compiling(): numba calls a
+    dispatcher's _compile_for_args when a call from Python finds no compiled (or cached) version
+    for its argument types; the call itself runs after the block, outside the compiler lock.
+    (Callees compile as part of their caller's compile, inside the caller's block.)"""
+    compile_for_args = dispatcher._compile_for_args
+
+    def compile_with_slp(*args, **kws):
+        with slp_compiling():
+            return compile_for_args(*args, **kws)
+
+    dispatcher._compile_for_args = compile_with_slp
+    return dispatcher
+
+
+# every jitted function here, not only the six kernels: one compiled from Python without SLP
+# (a test calling _madd) would be cached on disk that way and then linked into the kernels
+for _obj in list(globals().values()) + list(vars(_numba_tiles).values()):
+    if isinstance(_obj, Dispatcher):
+        _compile_with_slp(_obj)
