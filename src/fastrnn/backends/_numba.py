@@ -37,7 +37,7 @@ except ImportError as exc:  # numba is an optional extra: pip install 'fastrnn[n
     _IMPORT_ERROR = exc
 
 _ACT_CODES = {"tanh": 0, "relu": 1, "sigmoid": 2, "linear": 3}
-_ROWS_PER_BLOCK = 4
+_ROWS_PER_BLOCK = 16
 
 
 def is_built():

@@ -64,7 +64,7 @@ _SLOT = dict(_HELPER, inline="always")  # the per-slot bodies: inlined into thei
 # thin wrappers around _madd: inlined at numba-IR level, so that _madd's code is not linked into
 # (and re-optimised by LLVM in) one more compiled function per wrapper
 _WRAPPER = dict(_HELPER, inline="always")
-_RT = 16  # rows (samples) per tile of the weight-gradient products
+_RT = 64  # rows (samples) per tile of the weight-gradient products
 # The integer arguments of _madd go through _int: numba compiles a callee once per distinct
 # argument *types*, and a bare constant such as 0 is typed as Literal[int](0), so each call site
 # would compile its own copy of _madd (cold compile of the six kernels: 102 s instead of ~30 s).
