@@ -172,15 +172,16 @@ py::object optional_cached(const py::object& obj, const char* name, Shape expect
   return optional_checked<T>(obj, name, expected, sym, "cache x", false);
 }
 
-// Large output arrays come from a small pool of recently freed blocks. glibc serves allocations
-// above 32 MiB with fresh pages, and the kernel zero-fills every page on first touch: at
-// train-medium sizes that was ~15% of a forward pass (perf, bench/NOTES.md). A block returns to
-// the pool when the NumPy array that owns it is freed (capsule destructor); the pool holds at
-// most kPoolBytes and is only touched with the GIL held, so it needs no lock of its own.
+// Large output arrays come from a pool of recently freed blocks. glibc serves allocations above
+// 32 MiB with fresh pages, and the kernel zero-fills every page on first touch: at train-medium
+// sizes that was ~15% of a forward pass (perf, bench/NOTES.md). A block returns to the pool when
+// the NumPy array that owns it is freed (capsule destructor); the pool holds at most kPoolBytes
+// (2 GiB: the train-large LSTM's gates alone are 512 MiB, and at 512 MiB they never fitted) and
+// is only touched with the GIL held, so it needs no lock of its own.
 class BlockPool {
  public:
   static constexpr size_t kMinBytes = size_t(1) << 20;   // smaller: malloc's own reuse is fine
-  static constexpr size_t kPoolBytes = size_t(512) << 20;
+  static constexpr size_t kPoolBytes = size_t(2) << 30;
 
   void* get(size_t bytes) {
     for (size_t i = 0; i < free_.size(); ++i)

@@ -47,9 +47,11 @@ class Buffer {
 // Uninitialised scratch arrays carved from one block that each calling thread keeps between
 // calls (up to kArenaKeepBytes), so that repeated calls, as in training, do not pay for fresh
 // pages (a page fault and a kernel zero-fill per 4 KiB) every time. Larger blocks are freed after
-// the call: at that size the arithmetic dwarfs the faults. Only one ScratchArrays may be alive per
-// thread at a time (each kernel makes one; no kernel calls another while holding it).
-constexpr size_t kArenaKeepBytes = size_t(256) << 20;
+// the call. The limit was 256 MiB: at train-large the LSTM's backward scratch (dZ alone 512 MiB)
+// went to fresh pages every call and the kernel's clear_page was 18.6% of a training step (perf,
+// bench/NOTES.md section 11). Only one ScratchArrays may be alive per thread at a time (each
+// kernel makes one; no kernel calls another while holding it).
+constexpr size_t kArenaKeepBytes = size_t(1) << 30;
 
 struct ThreadArena {
   char* p = nullptr;

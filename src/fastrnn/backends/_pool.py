@@ -25,7 +25,7 @@ import threading
 import numpy as np
 
 MIN_BYTES = 1 << 20
-POOL_BYTES = 512 << 20
+POOL_BYTES = 2 << 30  # as the core's pool: the train-large LSTM's gates alone are 512 MiB
 
 _lock = threading.Lock()  # guards _idle and _idle_bytes
 _idle: list = []  # buffers (uint8 arrays), oldest first
