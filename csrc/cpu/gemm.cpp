@@ -37,10 +37,10 @@ constexpr int kHalfBytes = kVectorBytes / 2 >= 16 ? kVectorBytes / 2 : 16;
 constexpr int kQuarterBytes = kVectorBytes / 4 >= 16 ? kVectorBytes / 4 : 16;
 
 // The panel of B reused across all row tiles, KC x NC elements, stays in L2 while every tile of C
-// that needs it streams past (128 x 256 floats = 128 KiB). Deep products (the weight gradients,
-// K = batch x time) use 64 x 512: fewer passes over C per panel, measured 1.5x faster there
-// (bench/NOTES.md). NC is a multiple of every tile width.
-constexpr int64_t KC = 128, NC = 256, KC_DEEP = 64, NC_DEEP = 512, DEEP_K = 1024;
+// that needs it streams past (128 x 256 floats = 128 KiB). NC is a multiple of every tile width.
+// Deep products (the weight gradients, K = batch x time) once used 64 x 512; after the tile
+// changes 128 x 256 measured 8-15% faster there as well (bench/NOTES.md section 11).
+constexpr int64_t KC = 128, NC = 256;
 
 template <class V>
 inline V load(const void* p) {
@@ -115,13 +115,12 @@ void gemm(bool a_trans, int64_t M, int64_t N, int64_t K, const T* A, int64_t lda
   }
   const int64_t a_rs = a_trans ? 1 : lda;  // step to the next row of op(A)
   const int64_t a_ks = a_trans ? lda : 1;  // step to the next k
-  const int64_t KCx = K > DEEP_K ? KC_DEEP : KC, NCx = K > DEEP_K ? NC_DEEP : NC;
-  for (int64_t k0 = 0; k0 < K; k0 += KCx) {
-    const int64_t kc = K - k0 < KCx ? K - k0 : KCx;
+  for (int64_t k0 = 0; k0 < K; k0 += KC) {
+    const int64_t kc = K - k0 < KC ? K - k0 : KC;
     const bool load_c = accumulate || k0 > 0;
     const T* Ak = A + k0 * a_ks;
-    for (int64_t n0 = 0; n0 < N; n0 += NCx) {
-      const int64_t nc = N - n0 < NCx ? N - n0 : NCx;
+    for (int64_t n0 = 0; n0 < N; n0 += NC) {
+      const int64_t nc = N - n0 < NC ? N - n0 : NC;
       const T* Bk = B + k0 * ldb + n0;
       T* Cn = C + n0;
       int64_t i = 0;
