@@ -39,9 +39,27 @@ def _versions():
     return out
 
 
+def sgemm_gflops(n=2048, repeats=5):
+    """This machine's large-sgemm rate (NumPy's BLAS, float32 n^3, THREADS threads: the variables
+    above are set before NumPy loads its BLAS), the median of `repeats` products after one
+    warm-up: the yardstick of PERFORMANCE.md's ">= 70% of the measured sgemm FLOP rate"."""
+    import time
+    rng = np.random.default_rng(0)
+    a = rng.standard_normal((n, n), dtype=np.float32)
+    b = rng.standard_normal((n, n), dtype=np.float32)
+    a @ b
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        a @ b
+        times.append(time.perf_counter() - t0)
+    return 2.0 * n ** 3 / float(np.median(times)) / 1e9
+
+
 @pytest.fixture(scope="session")
 def run_info():
-    info = {"threads": THREADS, "cpu": _cpu_name(), "versions": _versions()}
+    info = {"threads": THREADS, "cpu": _cpu_name(), "versions": _versions(),
+            "sgemm_gflops": round(sgemm_gflops(), 1)}
     try:
         import fastrnn._core as core
         info["isa"] = core.isa()

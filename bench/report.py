@@ -4,7 +4,9 @@
                                                      [--png bench/results/cells.png]
 
 The table has one row per (shape, cell): the median time of every backend and peer, and the
-ratios PyTorch / fastrnn-cpp (higher is better for fastrnn) and numba / cpp. The chart shows the
+ratios PyTorch / fastrnn-cpp (higher is better for fastrnn) and numba / cpp, the cpp backend's
+FLOP rate and, where the run recorded it (bench/conftest.py), that rate as a share of the
+machine's large-sgemm rate measured in the same run. The chart shows the
 PyTorch / fastrnn ratio per shape and cell, with the PERFORMANCE.md target marked.
 """
 
@@ -36,7 +38,7 @@ def load(path):
             continue
         times[(ex["shape"], ex["cell"])][ex["backend"]] = bm["stats"]["median"]
         times[(ex["shape"], ex["cell"])]["_flops"] = ex.get("flops")
-        info = {k: ex.get(k) for k in ("threads", "cpu", "isa", "versions")}
+        info = {k: ex.get(k) for k in ("threads", "cpu", "isa", "versions", "sgemm_gflops")}
     return times, info, data.get("machine_info", {})
 
 
@@ -52,6 +54,9 @@ def table(times, info):
     if "numba" in backends:
         head.append("numba / cpp")
     head.append("cpp GFLOP/s")
+    sgemm = info.get("sgemm_gflops")
+    if sgemm:
+        head.append("% of sgemm")
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     keys = sorted(times, key=lambda k: (SHAPE_ORDER.index(k[0]) if k[0] in SHAPE_ORDER else 9,
                                         CELL_ORDER.index(k[1])))
@@ -67,12 +72,16 @@ def table(times, info):
             cells.append(f"{row['numba'] / cpp:.2f}" if cpp and row.get("numba") else "—")
         fl = row.get("_flops")
         cells.append(f"{fl / cpp / 1e9:.1f}" if cpp and fl else "—")
+        if sgemm:
+            cells.append(f"{100 * fl / cpp / 1e9 / sgemm:.0f}%" if cpp and fl else "—")
         lines.append("| " + " | ".join(cells) + " |")
     v = info.get("versions") or {}
     lines.append("")
     lines.append(f"{info.get('cpu', '?')}, {info.get('threads')} threads for every library, "
                  f"kernels for {info.get('isa', '?')}; float32, medians; "
-                 + ", ".join(f"{k} {val}" for k, val in v.items()) + ".")
+                 + ", ".join(f"{k} {val}" for k, val in v.items()) + "."
+                 + (f" Large-sgemm rate of this machine in the same run (NumPy's BLAS, 2048^3 "
+                    f"float32, same threads): {sgemm:.1f} GFLOP/s." if sgemm else ""))
     return "\n".join(lines)
 
 
