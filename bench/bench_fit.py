@@ -162,7 +162,8 @@ def main(repeats=15, interleave=False):
     x, y = fit_seed_data()
     print(f"fit-seed: one epoch of fit, N={N} T={T} I={I} H={H} batch {BATCH}, float32, "
           f"{threads} thread(s), median of {repeats}, "
-          + ("sides interleaved epoch by epoch" if interleave else "each side's epochs back to back"))
+          + ("sides interleaved epoch by epoch" if interleave
+             else "each side's epochs back to back"))
     print(f"{'cell':6} {'side':11} {'ms/epoch':>9} {'side/native':>12}")
     for cell in CELLS:
         fns = {}

@@ -40,9 +40,9 @@ def _versions():
 
 
 def sgemm_gflops(n=2048, repeats=5):
-    """This machine's large-sgemm rate (NumPy's BLAS, float32 n^3, THREADS threads: the variables
-    above are set before NumPy loads its BLAS), the median of `repeats` products after one
-    warm-up: the yardstick of PERFORMANCE.md's ">= 70% of the measured sgemm FLOP rate"."""
+    """This machine's large-sgemm rate (NumPy's BLAS, float32 n^3, THREADS threads: the
+    variables above are set before NumPy loads its BLAS), the median of `repeats` products
+    after one warm-up: the yardstick of PERFORMANCE.md's ">= 70% of the measured sgemm rate"."""
     import time
     rng = np.random.default_rng(0)
     a = rng.standard_normal((n, n), dtype=np.float32)

@@ -19,7 +19,8 @@ import pathlib
 import sys
 
 TILES = [(4, 32), (4, 16), (1, 32), (1, 16)]  # (rows, columns)
-TARGET = pathlib.Path(__file__).resolve().parents[1] / "src" / "fastrnn" / "backends" / "_numba_tiles.py"
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+TARGET = ROOT / "src" / "fastrnn" / "backends" / "_numba_tiles.py"
 
 HEADER = '''"""Register tiles of the numba backend's matrix product (``_numba_kernels._madd``).
 
@@ -45,7 +46,8 @@ _TILE = dict(cache=True, nogil=True, fastmath={"contract"}, error_model="numpy",
 
 def tile_source(rows, cols):
     out = [f"\n\n@njit(**_TILE)",
-           f"def _tile_{rows}x{cols}(Cf, ldc, c0, cs, Af, lda, ar0, ari, arq, ac0, aci, acq, Mf, ldm, mr0,",
+           f"def _tile_{rows}x{cols}(Cf, ldc, c0, cs, Af, lda, ar0, ari, arq, ac0, aci, acq, Mf, "
+           "ldm, mr0,",
            " " * len(f"def _tile_{rows}x{cols}(") + "mrq, n_q, j0):",
            "    si = max(ari * lda + aci, 0)",
            "    sq = max(arq * lda + acq, 0)",

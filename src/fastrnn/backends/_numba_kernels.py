@@ -10,24 +10,26 @@ pools spinning against each other on few cores cost more than BLAS gains).
   overwrites pre-activations with activated gates (all the backward pass needs: every derivative
   is a function of a gate's output).
 * Backward: walking time backwards, one fused pass turns (dh, dc) into the step's pre-activation
-  gradients (dA / dZ / dX, dR); then dh_{t-1} = dZ_t U^T (dot products along rows of dZ and
-  U, ``_mdot``). After the time loop dx = dZ W^T and dW, dU, db are summed over all of
-  a slot's rows (products into per-slot sums that the caller adds up), so nothing but dh (and
-  dc) is carried through time.
+  gradients (dA / dZ / dX, dR); then dh_{t-1} = dZ_t U^T (a product with U^T, which the
+  caller transposes once per call). After the time loop dx = dZ W^T and dW, dU, db are summed
+  over all of a slot's rows (products into per-slot sums that the caller adds up), so nothing
+  but dh (and dc) is carried through time.
 
 Threading: each public kernel is ``for s in prange(nslots): _<kernel>_slot(..., r0, r1, ...)``
 over ``nslots`` contiguous slices of the batch (one per thread); a slice runs the whole time loop
 block by block (``rb`` rows per block), so there is no synchronisation per step and a row's
 result never depends on the thread count. Weight gradients go to per-slot sums (no races). The
-slot functions, and the thin wrappers around the product, are inlined at numba-IR level
-(``inline="always"``) while _madd and the pointwise helpers stay separate, cached functions
-(numba links a callee's code into every caller and re-optimises it there). Cold first-call
-compile of all six float32 kernels: ~50 s (``bench/bench_numba.py --compile-time``); from the
+slot functions, the thin wrappers around the product and the scalar gate functions are inlined at
+numba-IR level (``inline="always"``) while _madd and the pointwise loops stay separate, cached
+functions (numba links a callee's code into every caller and re-optimises it there). Everything
+here compiles with LLVM's SLP vectoriser on (``slp_compiling``, at the end). Cold first-call
+compile of all six float32 kernels: ~75 s (``bench/bench_numba.py --compile-time``); from the
 on-disk cache 0.7 s.
 
 All arrays inside are 2-D and C-contiguous: a (B, T, X) argument is used as its (B T, X)
-reshape, row ``b T + t``. Every matrix product is ``_madd`` (register blocks of 4 rows x 4
-reduction values, see there). Nothing allocates: every buffer (scratch included) is passed in.
+reshape, row ``b T + t``. Every matrix product is ``_madd`` (register tiles of 4 rows x 32
+columns whose sums stay in registers over the whole reduction, ``_numba_tiles``; see there).
+Nothing allocates: every buffer (scratch included) is passed in.
 Constants are ``U.dtype.type(...)`` so that float32 kernels stay in float32 (a bare literal would
 promote to float64). ``error_model="numpy"``: no zero-division checks (they would block
 vectorisation; IEEE results are what is wanted). Loops over a part of a row run over a 1-D row
@@ -224,17 +226,14 @@ def _madd(C, c0, cs, A, ar0, ari, arq, ac0, aci, acq, M, mr0, mrq, n_rows, n_q, 
 
 @njit(**_HELPER)
 def _madd_blocks(C, c0, cs, A, ar0, ari, arq, ac0, aci, acq, M, mr0, mrq, n_rows, n_q, j0, j1):
-    """_madd without tiles: what is left of a product at the right edge (< 16 columns). Blocks of 4 rows of C x 4 values of q: the
-    16 scalars a(i, q) are loaded once, then one contiguous j loop does 4 loads of M, 4 loads and
-    4 stores of C and 16 FMAs per element (a k-outer loop with one q per pass does 4 stores per 4
-    FMAs, and store bandwidth was its limit: 13-27 GFLOP/s per core against 35-62 for this one,
-    bench/NOTES.md). All three arrays are walked through flat views with offsets clamped to >= 0
-    (every offset and stride here is >= 0): numba tests every index it cannot prove non-negative
-    for wraparound; LLVM does not vectorise a loop with that test, and on the 16 scalar loads of
-    a(i, q) it was ~30% of the fixed cost of a block, which is what a block costs when rows are
-    32 values long. (Row slices starting at j0 cost ~20 instructions each.) The exact form of the
-    clamps matters: written differently, LLVM lost the proof and left the j loop scalar
-    (check with inspect_asm after changing them)."""
+    """_madd without tiles: what is left of a product at the right edge (< 16 columns). Blocks
+    of 4 rows of C x 4 values of q: the 16 scalars a(i, q) are loaded once, then one contiguous
+    j loop does 4 loads of M, 4 loads and 4 stores of C and 16 FMAs per element. All three
+    arrays are walked through flat views with offsets clamped to >= 0 (every offset and stride
+    here is >= 0): numba tests every index it cannot prove non-negative for wraparound, and
+    LLVM does not vectorise a loop with that test. The exact form of the clamps matters:
+    written differently, LLVM lost the proof and left the j loop scalar (check with inspect_asm
+    after changing them)."""
     n = j1 - j0
     Cf = C.reshape(C.size)
     Mf = M.reshape(M.size)
