@@ -50,6 +50,6 @@ echo "== numba backend tests (first run compiles the kernels into the on-disk ca
 cd "$root"
 unset FASTRNN_BACKEND
 tests=(tests/test_ops.py tests/test_errors.py tests/test_backends.py tests/test_fallback.py
-       tests/test_pool.py)
+       tests/test_pool.py tests/test_numba_tiles.py)
 "$vpy" -m pytest -q -p no:cacheprovider "${tests[@]}" \
   -k "numba or test_backends or test_fallback or test_pool"
