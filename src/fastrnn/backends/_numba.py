@@ -101,7 +101,8 @@ def _act_code(name):
 
 def _plan(B, flops):
     """(slots, rows per block): one batch slice per thread (one thread for a small call), and
-    blocks of up to 4 rows that share each row of U from L1."""
+    blocks of up to 16 rows that run through the time loop together (the product's register
+    tiles take 4 rows at a time and set up once per block: bench/NOTES.md section 10)."""
     threads = 1 if flops < _SERIAL_FLOPS else numba.get_num_threads()
     slots = max(1, min(threads, B))
     return slots, _ROWS_PER_BLOCK
