@@ -257,21 +257,26 @@ void gru_backward(int64_t B, int64_t T_, int64_t I, int64_t H, bool reset_after,
         }
       }
     }
-    const int64_t rows = nb * T_;
-    const T* dX_rows = dX + b0 * ldg;
+    const int64_t rows = nb * T_, first = b0 * T_;
     detail::shifted_states(b0, b1, T_, H, h0, h_seq, prev);
-    if (dx) detail::input_gradient(rows, I, G, dX_rows, W, WT.data(), dx + b0 * T_ * I);
-    gemm<T>(true, I, G, rows, x + b0 * T_ * I, I, dX_rows, G, slots.dW(s), G, false);
-    detail::add_column_sums(rows, G, dX_rows, G, slots.db(s));
-    const T* prev_rows = prev + b0 * ld;
-    if (reset_after) {
-      const T* dR_rows = dR + b0 * ldg;
-      gemm<T>(true, H, G, rows, prev_rows, H, dR_rows, G, slots.dU(s), G, false);
-      detail::add_column_sums(rows, G, dR_rows, G, slots.db(s) + G);
-    } else {
-      gemm<T>(true, H, 2 * H, rows, prev_rows, H, dX_rows, G, slots.dU(s), G, false);
-      gemm<T>(true, H, H, rows, rec_h + b0 * ld, H, dX_rows + 2 * H, G, slots.dU(s) + 2 * H, G,
-              false);
+    // in chunks whose gradients stay in cache across the products (detail::gate_weight_gradients)
+    const int64_t chunk = detail::gradient_chunk_rows<T>(G);
+    for (int64_t r0 = 0; r0 < rows; r0 += chunk) {
+      const int64_t n = std::min(chunk, rows - r0), r = first + r0;
+      const bool acc = r0 > 0;
+      const T* dXc = dX + r * G;
+      if (dx) detail::input_gradient(n, I, G, dXc, W, WT.data(), dx + r * I);
+      gemm<T>(true, I, G, n, x + r * I, I, dXc, G, slots.dW(s), G, acc);
+      detail::add_column_sums(n, G, dXc, G, slots.db(s));
+      const T* prev_c = prev + r * H;
+      if (reset_after) {
+        const T* dRc = dR + r * G;
+        gemm<T>(true, H, G, n, prev_c, H, dRc, G, slots.dU(s), G, acc);
+        detail::add_column_sums(n, G, dRc, G, slots.db(s) + G);
+      } else {
+        gemm<T>(true, H, 2 * H, n, prev_c, H, dXc, G, slots.dU(s), G, acc);
+        gemm<T>(true, H, H, n, rec_h + r * H, H, dXc + 2 * H, G, slots.dU(s) + 2 * H, G, acc);
+      }
     }
   });
   slots.reduce_into(threads, dW, dU, db);
