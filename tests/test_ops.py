@@ -197,3 +197,21 @@ def test_row_blocks_of_the_time_loop_match_reference(case, dtype, variant):
     got = run_fastrnn(cell, opts, inp, variant, "cpp")
     want = run_reference(cell, opts, inp, variant)
     assert_close(got, want, dtype, f"cpp {case_id(case)} B200 H{H} {variant}")
+
+
+@pytest.mark.parametrize("case", [("elman", {}), ("lstm", {}), ("gru", {}),
+                                  ("gru", {"reset_after": False})], ids=case_id)
+def test_weight_gradient_chunks_match_reference(case):
+    """The core sums the weight gradients over a slice's rows in chunks of about 2 MiB of gate
+    gradients (gradient_chunk_rows in csrc/cpu/common.hpp: 2048 rows for Elman at H = 128, 1024
+    for the LSTM and 1280 for the GRU at H = 64, float64); 96 x 48 rows make several chunks and a
+    partial one per slice, on one thread or two."""
+    if "cpp" not in BACKENDS:
+        pytest.skip("the compiled core is not built")
+    cell, opts = case
+    H = 128 if cell == "elman" else 64
+    inp = make_inputs(cell, 96, 48, 3, H, np.float64, seed=9,
+                      reset_after=opts.get("reset_after", True))
+    got = run_fastrnn(cell, opts, inp, "all", "cpp")
+    want = run_reference(cell, opts, inp, "all")
+    assert_close(got, want, np.float64, f"cpp {case_id(case)} B96 T48 H{H}")
