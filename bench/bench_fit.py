@@ -7,7 +7,7 @@ cell(4) + Dense(1), Adam, MSE, shuffled batches of 32 (32 batches, the last one 
     python bench/bench_fit.py --interleave   # sides taking turns epoch by epoch
 
 Sides (extra_info "backend"):
-    cpp          fastrnn ``model.fit``, fused native epoch (fastrnn._core.Trainer)
+    cpp          fastrnn ``model.fit``, fused native epoch (fastrnn.backends._core.Trainer)
     cpp-python   fastrnn ``model.fit(native=False)``, the Python training loop over the same kernels
     torch        the idiomatic PyTorch loop: nn.LSTM/GRU/RNN(batch_first) + nn.Linear, a
                  DataLoader(TensorDataset, batch_size=32, shuffle=True), zero_grad / MSE /

@@ -40,7 +40,7 @@ def _threads(backend):
         import numba
         return numba.get_num_threads()
     if backend == "cpp":
-        from fastrnn import _core
+        from fastrnn.backends import _core
         return _core.max_threads()
     return 1
 
@@ -134,7 +134,7 @@ import sys, time
 t0 = time.perf_counter()
 import numpy as np
 from fastrnn import ops
-import fastrnn.backends._numba  # noqa: F401  (imports numba)
+import fastrnn.backends.numba  # noqa: F401  (imports numba)
 print(f"  import fastrnn + numba            {time.perf_counter() - t0:6.2f} s")
 dtype = np.dtype(sys.argv[1])
 B, T, I, H = 4, 5, 2, 3

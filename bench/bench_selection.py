@@ -21,7 +21,7 @@ import time
 
 import pytest
 
-from fastrnn import selection
+from fastrnn.forecasting import selection
 from fastrnn.data import load_sunspots
 
 DEFAULT_GRID = dict(cells=("elman", "lstm", "gru"), units=(8, 16), lags=(6, 12, 24))

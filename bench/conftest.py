@@ -61,7 +61,7 @@ def run_info():
     info = {"threads": THREADS, "cpu": _cpu_name(), "versions": _versions(),
             "sgemm_gflops": round(sgemm_gflops(), 1)}
     try:
-        import fastrnn._core as core
+        import fastrnn.backends._core as core
         info["isa"] = core.isa()
     except ImportError:
         pass

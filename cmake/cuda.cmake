@@ -1,4 +1,4 @@
-# fastrnn._cuda: the CUDA backend, built next to fastrnn._core when a CUDA compiler exists.
+# fastrnn.backends._cuda: the CUDA backend, built next to fastrnn.backends._core when a CUDA compiler exists.
 #
 # FASTRNN_CUDA (declared in the top-level CMakeLists.txt):
 #   AUTO  build it when CMake finds a CUDA compiler (nvcc), else skip with a status message;
@@ -61,4 +61,4 @@ target_link_libraries(fastrnn_cuda_kernels PUBLIC CUDA::cudart_static)
 pybind11_add_module(_cuda MODULE WITH_SOABI csrc/bindings/cuda.cpp)
 target_link_libraries(_cuda PRIVATE fastrnn_cuda_kernels CUDA::cudart_static)
 target_compile_options(_cuda PRIVATE -O3)
-install(TARGETS _cuda DESTINATION fastrnn)
+install(TARGETS _cuda DESTINATION fastrnn/backends)

@@ -3,17 +3,17 @@
 #
 #   scripts/cuda_memcheck.sh [python]      (default: python on PATH)
 #
-# Exits 0 with "skipped: ..." where there is no GPU, no fastrnn._cuda or no compute-sanitizer;
+# Exits 0 with "skipped: ..." where there is no GPU, no fastrnn.backends._cuda or no compute-sanitizer;
 # otherwise exits with compute-sanitizer's status (non-zero on any memory error or leak).
 set -euo pipefail
 PY="${1:-python}"
 cd "$(dirname "$0")/.."
 
-if ! "$PY" -c "import fastrnn._cuda" 2>/dev/null; then
-  echo "skipped: fastrnn._cuda is not built in this environment"; exit 0
+if ! "$PY" -c "import fastrnn.backends._cuda" 2>/dev/null; then
+  echo "skipped: fastrnn.backends._cuda is not built in this environment"; exit 0
 fi
-if ! "$PY" -c "import sys, fastrnn._cuda as c; sys.exit(0 if c.device_count() > 0 else 1)"; then
-  echo "skipped: no GPU ($("$PY" -c "import fastrnn._cuda as c; print(c.why_unavailable())"))"; exit 0
+if ! "$PY" -c "import sys, fastrnn.backends._cuda as c; sys.exit(0 if c.device_count() > 0 else 1)"; then
+  echo "skipped: no GPU ($("$PY" -c "import fastrnn.backends._cuda as c; print(c.why_unavailable())"))"; exit 0
 fi
 SAN="$(command -v compute-sanitizer || true)"
 for d in /usr/local/cuda/bin /usr/local/cuda-13.0/bin; do

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The pure-Python install path: a fresh virtual environment, fastrnn installed from this
-# repository with FASTRNN_PURE_PYTHON=1 (CMake compiles nothing, so there is no fastrnn._core),
+# repository with FASTRNN_PURE_PYTHON=1 (CMake compiles nothing, so there is no fastrnn.backends._core),
 # plus numba, pytest (+ pytest-benchmark, which the pytest options in pyproject.toml name) and
 # torch; then checks that the compiled core is absent, that the default
 # backend is numba, and runs the numba backend's part of the test suite (the parametrised suite
@@ -35,13 +35,13 @@ import fastrnn
 
 pkg = pathlib.Path(fastrnn.__file__).parent
 compiled = sorted(p.name for p in pkg.rglob("*") if p.suffix in (".so", ".pyd", ".dylib"))
-assert importlib.util.find_spec("fastrnn._core") is None, "fastrnn._core is installed"
+assert importlib.util.find_spec("fastrnn.backends._core") is None, "fastrnn.backends._core is installed"
 assert not compiled, f"compiled files in a pure-Python install: {compiled}"
 with warnings.catch_warnings(record=True) as caught:
     warnings.simplefilter("always")
     default = fastrnn.backends.default()
 assert default == "numba", f"default backend is {default!r}, built: {fastrnn.backends.built()}"
-assert any("fastrnn._core" in str(w.message) for w in caught), "no fallback warning"
+assert any("fastrnn.backends._core" in str(w.message) for w in caught), "no fallback warning"
 print("fastrnn", pkg, "| built:", fastrnn.backends.built(), "| default:", default)
 print("warning:", caught[0].message)
 PY

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Builds fastrnn._core with AddressSanitizer + UndefinedBehaviorSanitizer (CMake option
+# Builds fastrnn.backends._core with AddressSanitizer + UndefinedBehaviorSanitizer (CMake option
 # FASTRNN_SANITIZE=ON) into a scratch directory and runs the kernel tests against that build.
 # Any ASan or UBSan report aborts the run and fails the script.
 #
@@ -26,7 +26,7 @@ export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 export PYTHONPATH="$target${PYTHONPATH:+:$PYTHONPATH}"
 cd "$root"
 "$py" - <<PY
-import fastrnn._core as c
+import fastrnn.backends._core as c
 assert c.__file__.startswith("$target"), f"not the sanitized build: {c.__file__}"
 print("sanitized core:", c.__file__)
 PY

@@ -19,7 +19,7 @@ def test_numpy_is_always_there_and_cpp_when_compiled():
     assert "numpy" in backends.available()
     assert set(backends.available()) <= set(backends.built()) <= set(backends.NAMES)
     try:
-        import fastrnn._core  # noqa: F401
+        import fastrnn.backends._core  # noqa: F401
     except ImportError:
         pytest.skip("compiled core not installed")
     assert "cpp" in backends.available()

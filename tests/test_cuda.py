@@ -19,11 +19,11 @@ from fastrnn import backends, ops
 from conftest import GATES, TOL, make_inputs, rel_err
 
 try:
-    from fastrnn import _cuda
+    from fastrnn.backends import _cuda
 except ImportError:  # built without nvcc: nothing here applies
     _cuda = None
 
-pytestmark = pytest.mark.skipif(_cuda is None, reason="fastrnn._cuda not built (no CUDA compiler at build time)")
+pytestmark = pytest.mark.skipif(_cuda is None, reason="fastrnn.backends._cuda not built (no CUDA compiler at build time)")
 
 HAVE_GPU = _cuda is not None and _cuda.device_count() > 0
 needs_gpu = pytest.mark.skipif(not HAVE_GPU, reason="no CUDA GPU/driver here: "

@@ -9,7 +9,7 @@ import pytest
 distributed = pytest.importorskip("dask.distributed")
 joblib = pytest.importorskip("joblib")
 
-from fastrnn import selection  # noqa: E402
+from fastrnn.forecasting import selection  # noqa: E402
 from fastrnn.data import load_sunspots  # noqa: E402
 
 SUN = load_sunspots().values

@@ -215,7 +215,7 @@ def test_empty_batch_or_sequence(backend, cell, shape):
 @pytest.mark.parametrize("cell", CELLS)
 def test_core_rejects_damaged_cache(cell):
     """The compiled backward re-checks the saved arrays instead of reading out of bounds."""
-    core = pytest.importorskip("fastrnn._core")
+    core = pytest.importorskip("fastrnn.backends._core")
     r = forward(cell, base(cell), "cpp")
     saved = list(r.cache.saved)
     saved[-1] = saved[-1][:, :2]  # a truncated saved array
@@ -256,7 +256,7 @@ def test_concurrent_calls_equal_serial_calls(backend, cell):
 
 def test_cpp_releases_the_gil():
     """While one thread is inside a long kernel call, Python code in another thread runs."""
-    pytest.importorskip("fastrnn._core")
+    pytest.importorskip("fastrnn.backends._core")
     inp = make_inputs("lstm", 256, 200, 8, 64, np.float32, seed=0)
     args = [inp[k] for k in ("x", "W", "U", "b")]
     t0 = time.perf_counter()
@@ -282,8 +282,8 @@ def test_cpp_releases_the_gil():
 
 
 def test_omp_num_threads_is_honoured():
-    pytest.importorskip("fastrnn._core")
-    code = "import fastrnn._core as c; print(c.max_threads())"
+    pytest.importorskip("fastrnn.backends._core")
+    code = "import fastrnn.backends._core as c; print(c.max_threads())"
     for n in ("1", "3"):
         out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                              env={**__import__("os").environ, "OMP_NUM_THREADS": n}, check=True)

@@ -1,7 +1,7 @@
 """Where the compiled core is missing: backend selection falls back to numba, then numpy, and
 warns once, saying how to get the fast path.
 
-The missing core is simulated in a fresh interpreter by ``sys.modules['fastrnn._core'] = None``
+The missing core is simulated in a fresh interpreter by ``sys.modules['fastrnn.backends._core'] = None``
 (an import of it then raises ImportError, exactly as when the extension was never built); a
 missing numba likewise with ``sys.modules['numba'] = None``. An in-process test does the same by
 editing the registry's table of loaded modules.
@@ -41,7 +41,7 @@ except RuntimeError as exc:
 print(json.dumps({
     "built": backends.built(), "available": backends.available(), "picks": picks,
     "used": r.cache.backend, "dh0_ok": bool(np.all(np.isfinite(g.dh0))),
-    "core_loaded": sys.modules.get("fastrnn._core") is not None, "cpp_error": cpp_error,
+    "core_loaded": sys.modules.get("fastrnn.backends._core") is not None, "cpp_error": cpp_error,
     "warnings": [(w.category.__name__, str(w.message)) for w in caught
                  if "fastrnn" in str(w.message) or "backend" in str(w.message)],
 }))
@@ -66,7 +66,7 @@ def _numba_importable():
 
 @pytest.mark.skipif(not _numba_importable(), reason="numba is not installed")
 def test_missing_core_falls_back_to_numba_and_warns_once():
-    res = _probe(["fastrnn._core"])
+    res = _probe(["fastrnn.backends._core"])
     assert not res["core_loaded"]
     assert "cpp" not in res["built"] and "numba" in res["built"] and "numba" in res["available"]
     assert res["picks"] == ["numba"] * 3
@@ -75,12 +75,12 @@ def test_missing_core_falls_back_to_numba_and_warns_once():
     assert len(res["warnings"]) == 1, res["warnings"]
     category, message = res["warnings"][0]
     assert category == "RuntimeWarning"
-    assert "fastrnn._core" in message and "'numba'" in message
+    assert "fastrnn.backends._core" in message and "'numba'" in message
     assert "pip install" in message and "compiler" in message  # how to get the fast path
 
 
 def test_missing_core_and_numba_falls_back_to_numpy_and_warns_once():
-    res = _probe(["fastrnn._core", "numba"])
+    res = _probe(["fastrnn.backends._core", "numba"])
     assert "cpp" not in res["built"] and "numba" not in res["built"]
     assert res["picks"] == ["numpy"] * 3
     assert res["used"] == "numpy" and res["dh0_ok"]
@@ -93,7 +93,7 @@ def test_missing_core_and_numba_falls_back_to_numpy_and_warns_once():
 
 def test_core_present_means_no_warning():
     try:
-        import fastrnn._core  # noqa: F401
+        import fastrnn.backends._core  # noqa: F401
     except ImportError:
         pytest.skip("compiled core not installed")
     res = _probe([])
@@ -103,7 +103,7 @@ def test_core_present_means_no_warning():
 
 def test_numba_backend_reports_why_when_numba_is_missing():
     code = ("import sys; sys.modules['numba'] = None\n"
-            "from fastrnn.backends import _numba as m\n"
+            "from fastrnn.backends import numba as m\n"
             "print(m.is_built(), m.is_available(), m.why_unavailable())")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     built, available, why = out.stdout.strip().split(" ", 2)
@@ -121,9 +121,9 @@ def test_registry_fallback_in_process(monkeypatch):
     monkeypatch.setattr(backends, "_warned", False)
     if hasattr(backends, "_default"):  # the registry caches its choice; forget it for this test
         monkeypatch.setattr(backends, "_default", None)
-    with pytest.warns(RuntimeWarning, match="fastrnn._core.*'numba'") as record:
+    with pytest.warns(RuntimeWarning, match="fastrnn.backends._core.*'numba'") as record:
         assert backends.default() == "numba"
-    assert len([w for w in record if "fastrnn._core" in str(w.message)]) == 1
+    assert len([w for w in record if "fastrnn.backends._core" in str(w.message)]) == 1
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # a second warning would raise here
         assert backends.default() == "numba"

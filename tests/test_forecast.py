@@ -6,9 +6,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from fastrnn import forecast as F
+from fastrnn.forecasting import calendar as F
 from fastrnn.data import load_sunspots
-from fastrnn.selection import RNNForecaster
+from fastrnn.forecasting.selection import RNNForecaster
 
 SUN = load_sunspots().values
 

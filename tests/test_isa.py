@@ -12,12 +12,12 @@ import sys
 
 import pytest
 
-core = pytest.importorskip("fastrnn._core")
+core = pytest.importorskip("fastrnn.backends._core")
 
 ORDER = ["baseline", "avx2", "avx512"]
 
 CHECK = r"""
-import numpy as np, fastrnn._core as core
+import numpy as np, fastrnn.backends._core as core
 from fastrnn import ops
 rng = np.random.default_rng(0)
 worst = 0.0

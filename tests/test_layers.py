@@ -331,7 +331,7 @@ def test_gru_recurrent_dropout_not_implemented():
 
 # -- initialisers --------------------------------------------------------------------------------
 def test_default_initialisers_follow_keras():
-    fastrnn.seeding.set_random_seed(0)
+    fastrnn.nn.seeding.set_random_seed(0)
     layer = layers.LSTM(16)
     layer.build((None, None, 8))
     W, U, b = layer.get_weights()

@@ -1,4 +1,4 @@
-"""Fused native training (fastrnn._core.Trainer, csrc/cpu/train.cpp) against the Python path.
+"""Fused native training (fastrnn.backends._core.Trainer, csrc/cpu/train.cpp) against the Python path.
 
 For the same seed, ``fit`` through the core and ``fit(native=False)`` must leave the same
 weights, optimiser state and iteration count, report the same history, and stop at the same
@@ -20,11 +20,11 @@ from conftest import TOL, rel_err
 
 import fastrnn
 from fastrnn import callbacks, layers, losses, optimizers, regularizers
-from fastrnn.models import Sequential, set_random_seed
+from fastrnn.nn.models import Sequential, set_random_seed
 
-core = pytest.importorskip("fastrnn._core")
+core = pytest.importorskip("fastrnn.backends._core")
 if not hasattr(core, "Trainer"):
-    pytest.skip("this build of fastrnn._core has no Trainer", allow_module_level=True)
+    pytest.skip("this build of fastrnn.backends._core has no Trainer", allow_module_level=True)
 
 DTYPES = [np.float64, np.float32]
 N, T, I = 70, 5, 3          # 70 samples: batches of 16 leave a last batch of 6
@@ -70,7 +70,7 @@ def _fit_both(build, x, y, epochs=1, batch_size=16, **fit_kw):
             hist = model.fit(x, y, epochs=epochs, batch_size=batch_size, verbose=0,
                              native=native, **fit_kw)
         runs.append((model, hist, [str(w.message) for w in caught],
-                     fastrnn.seeding.generator().bit_generator.state))
+                     fastrnn.nn.seeding.generator().bit_generator.state))
     (nat, hn, wn, gn), (py, hp, wp, gp) = runs
     if hp.nonfinite is None:  # the global generator was advanced identically (shuffles, masks)
         assert gn == gp

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 pytest.importorskip("numba")
-from fastrnn.backends import _numba_kernels as k  # noqa: E402
+from fastrnn.backends.numba import kernels as k  # noqa: E402
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 
@@ -24,7 +24,7 @@ def _generator():
 
 def test_generated_tiles_are_current():
     gen = _generator()
-    have = (ROOT / "src" / "fastrnn" / "backends" / "_numba_tiles.py").read_text()
+    have = (ROOT / "src" / "fastrnn" / "backends" / "numba" / "tiles.py").read_text()
     assert have == gen.source(), "run: python scripts/gen_numba_tiles.py"
 
 
@@ -90,7 +90,7 @@ def test_kernels_compile_with_slp_and_leave_the_setting_alone():
     for name in ("elman_forward", "elman_backward", "lstm_forward", "lstm_backward",
                  "gru_forward", "gru_backward", "_madd"):
         assert "_compile_for_args" in vars(getattr(k, name)), name
-    assert "_compile_for_args" in vars(k._numba_tiles._tile_4x32)
+    assert "_compile_for_args" in vars(k.tiles._tile_4x32)
     before = config.SLP_VECTORIZE
     rng = np.random.default_rng(0)
     x = rng.standard_normal((3, 4, 2)).astype(np.float32)

@@ -2,7 +2,7 @@
 
 PyTorch (float64, CPU) is the oracle where it has the cell: Elman tanh/relu, LSTM tanh, GRU
 reset_after=True. The rest (Elman sigmoid/linear, LSTM relu/sigmoid/linear, GRU reset_after=False
-and non-tanh GRUs) is checked against fastrnn._reference in float64, which test_reference.py
+and non-tanh GRUs) is checked against fastrnn.backends.reference in float64, which test_reference.py
 checks against finite differences. Tolerances come from the one table in conftest.py.
 """
 

@@ -1,4 +1,4 @@
-"""The reference (fastrnn._reference) against float64 central finite differences.
+"""The reference (fastrnn.backends.reference) against float64 central finite differences.
 
 For a scalar loss L = sum(dh_seq * h_seq) + sum(dh_last * h_last) (+ sum(dc_last * c_last)),
 every analytic gradient the reference returns (x, W, U, b, h0, c0) must equal the numerical
@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from conftest import make_inputs
-from fastrnn import _reference as ref
+from fastrnn.backends import reference as ref
 
 CASES = [("elman", dict(activation=a)) for a in ("tanh", "relu", "sigmoid", "linear")] + \
         [("lstm", dict(activation=a)) for a in ("tanh", "relu", "sigmoid", "linear")] + \

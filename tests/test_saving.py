@@ -12,8 +12,8 @@ import pytest
 
 from fastrnn import callbacks, layers, optimizers, regularizers
 from fastrnn.layers import Input
-from fastrnn.models import Sequential, load_model, set_random_seed
-from fastrnn.saving import load_model as saving_load_model
+from fastrnn.nn.models import Sequential, load_model, set_random_seed
+from fastrnn.nn.saving import load_model as saving_load_model
 
 
 def make_model():

@@ -11,9 +11,9 @@ from math import log, pi
 import numpy as np
 import pytest
 
-from fastrnn import selection
+from fastrnn.forecasting import selection
 from fastrnn.data import load_nile, load_sunspots
-from fastrnn.selection import AR, Naive, RNNForecaster, SeasonalNaive
+from fastrnn.forecasting.selection import AR, Naive, RNNForecaster, SeasonalNaive
 
 SUN = load_sunspots().values
 M = 247  # the training part of sunspots with test=0.2
@@ -177,7 +177,7 @@ def test_rnn_forecaster_params_names_and_pickle():
 
 def test_rnn_seeded_and_leaves_global_seed_alone():
     import fastrnn
-    from fastrnn import seeding
+    from fastrnn.nn import seeding
 
     fastrnn.set_random_seed(123)
     before = seeding.generator().bit_generator.state

@@ -11,7 +11,7 @@ import pytest
 
 from fastrnn import callbacks, layers, losses, optimizers, regularizers
 from fastrnn.layers import Input
-from fastrnn.models import Sequential, set_random_seed
+from fastrnn.nn.models import Sequential, set_random_seed
 
 
 # -- optimisers: one or two steps equal the formulas --------------------------------------------

@@ -1,17 +1,60 @@
 """fastrnn: fast recurrent neural networks (Elman, LSTM, GRU) for time series.
 
-The compiled C++ core runs the forward passes and backpropagation through time; see
-``fastrnn.ops`` for the functional API and ``fastrnn.backends`` for the backend registry.
+The package face is lazy (PEP 562): ``import fastrnn`` or ``import fastrnn.ops`` loads only what
+is asked for, so the functional API does not pay for the model, forecasting or CLI wings.
+
+Wings, in the direction the data flows (each imports only the ones after it)::
+
+    cli -> forecasting -> nn -> ops -> backends -> compiled core
+
+``fastrnn.ops`` is the functional API, ``fastrnn.backends`` the backend registry,
+``fastrnn.nn`` the Keras-style engine (its public modules are also at Keras's places:
+``fastrnn.layers``, ``fastrnn.optimizers``, ...), ``fastrnn.timeseries`` windows, scaling and
+the ADF test, ``fastrnn.forecasting`` forecasters, metrics and model selection.
 """
 
-__version__ = "0.1.0"
+from __future__ import annotations
 
-from fastrnn import (backends, callbacks, data, forecast, initializers, layers, losses, ops,  # noqa: E402
-                     optimizers, regularizers, selection, timeseries)
-from fastrnn.layers import Input  # noqa: E402
-from fastrnn.models import Sequential, load_model  # noqa: E402
-from fastrnn.seeding import set_random_seed  # noqa: E402
+import importlib
 
-__all__ = ["backends", "ops", "layers", "optimizers", "losses", "regularizers", "callbacks",
-           "initializers", "timeseries", "selection", "forecast", "data", "Sequential", "Input",
-           "load_model", "set_random_seed", "__version__"]
+from fastrnn._version import __version__
+
+# name -> (module, attribute or None for the module itself)
+_LAZY = {
+    "backends": ("fastrnn.backends", None),
+    "ops": ("fastrnn.ops", None),
+    "cells": ("fastrnn.cells", None),
+    "interop": ("fastrnn.interop", None),
+    "nn": ("fastrnn.nn", None),
+    "layers": ("fastrnn.nn.layers", None),
+    "optimizers": ("fastrnn.nn.optimizers", None),
+    "losses": ("fastrnn.nn.losses", None),
+    "regularizers": ("fastrnn.nn.regularizers", None),
+    "callbacks": ("fastrnn.nn.callbacks", None),
+    "initializers": ("fastrnn.nn.initializers", None),
+    "activations": ("fastrnn.nn.activations", None),
+    "timeseries": ("fastrnn.timeseries", None),
+    "forecasting": ("fastrnn.forecasting", None),
+    "data": ("fastrnn.data", None),
+    "Sequential": ("fastrnn.nn.models", "Sequential"),
+    "Input": ("fastrnn.nn.layers", "Input"),
+    "load_model": ("fastrnn.nn.saving", "load_model"),
+    "set_random_seed": ("fastrnn.nn.seeding", "set_random_seed"),
+}
+
+__all__ = sorted(_LAZY) + ["__version__"]
+
+
+def __getattr__(name):
+    try:
+        module_name, attr = _LAZY[name]
+    except KeyError:
+        raise AttributeError(f"module 'fastrnn' has no attribute {name!r}") from None
+    module = importlib.import_module(module_name)
+    value = module if attr is None else getattr(module, attr)
+    globals()[name] = value  # later lookups skip __getattr__
+    return value
+
+
+def __dir__():
+    return __all__

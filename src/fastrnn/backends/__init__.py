@@ -2,10 +2,10 @@
 
 Backends, fastest first:
 
-    "cuda"   fastrnn._cuda, NVIDIA GPUs (opt-in: chosen only by name)
-    "cpp"    fastrnn._core, compiled C++ with OpenMP
+    "cuda"   fastrnn.backends._cuda, NVIDIA GPUs (opt-in: chosen only by name)
+    "cpp"    fastrnn.backends._core, compiled C++ with OpenMP
     "numba"  Numba kernels, the fallback where the compiled core is missing
-    "numpy"  fastrnn._reference, plain NumPy: the ground truth, slow
+    "numpy"  fastrnn.backends.reference, plain NumPy: the ground truth, slow
 
 ``built()`` lists what is installed, ``available()`` what can run now, ``default()`` what
 ``backend=None`` picks: ``set_default(name)`` if called, else the ``FASTRNN_BACKEND`` environment
@@ -14,7 +14,7 @@ once, on first use (reading os.environ costs more than a small kernel call); cha
 later with ``set_default``.
 
 Every backend module provides the same six functions with the signatures of the compiled core
-(see ``fastrnn/backends/_numpy.py``).
+(see ``fastrnn/backends/numpy.py``).
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ import warnings
 
 NAMES = ("cuda", "cpp", "numba", "numpy")
 _DEFAULT_ORDER = ("cpp", "numba", "numpy")
-_MODULES = {name: f"fastrnn.backends._{name}" for name in NAMES}
+_MODULES = {name: f"fastrnn.backends.{name}" for name in NAMES}
 _loaded: dict = {}
 _warned = False
 _default = None  # the resolved default backend name, once known
@@ -73,7 +73,7 @@ def _automatic():
             if name != "cpp" and not _warned:
                 _warned = True
                 warnings.warn(
-                    f"fastrnn's compiled core (fastrnn._core) is not available; using the {name!r} "
+                    f"fastrnn's compiled core (fastrnn.backends._core) is not available; using the {name!r} "
                     "backend, which is slower. Reinstall fastrnn with a C++ compiler present "
                     "(pip install --force-reinstall fastrnn) to get the fast path"
                     + ("" if name == "numba" else ", or pip install 'fastrnn[numba]' for a faster fallback")

@@ -1,4 +1,4 @@
-"""The CUDA backend: fastrnn._cuda, with the backend signatures of ``_numpy.py``.
+"""The CUDA backend: fastrnn.backends._cuda, with the backend signatures of ``_numpy.py``.
 
 Arrays: NumPy in, NumPy out (copied to and from the GPU for you). Device arrays in (anything
 with ``__cuda_array_interface__``: PyTorch CUDA tensors, CuPy, Numba device arrays) are used
@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from fastrnn import _cuda  # ImportError when the CUDA backend was not built: the registry skips it
+from fastrnn.backends import _cuda  # ImportError when the CUDA backend was not built: the registry skips it
 
 
 def is_built():

@@ -24,7 +24,7 @@ History so far; ``model.stop_training`` is True and ``history.nonfinite`` holds
 
 Fused native training: when every layer, the loss, the optimiser and the callbacks are
 supported (see ``Sequential.native_training_plan``), ``fit`` runs each epoch as one call into
-the compiled core (``fastrnn._core.Trainer``, csrc/cpu/train.cpp): batching in the drawn order,
+the compiled core (``fastrnn.backends._core.Trainer``, csrc/cpu/train.cpp): batching in the drawn order,
 forward, BPTT, loss, penalties, clipping and the optimiser update all in C++. The shuffling
 permutation and the dropout masks are still drawn in Python from the same generators, in the
 same order, so a seeded fit gives the same weights on either path (to rounding). Python keeps
@@ -46,13 +46,13 @@ import warnings
 
 import numpy as np
 
-from fastrnn import activations as _activations
-from fastrnn import callbacks as _callbacks
-from fastrnn import layers as _layers
-from fastrnn import losses as _losses
-from fastrnn import metrics as _metrics
-from fastrnn import optimizers as _optimizers
-from fastrnn import seeding as _seeding
+from fastrnn.nn import activations as _activations
+from fastrnn.nn import callbacks as _callbacks
+from fastrnn.nn import layers as _layers
+from fastrnn.nn import losses as _losses
+from fastrnn.nn import metrics as _metrics
+from fastrnn.nn import optimizers as _optimizers
+from fastrnn.nn import seeding as _seeding
 
 __all__ = ["Sequential", "load_model", "set_random_seed"]
 
@@ -526,11 +526,11 @@ class Sequential:
     def _native_plan(self, x, y, batch_size, cbs):
         """A _NativePlan for fit on the prepared (x, y), or (None, why not)."""
         try:
-            from fastrnn import _core
+            from fastrnn.backends import _core
         except ImportError:
-            return None, "the compiled core fastrnn._core is not installed"
+            return None, "the compiled core fastrnn.backends._core is not installed"
         if not hasattr(_core, "Trainer"):
-            return None, "this build of fastrnn._core has no fused training (Trainer)"
+            return None, "this build of fastrnn.backends._core has no fused training (Trainer)"
         for cb in cbs:
             for hook in ("on_train_batch_begin", "on_train_batch_end"):
                 if getattr(getattr(cb, hook), "__func__", None) is not getattr(
@@ -549,7 +549,7 @@ class Sequential:
         if not self._flat_ok():
             return None, "the weights are not in the model's flat buffer"
         from fastrnn import backends as _backends
-        from fastrnn import regularizers as _regs
+        from fastrnn.nn import regularizers as _regs
 
         specs, arrays, dropouts = [], [], []
         shape = (None,) + x.shape[1:]
@@ -888,7 +888,7 @@ class Sequential:
     def save(self, filepath):
         """Write the architecture, weights, compile settings and optimiser state to one file at
         `filepath`, whatever its name (see ``fastrnn.saving``)."""
-        from fastrnn import saving
+        from fastrnn.nn import saving
         saving.save_model(self, filepath)
 
     def __repr__(self):
@@ -922,5 +922,5 @@ def _table(header, rows, widths):
 
 def load_model(filepath, backend=None, compile=True):
     """Restore a model written by ``model.save`` (see ``fastrnn.saving.load_model``)."""
-    from fastrnn import saving
+    from fastrnn.nn import saving
     return saving.load_model(filepath, backend=backend, compile=compile)

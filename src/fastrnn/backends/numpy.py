@@ -1,4 +1,4 @@
-"""The reference backend: validation plus fastrnn._reference. Defines the backend protocol.
+"""The reference backend: validation plus fastrnn.backends.reference. Defines the backend protocol.
 
 Every backend module provides exactly these functions (the compiled core has the same ones):
 
@@ -18,8 +18,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from fastrnn import _reference as ref
-from fastrnn import _validate as v
+from fastrnn.backends import reference as ref
+from fastrnn import _params as v
 
 
 def is_built():

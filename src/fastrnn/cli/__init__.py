@@ -66,7 +66,7 @@ def cmd_info(args):
     print(f"default backend:    {backends.default()}")
     threads = "?"
     if "cpp" in backends.built():
-        from fastrnn import _core
+        from fastrnn.backends import _core
         threads = _core.max_threads()
     print(f"threads:            {threads} (OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS', 'unset')})")
     print(f"CPU:                {platform.processor() or platform.machine()}; "
@@ -382,10 +382,10 @@ def cmd_forecast(args):
     if args.backend is not None and args.backend not in backends.available():
         raise CLIError(f"backend {args.backend!r} is not available here; available: "
                        f"{', '.join(backends.available())}")
-    from fastrnn import selection
+    from fastrnn.forecasting import selection
     from fastrnn.data import NAMES as DATA
     from fastrnn.data import path as data_path
-    from fastrnn.forecast import future_index
+    from fastrnn.forecasting.calendar import future_index
 
     if args.csv is None:
         path = data_path("sunspots")

@@ -1,7 +1,7 @@
 """Model selection for one series: RNN candidates and classical baselines side by side, under
 the same split and the same three criteria.
 
-    from fastrnn import selection
+    from fastrnn.forecasting import selection
     sel = selection.select(series, criterion="mse", n_jobs=2, seed=0)
     sel.table            # ranked: a pandas DataFrame when pandas is installed, else records
     sel.best             # the chosen fitted model (trained on the training part)
@@ -54,7 +54,7 @@ from math import log, pi
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
-from fastrnn.forecast import as_series, future_index, level_offset, undifference
+from fastrnn.forecasting.calendar import as_series, future_index, level_offset, undifference
 
 __all__ = ["gaussian_loglik", "aic", "bic", "information_criteria", "one_step_mse",
            "out_of_sample_mse", "detect_period", "choose_diff", "Naive", "SeasonalNaive",
@@ -463,9 +463,9 @@ class RNNForecaster(_Forecaster):
 
     def _build(self):
         import fastrnn
-        from fastrnn import layers as L
-        from fastrnn import optimizers as O
-        from fastrnn import seeding
+        from fastrnn.nn import layers as L
+        from fastrnn.nn import optimizers as O
+        from fastrnn.nn import seeding
 
         Cell = {"elman": L.SimpleRNN, "lstm": L.LSTM, "gru": L.GRU}[self.cell]
         s = self._seed()

@@ -1,6 +1,6 @@
 """Numba kernels of the Elman, LSTM and GRU cells (forward and backpropagation through time).
 
-Imported only by ``fastrnn.backends._numba`` and only when numba is importable. The algorithm is
+Imported only by ``fastrnn.backends.numba`` and only when numba is importable. The algorithm is
 the C++ core's (csrc/cpu/*.cpp); everything, the matrix products included, runs in these kernels,
 so a call uses numba's thread pool and nothing else (NumPy's BLAS has its own pool, and the two
 pools spinning against each other on few cores cost more than BLAS gains).
@@ -28,7 +28,7 @@ on-disk cache 0.7 s.
 
 All arrays inside are 2-D and C-contiguous: a (B, T, X) argument is used as its (B T, X)
 reshape, row ``b T + t``. Every matrix product is ``_madd`` (register tiles of 4 rows x 32
-columns whose sums stay in registers over the whole reduction, ``_numba_tiles``; see there).
+columns whose sums stay in registers over the whole reduction, ``tiles``; see there).
 Nothing allocates: every buffer (scratch included) is passed in.
 Constants are ``U.dtype.type(...)`` so that float32 kernels stay in float32 (a bare literal would
 promote to float64). ``error_model="numpy"``: no zero-division checks (they would block
@@ -51,8 +51,8 @@ from numba import njit, prange, types
 from numba.core.dispatcher import Dispatcher
 from numba.extending import overload
 
-from fastrnn.backends import _numba_tiles
-from fastrnn.backends._numba_tiles import _tile_1x16, _tile_1x32, _tile_4x16, _tile_4x32
+from fastrnn.backends.numba import tiles
+from fastrnn.backends.numba.tiles import _tile_1x16, _tile_1x32, _tile_4x16, _tile_4x32
 
 # contract: allow FMA (GCC does the same by default for the C++ core). No nnan/ninf: the
 # sigmoid relies on exp overflowing to inf.
@@ -185,7 +185,7 @@ def _madd(C, c0, cs, A, ar0, ari, arq, ac0, aci, acq, M, mr0, mrq, n_rows, n_q, 
 
     Every matrix product of the kernels is this function, told by the strides which rows of C,
     A and M it walks (A may be walked transposed). Register tiles of 4 (or 1) rows x 32 (or 16)
-    columns (``_numba_tiles``: the sums stay in registers over the whole reduction, no stores and
+    columns (``tiles``: the sums stay in registers over the whole reduction, no stores and
     so no run-time alias checks inside it); what is left over at the right edge goes to
     ``_madd_blocks``."""
     Cf = C.reshape(C.size)
@@ -800,7 +800,7 @@ def gru_backward(x, W, UT, h0, hs, X, rh, dhs, has_dhs, dX, dR, drh, dx, dh, dWs
 def slp_compiling():
     """Turns numba's NUMBA_SLP_VECTORIZE setting on for what compiles inside the block.
 
-    The register tiles of _madd (``_numba_tiles``) are vectorised by LLVM's SLP vectoriser, which
+    The register tiles of _madd (``tiles``) are vectorised by LLVM's SLP vectoriser, which
     numba leaves off by default (3.3x on a 4 x 32 tile: bench/NOTES.md). The setting is read when
     a pass pipeline is built, so it is switched on only while a kernel compiles, under numba's
     compiler lock: no other thread's compile sees it, and other numba code keeps numba's default.
@@ -835,6 +835,6 @@ def _compile_with_slp(dispatcher):
 
 # every jitted function here, not only the six kernels: one compiled from Python without SLP
 # (a test calling _madd) would be cached on disk that way and then linked into the kernels
-for _obj in list(globals().values()) + list(vars(_numba_tiles).values()):
+for _obj in list(globals().values()) + list(vars(tiles).values()):
     if isinstance(_obj, Dispatcher):
         _compile_with_slp(_obj)

@@ -33,8 +33,8 @@ _HEADER = "fastrnn_model.json"
 
 
 def save_model(model, filepath):
-    from fastrnn import losses, optimizers
-    from fastrnn.models import Sequential
+    from fastrnn.nn import losses, optimizers
+    from fastrnn.nn.models import Sequential
     if not isinstance(model, Sequential):
         raise TypeError(f"model must be a fastrnn Sequential, got {type(model).__name__}")
     model._require_built()
@@ -48,7 +48,7 @@ def save_model(model, filepath):
                     "iterations": int(model.optimizer.iterations)}
         opt_state = model.optimizer.state()
     try:
-        from fastrnn import __version__ as version
+        from fastrnn._version import __version__ as version
     except ImportError:  # pragma: no cover
         version = "unknown"
     header = {"format": FORMAT, "format_version": FORMAT_VERSION, "fastrnn_version": version,
@@ -77,8 +77,8 @@ def _bad(path, why):
 def load_model(filepath, backend=None, compile=True):
     """The model saved at `filepath`, with its weights (identical predictions) and, when it
     was compiled and ``compile=True``, its optimizer, loss, metrics and optimiser state."""
-    from fastrnn import losses, optimizers
-    from fastrnn.models import Sequential
+    from fastrnn.nn import losses, optimizers
+    from fastrnn.nn.models import Sequential
     filepath = os.fspath(filepath)
     if not os.path.isfile(filepath):
         raise FileNotFoundError(f"no such model file: {filepath!r}")

@@ -1,9 +1,9 @@
-"""The Numba backend: the fallback that still runs fast where fastrnn._core is missing.
+"""The Numba backend: the fallback that still runs fast where fastrnn.backends._core is missing.
 
-Same six functions and signatures as the compiled core (see ``fastrnn/backends/_numpy.py`` for
+Same six functions and signatures as the compiled core (see ``fastrnn/backends/numpy.py`` for
 the protocol) and the same algorithm; the kernels, matrix products included, are in
-``fastrnn/backends/_numba_kernels.py``, parallel over the batch with ``prange``. This module
-validates (``fastrnn._validate``: the same messages as the C++ binding), allocates the outputs
+``fastrnn/backends/numba/kernels.py``, parallel over the batch with ``prange``. This module
+validates (``fastrnn._params``: the same messages as the C++ binding), allocates the outputs
 and scratch buffers (those of 1 MiB or more from reused memory, ``_pool.py``), and adds up the
 per-thread weight-gradient sums. The backward functions re-check the shapes and dtypes of the
 saved arrays, so a damaged cache raises a ValueError instead of reading out of bounds.
@@ -24,12 +24,12 @@ import threading
 
 import numpy as np
 
-from fastrnn import _validate as v
+from fastrnn import _params as v
 from fastrnn.backends import _pool
 
 try:
     import numba
-    from fastrnn.backends import _numba_kernels as _k
+    from fastrnn.backends.numba import kernels as _k
     _IMPORT_ERROR = None
 except ImportError as exc:  # numba is an optional extra: pip install 'fastrnn[numba]'
     numba = None
