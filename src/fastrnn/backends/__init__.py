@@ -96,6 +96,27 @@ def default():
     return _default
 
 
+def capabilities(name):
+    """What backend `name` can do: {"cells": names of the cells it runs, "fused_training": bool,
+    "device": "cpu" or "gpu"}. Empty cells for a backend that is not built here."""
+    _check_name(name)
+    module = _load(name)
+    if module is None:
+        return {"cells": (), "fused_training": False, "device": None}
+    return dict(module.CAPABILITIES)
+
+
+def fused_trainer():
+    """(name, Trainer class) of the first available backend that trains whole epochs in
+    compiled code, or (None, why not)."""
+    for name in _DEFAULT_ORDER:
+        module = _load(name)
+        if module is not None and module.is_available() and module.CAPABILITIES["fused_training"]:
+            return name, module.Trainer
+    return None, ("no backend here trains whole epochs in compiled code (the compiled core "
+                  "fastrnn.backends._core is not installed, or was built without Trainer)")
+
+
 def _forget():
     """Forget the resolved default (tests that change the environment or the registry)."""
     global _default

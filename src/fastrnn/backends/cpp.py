@@ -1,8 +1,17 @@
-"""The compiled C++ backend: fastrnn.backends._core, whose functions already have the backend signature."""
+"""The compiled C++ backend: fastrnn.backends._core, whose functions already have the backend
+signature. This module is the only importer of ``_core``."""
 
+from fastrnn import cells as _cells
 from fastrnn.backends import _core
-from fastrnn.backends._core import (elman_backward, elman_forward, gru_backward, gru_forward,  # noqa: F401
-                           lstm_backward, lstm_forward)
+from fastrnn.backends._core import (elman_backward, elman_forward, gru_backward,  # noqa: F401
+                                    gru_forward, lstm_backward, lstm_forward)
+
+# What this backend can do (the registry's ``capabilities``): every cell forward and backward,
+# and whole training epochs in C++ (``Trainer``) where the build has it.
+CAPABILITIES = {"cells": _cells.NAMES, "fused_training": hasattr(_core, "Trainer"),
+                "device": "cpu"}
+
+Trainer = getattr(_core, "Trainer", None)
 
 
 def is_built():

@@ -24,6 +24,7 @@ import threading
 
 import numpy as np
 
+from fastrnn import cells as _cells
 from fastrnn import _params as v
 from fastrnn.backends import _pool
 
@@ -38,6 +39,9 @@ except ImportError as exc:  # numba is an optional extra: pip install 'fastrnn[n
 
 _ACT_CODES = {"tanh": 0, "relu": 1, "sigmoid": 2, "linear": 3}
 _ROWS_PER_BLOCK = 16
+
+
+CAPABILITIES = {"cells": _cells.NAMES, "fused_training": False, "device": "cpu"}
 
 
 def is_built():
