@@ -2,31 +2,33 @@
 
     python bench/accuracy.py
 
-Runs the cases of tests/test_ops.py::test_against_torch (every shape and variant: initial
-states given or not, which upstream gradients are given) and prints, per backend, cell and
+Runs the cases of test_against_torch in the test suite's test_ops.py (every shape and variant:
+initial states given or not, which upstream gradients are given) and prints, per backend, cell and
 dtype, the largest max|got - want| / max(|want|, 1) over all outputs and gradients, with the
 test tolerance next to it. PyTorch computes in float64.
 """
 
 from __future__ import annotations
 
-import os
 import sys
 from collections import defaultdict
+from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "tests"))
+# tests/conftest.py and the folder of test_ops.py (tests mirror the source tree)
+_TESTS = Path(__file__).resolve().parents[1] / "tests"
+sys.path[:0] = [str(_TESTS), str(next(_TESTS.rglob("test_ops.py")).parent)]
 
 from conftest import DTYPES, SHAPES, TOL, make_inputs, rel_err  # noqa: E402
 from test_ops import TORCH_CASES, VARIANTS, case_id, run_fastrnn, run_torch  # noqa: E402
 
-import fastrnn  # noqa: E402
+from fastrnn import backends as registry  # noqa: E402
 
 
 def main():
     worst = defaultdict(float)
-    backends = [b for b in fastrnn.backends.available()]
+    backends = registry.available()
     for case in TORCH_CASES:
         cell, opts = case
         for shape in SHAPES:

@@ -4,7 +4,7 @@
         --benchmark-json=bench/results/cells.json
     python bench/report.py bench/results/cells.json      # Markdown table + PNG chart
 
-Shapes and work are PERFORMANCE.md's (fastrnn.benchmarking.STANDARD_SHAPES), float32: "forward"
+Shapes and work are bench/TARGETS.md's (fastrnn.benchmarking.STANDARD_SHAPES), float32: "forward"
 is the forward pass over the sequence; "train" is the forward pass plus the gradients of
 sum(h_seq) with respect to x, W, U and b. FASTRNN_BENCH_SHAPES (comma-separated) limits the
 shapes; train-large takes a few seconds per call on two cores.
@@ -22,6 +22,7 @@ import numpy as np
 import pytest
 
 import fastrnn
+from fastrnn import cells
 from fastrnn.benchmarking import CELLS, STANDARD_SHAPES, flops, make_problem, runner, torch_runner
 
 SHAPES = [s for s in os.environ.get("FASTRNN_BENCH_SHAPES", ",".join(STANDARD_SHAPES)).split(",") if s]
@@ -35,7 +36,7 @@ def _keras_runner(cell, x, W, U, b, work):
     keras = pytest.importorskip("keras")
     B, T, I = x.shape
     H = U.shape[0]
-    cls = {"elman": keras.layers.SimpleRNN, "lstm": keras.layers.LSTM, "gru": keras.layers.GRU}[cell]
+    cls = getattr(keras.layers, cells.get(cell).keras_class)
     layer = cls(H, return_sequences=True)
     layer.build((B, T, I))
     layer.set_weights([W, U, b])

@@ -11,10 +11,11 @@ Work per shape: "fwd" = forward only; "fwd+bwd" = forward, then the gradients of
 w.r.t. x, W, U, b. cuDNN runs with PyTorch's defaults (TF32 allowed for cuDNN convolutions
 and RNNs only where torch.backends.cudnn.allow_tf32 says so: it is printed in the header).
 
-Shapes: the standard ones of shared/PERFORMANCE.md and a sweep of H in {32, 64, 128, 160, 256}
-at B in {1, 16, 64} (T = 100, I = 8, forward and forward + backward). Targets: forward
-<= 1 us per time step at H <= 128, B <= 64; >= 2x cuDNN where its persistent small-hidden path
-does not apply (backward at H 129-256); >= 1.0x at train-large.
+Shapes: the standard ones (fastrnn.benchmarking.STANDARD_SHAPES) and a sweep of H in
+{32, 64, 128, 160, 256} at B in {1, 16, 64} (T = 100, I = 8, forward and forward + backward).
+The targets are bench/TARGETS.md's CUDA section (numbers in bench/targets.py, printed in the
+header): forward <= 1 us per time step at H <= 128, B <= 64; >= 2x cuDNN where its persistent
+small-hidden path does not apply (backward at H 129-256); >= 1.0x at train-large.
 """
 
 from __future__ import annotations
@@ -27,16 +28,15 @@ import time
 
 import numpy as np
 
-STANDARD = [  # name, B, T, I, H, work
-    ("infer-b1", 1, 24, 1, 16, "fwd"),
-    ("train-small", 64, 48, 1, 32, "fwd+bwd"),
-    ("train-medium", 256, 100, 8, 128, "fwd+bwd"),
-    ("train-large", 512, 256, 32, 256, "fwd+bwd"),
-]
+import targets
+from fastrnn import cells
+from fastrnn.benchmarking import STANDARD_SHAPES
+
+_WORK = {"forward": "fwd", "train": "fwd+bwd"}
+STANDARD = [(name, B, T, I, H, _WORK[work]) for name, (B, T, I, H, work) in STANDARD_SHAPES.items()]
 SWEEP = [(f"sweep-B{B}-H{H}", B, 100, 8, H, work)
          for work in ("fwd", "fwd+bwd") for B in (1, 16, 64) for H in (32, 64, 128, 160, 256)]
-CELLS = ("elman", "lstm", "gru")
-GATES = {"elman": 1, "lstm": 4, "gru": 3}
+CELLS = cells.NAMES
 
 
 def gpu_or_reason():
@@ -47,9 +47,10 @@ def gpu_or_reason():
     if not torch.cuda.is_available():
         return None, "PyTorch has no usable CUDA device (CPU-only wheel or no GPU)"
     from fastrnn import backends
-    if "cuda" not in backends.available():
-        return None, "fastrnn's cuda backend is not available: " + (
-            backends._load("cuda").why_unavailable() if "cuda" in backends.built() else "not built")
+    try:
+        backends.get("cuda")
+    except RuntimeError as exc:
+        return None, f"fastrnn's cuda backend is not available: {exc}"
     return torch, ""
 
 
@@ -69,15 +70,16 @@ def median_time(fn, torch, repeats, warmup=5):
 
 def fastrnn_fn(torch, cell, B, T, I, H, work):
     from fastrnn import ops
+    info = cells.get(cell)
     g = torch.Generator(device="cuda").manual_seed(0)
-    G = GATES[cell]
+    G = info.gates
     x = torch.randn(B, T, I, device="cuda", generator=g)
     W = torch.randn(I, G * H, device="cuda", generator=g) * (0.5 / I ** 0.5)
     U = torch.randn(H, G * H, device="cuda", generator=g) * (0.5 / H ** 0.5)
-    b = torch.zeros((2, G * H) if cell == "gru" else (G * H,), device="cuda")
+    b = torch.zeros(info.bias_shape(H, reset_after=True), device="cuda")
     ones = torch.ones(B, T, H, device="cuda")
-    fwd = getattr(ops, f"{cell}_forward")
-    bwd = getattr(ops, f"{cell}_backward")
+    fwd = getattr(ops, info.forward_name)
+    bwd = getattr(ops, info.backward_name)
 
     def run():
         r = fwd(x, W, U, b, backend="cuda")
@@ -87,7 +89,7 @@ def fastrnn_fn(torch, cell, B, T, I, H, work):
 
 
 def torch_fn(torch, cell, B, T, I, H, work):
-    mod = {"elman": torch.nn.RNN, "lstm": torch.nn.LSTM, "gru": torch.nn.GRU}[cell]
+    mod = getattr(torch.nn, cells.get(cell).torch_class)
     net = mod(I, H, batch_first=True).cuda()
     x = torch.randn(B, T, I, device="cuda", requires_grad=work == "fwd+bwd")
 
@@ -118,6 +120,9 @@ def header(torch):
     p = torch.cuda.get_device_properties(0)
     print(f"GPU: {p.name} ({p.multi_processor_count} SMs), torch {torch.__version__}, "
           f"cuDNN {torch.backends.cudnn.version()}, cudnn.allow_tf32={torch.backends.cudnn.allow_tf32}")
+    print(f"targets (bench/TARGETS.md): forward <= {targets.CUDA_US_PER_STEP:g} us/step at "
+          f"H <= 128, B <= 64; >= {targets.CUDA_BACKWARD_RATIO:g}x cuDNN backward at H 129-256; "
+          f">= {targets.CUDA_LARGE_RATIO:g}x at train-large")
     print("| shape            | cell  | work    | fastrnn ms | cuDNN ms | cuDNN/fastrnn | us/step |")
     print("|------------------|-------|---------|-----------|-----------|--------|----------|")
 

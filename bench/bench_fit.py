@@ -1,5 +1,6 @@
-"""The fit-seed shape of PERFORMANCE.md: one epoch of ``fit`` on 1000 windows (T=11, I=4) with
+"""The fit-seed shape of bench/TARGETS.md: one epoch of ``fit`` on 1000 windows (T=11, I=4) with
 cell(4) + Dense(1), Adam, MSE, shuffled batches of 32 (32 batches, the last one of 8).
+Targets: >= 50x the idiomatic PyTorch loop and >= 250x Keras ``fit`` (bench/targets.py).
 
     python -m pytest bench/bench_fit.py --benchmark-enable --benchmark-group-by=param:cell \
         --benchmark-json=bench/results/fit.json
@@ -7,7 +8,7 @@ cell(4) + Dense(1), Adam, MSE, shuffled batches of 32 (32 batches, the last one 
     python bench/bench_fit.py --interleave   # sides taking turns epoch by epoch
 
 Sides (extra_info "backend"):
-    cpp          fastrnn ``model.fit``, fused native epoch (fastrnn.backends._core.Trainer)
+    cpp          fastrnn ``model.fit``, fused native epoch (the cpp backend's Trainer)
     cpp-python   fastrnn ``model.fit(native=False)``, the Python training loop over the same kernels
     torch        the idiomatic PyTorch loop: nn.LSTM/GRU/RNN(batch_first) + nn.Linear, a
                  DataLoader(TensorDataset, batch_size=32, shuffle=True), zero_grad / MSE /
@@ -28,12 +29,12 @@ import numpy as np
 import pytest
 
 import fastrnn
-from fastrnn import layers
+import targets
+from fastrnn import cells, layers
 
 N, T, I, H, BATCH = 1000, 11, 4, 4, 32
-CELLS = ("lstm", "gru", "elman")
+CELLS = cells.NAMES
 SIDES = ("cpp", "cpp-python", "torch", "torch-lean", "keras")
-_FASTRNN = {"lstm": layers.LSTM, "gru": layers.GRU, "elman": layers.SimpleRNN}
 
 
 def fit_seed_data(seed=0):
@@ -49,7 +50,8 @@ def fit_seed_data(seed=0):
 
 def fastrnn_epoch(cell, native, x, y):
     fastrnn.set_random_seed(0)
-    model = fastrnn.Sequential([_FASTRNN[cell](H, input_shape=(T, I)), layers.Dense(1)])
+    rnn = getattr(layers, cells.get(cell).keras_class)
+    model = fastrnn.Sequential([rnn(H, input_shape=(T, I)), layers.Dense(1)])
     model.compile(optimizer="adam", loss="mse")
     model.fit(x, y, epochs=1, batch_size=BATCH, verbose=0, native=native)  # warm-up
     assert model.native_fit_info["native"] == native, model.native_fit_info
@@ -62,7 +64,7 @@ def torch_epoch(cell, x, y, lean=False):
     from torch.utils.data import DataLoader, TensorDataset
 
     torch.manual_seed(0)
-    rnn_cls = {"lstm": nn.LSTM, "gru": nn.GRU, "elman": nn.RNN}[cell]
+    rnn_cls = getattr(nn, cells.get(cell).torch_class)
 
     class Net(nn.Module):
         def __init__(self):
@@ -109,8 +111,7 @@ def keras_epoch(cell, x, y):
     except Exception as exc:  # ImportError, or a broken TensorFlow install
         pytest.skip(f"keras is not importable: {exc}")
     keras.utils.set_random_seed(0)
-    rnn_cls = {"lstm": keras.layers.LSTM, "gru": keras.layers.GRU,
-               "elman": keras.layers.SimpleRNN}[cell]
+    rnn_cls = getattr(keras.layers, cells.get(cell).keras_class)
     model = keras.Sequential([keras.Input((T, I)), rnn_cls(H), keras.layers.Dense(1)])
     model.compile(optimizer="adam", loss="mse")
     model.fit(x, y, epochs=1, batch_size=BATCH, verbose=0)
@@ -145,10 +146,9 @@ def main(repeats=15, interleave=False):
     """Medians from one run and the peer / fastrnn-native ratios.
 
     Each side runs its `repeats` epochs back to back after its warm-up epoch, as in the pytest
-    suite. With interleave=True (``--interleave``) the sides take turns epoch by epoch instead;
-    in the same session it measured fastrnn's native LSTM epoch at 1.92 ms against 0.98 ms back to
-    back: an epoch right after a Keras or PyTorch one runs while their worker threads still spin
-    and with cold caches, so it times the neighbours' after-effects more than fastrnn."""
+    suite. With interleave=True (``--interleave``) the sides take turns epoch by epoch instead,
+    which times the neighbours' after-effects (their spinning worker threads, cold caches) more
+    than fastrnn (bench/NOTES.md, section 11, has the measurement)."""
     import os
     import time
 
@@ -164,7 +164,7 @@ def main(repeats=15, interleave=False):
           f"{threads} thread(s), median of {repeats}, "
           + ("sides interleaved epoch by epoch" if interleave
              else "each side's epochs back to back"))
-    print(f"{'cell':6} {'side':11} {'ms/epoch':>9} {'side/native':>12}")
+    print(f"{'cell':6} {'side':11} {'ms/epoch':>9} {'side/native':>12} {'target':>8}")
     for cell in CELLS:
         fns = {}
         for side in SIDES:
@@ -183,7 +183,9 @@ def main(repeats=15, interleave=False):
                 times[side].append(time.perf_counter() - t0)
         med = {side: float(np.median(ts)) for side, ts in times.items()}
         for side, t in med.items():
-            print(f"{cell:6} {side:11} {t * 1e3:9.2f} {t / med['cpp']:11.1f}x")
+            target = targets.FIT_SEED.get(side)
+            print(f"{cell:6} {side:11} {t * 1e3:9.2f} {t / med['cpp']:11.1f}x"
+                  + (f" {'>= ' + format(target, 'g') + 'x':>8}" if target else ""))
 
 
 if __name__ == "__main__":

@@ -1,6 +1,7 @@
 """The numba backend against the cpp backend: forward + full BPTT of sum(h_seq), float32.
 
-Target (shared/PERFORMANCE.md): numba within 3x of cpp on train-small and train-medium.
+Target (bench/TARGETS.md; the number in bench/targets.py): numba within 3x of cpp on
+train-small and train-medium.
 Run both backends in one session with the same thread count, e.g.
 
     OMP_NUM_THREADS=2 NUMBA_NUM_THREADS=2 python -m pytest bench/bench_numba.py \\
@@ -22,31 +23,25 @@ import os
 import numpy as np
 import pytest
 
-import fastrnn
-from fastrnn import backends, ops
+import targets
+from fastrnn import backends, cells, ops
+from fastrnn._version import __version__
+from fastrnn.benchmarking import STANDARD_SHAPES
 
-SHAPES = {  # name: (B, T, I, H), from shared/PERFORMANCE.md
-    "train-small": (64, 48, 1, 32),
-    "train-medium": (256, 100, 8, 128),
-}
-CELLS = {"elman": 1, "lstm": 4, "gru": 3}
+SHAPES = {name: STANDARD_SHAPES[name][:4] for name in targets.NUMBA_SHAPES}  # (B, T, I, H)
+CELLS = cells.NAMES
 BACKENDS = [b for b in ("cpp", "numba") if b in backends.available()]
 
 _medians: dict = {}
 
 
 def _threads(backend):
-    if backend == "numba":
-        import numba
-        return numba.get_num_threads()
-    if backend == "cpp":
-        from fastrnn.backends import _core
-        return _core.max_threads()
-    return 1
+    threads = getattr(backends.get(backend)[1], "threads", None)
+    return threads() if threads is not None else 1
 
 
 def _versions():
-    out = {"fastrnn": getattr(fastrnn, "__version__", "?"), "numpy": np.__version__}
+    out = {"fastrnn": __version__, "numpy": np.__version__}
     try:
         import numba
         out["numba"] = numba.__version__
@@ -57,19 +52,21 @@ def _versions():
 
 def _inputs(cell, B, T, I, H, seed=0):
     rng = np.random.default_rng(seed)
-    G = CELLS[cell]
+    info = cells.get(cell)
+    G = info.gates
     f32 = lambda *s: rng.standard_normal(s).astype(np.float32)  # noqa: E731
     x = f32(B, T, I)
     W = f32(I, G * H) / np.float32(np.sqrt(I))
     U = f32(H, G * H) / np.float32(np.sqrt(H))
-    b = f32(2, G * H) * 0.1 if cell == "gru" else f32(G * H) * 0.1
+    b = f32(*info.bias_shape(H, reset_after=True)) * 0.1
     return x, W, U, b, np.ones((B, T, H), np.float32)
 
 
 def _step(cell, backend, x, W, U, b, dh_seq):
     """Forward, then the gradients of sum(h_seq) (dh_seq = ones) w.r.t. x, W, U, b."""
-    fwd = getattr(ops, f"{cell}_forward")
-    bwd = getattr(ops, f"{cell}_backward")
+    info = cells.get(cell)
+    fwd = getattr(ops, info.forward_name)
+    bwd = getattr(ops, info.backward_name)
     r = fwd(x, W, U, b, backend=backend)
     return bwd(r.cache, dh_seq=dh_seq)
 
@@ -84,11 +81,12 @@ def _ratio_summary():
             lines.append(f"  {shape:13s} {cell:6s} numba/cpp = {nb / cpp:.2f}  "
                          f"(cpp {cpp * 1e3:.3f} ms, numba {nb * 1e3:.3f} ms)")
     if lines:
-        print("\nnumba/cpp time ratios (medians, same run; target <= 3):\n" + "\n".join(lines))
+        print(f"\nnumba/cpp time ratios (medians, same run; target <= {targets.NUMBA_WITHIN:g}):\n"
+              + "\n".join(lines))
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
-@pytest.mark.parametrize("cell", list(CELLS))
+@pytest.mark.parametrize("cell", CELLS)
 @pytest.mark.parametrize("shape", list(SHAPES))
 def test_train_step(benchmark, shape, cell, backend):
     B, T, I, H = SHAPES[shape]
@@ -124,7 +122,8 @@ def _interleaved_ratios(shapes, cells, rounds):
             med = {b: float(np.median(t)) for b, t in times.items()}
             rows.append((shape, cell, med))
             cols = "  ".join(f"{b} {med[b] * 1e3:8.3f} ms" for b in BACKENDS)
-            ratio = f"   numba/cpp = {med['numba'] / med['cpp']:.2f}" if len(med) == 2 else ""
+            ratio = (f"   numba/cpp = {med['numba'] / med['cpp']:.2f} "
+                     f"(target <= {targets.NUMBA_WITHIN:g})" if len(med) == 2 else "")
             print(f"{shape:13s} {cell:6s} {cols}{ratio}", flush=True)
     return rows
 
@@ -133,22 +132,24 @@ _FIRST_CALLS = r"""
 import sys, time
 t0 = time.perf_counter()
 import numpy as np
-from fastrnn import ops
+from fastrnn import cells, ops
 import fastrnn.backends.numba  # noqa: F401  (imports numba)
 print(f"  import fastrnn + numba            {time.perf_counter() - t0:6.2f} s")
 dtype = np.dtype(sys.argv[1])
 B, T, I, H = 4, 5, 2, 3
 total, cpu0 = time.perf_counter(), time.process_time()
-for cell, G in (("elman", 1), ("lstm", 4), ("gru", 3)):
+for cell in cells.CELLS:
+    G = cell.gates
     x, W = np.ones((B, T, I), dtype), np.ones((I, G * H), dtype)
-    U, b = np.ones((H, G * H), dtype), np.zeros((2, G * H) if cell == "gru" else G * H, dtype)
+    U, b = np.ones((H, G * H), dtype), np.zeros(cell.bias_shape(H, reset_after=True), dtype)
     t = time.perf_counter()
-    r = getattr(ops, cell + "_forward")(x, W, U, b, backend="numba")
+    r = getattr(ops, cell.forward_name)(x, W, U, b, backend="numba")
     t1 = time.perf_counter()
-    getattr(ops, cell + "_backward")(r.cache, dh_seq=np.ones((B, T, H), dtype))
+    getattr(ops, cell.backward_name)(r.cache, dh_seq=np.ones((B, T, H), dtype))
     t2 = time.perf_counter()
-    print(f"  {cell:5s} first forward {t1 - t:6.2f} s, first backward {t2 - t1:6.2f} s")
-print(f"  all six kernels ({dtype.name})      {time.perf_counter() - total:6.2f} s wall, "
+    print(f"  {cell.name:5s} first forward {t1 - t:6.2f} s, first backward {t2 - t1:6.2f} s")
+print(f"  all {2 * len(cells.CELLS)} kernels ({dtype.name})      "
+      f"{time.perf_counter() - total:6.2f} s wall, "
       f"{time.process_time() - cpu0:6.2f} s cpu")
 """
 

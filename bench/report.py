@@ -6,8 +6,9 @@
 The table has one row per (shape, cell): the median time of every backend and peer, and the
 ratios PyTorch / fastrnn-cpp (higher is better for fastrnn) and numba / cpp, the cpp backend's
 FLOP rate and, where the run recorded it (bench/conftest.py), that rate as a share of the
-machine's large-sgemm rate measured in the same run. The chart shows the
-PyTorch / fastrnn ratio per shape and cell, with the PERFORMANCE.md target marked.
+machine's large-sgemm rate measured in the same run, each next to its target from
+bench/TARGETS.md (the numbers: bench/targets.py). The chart shows the PyTorch / fastrnn ratio
+per shape and cell, with the targets marked.
 """
 
 from __future__ import annotations
@@ -17,14 +18,12 @@ import json
 import sys
 from collections import defaultdict
 
-TARGETS = {  # PERFORMANCE.md: PyTorch time / fastrnn time
-    ("infer-b1", "elman"): 15, ("infer-b1", "lstm"): 15, ("infer-b1", "gru"): 15,
-    ("train-small", "elman"): 5, ("train-small", "lstm"): 2, ("train-small", "gru"): 5,
-    ("train-medium", "elman"): 1.5, ("train-medium", "lstm"): 1.5, ("train-medium", "gru"): 1.5,
-    ("train-large", "elman"): 1.0, ("train-large", "lstm"): 1.0, ("train-large", "gru"): 1.0,
-}
-SHAPE_ORDER = ["infer-b1", "train-small", "train-medium", "train-large"]
-CELL_ORDER = ["elman", "lstm", "gru"]
+import targets
+from fastrnn import cells
+from fastrnn.benchmarking import STANDARD_SHAPES
+
+SHAPE_ORDER = list(STANDARD_SHAPES)
+CELL_ORDER = list(cells.NAMES)
 
 
 def load(path):
@@ -46,6 +45,10 @@ def fmt_ms(t):
     return "—" if t is None else (f"{t * 1e3:.3f}" if t < 0.01 else f"{t * 1e3:.1f}")
 
 
+def _mark(value, target):
+    return "" if value is None or target is None else (" ✓" if value >= target else " ✗")
+
+
 def table(times, info):
     backends = sorted({b for v in times.values() for b in v if not b.startswith("_")},
                       key=lambda b: ["cpp", "numba", "cuda", "numpy", "torch", "keras"].index(b)
@@ -56,25 +59,28 @@ def table(times, info):
     head.append("cpp GFLOP/s")
     sgemm = info.get("sgemm_gflops")
     if sgemm:
-        head.append("% of sgemm")
+        head += ["% of sgemm", "sgemm target"]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     keys = sorted(times, key=lambda k: (SHAPE_ORDER.index(k[0]) if k[0] in SHAPE_ORDER else 9,
                                         CELL_ORDER.index(k[1])))
     for shape, cell in keys:
         row = times[(shape, cell)]
         cpp = row.get("cpp")
-        cells = [shape, cell] + [fmt_ms(row.get(b)) for b in backends]
+        cols = [shape, cell] + [fmt_ms(row.get(b)) for b in backends]
         ratio = row.get("torch") / cpp if cpp and row.get("torch") else None
-        target = TARGETS.get((shape, cell))
-        mark = "" if ratio is None or target is None else (" ✓" if ratio >= target else " ✗")
-        cells += ["—" if ratio is None else f"{ratio:.2f}x{mark}", f">= {target}x" if target else ""]
+        target = targets.torch_ratio(shape, cell)
+        cols += ["—" if ratio is None else f"{ratio:.2f}x{_mark(ratio, target)}",
+                 f">= {target:g}x" if target else ""]
         if "numba" in backends:
-            cells.append(f"{row['numba'] / cpp:.2f}" if cpp and row.get("numba") else "—")
+            cols.append(f"{row['numba'] / cpp:.2f}" if cpp and row.get("numba") else "—")
         fl = row.get("_flops")
-        cells.append(f"{fl / cpp / 1e9:.1f}" if cpp and fl else "—")
+        cols.append(f"{fl / cpp / 1e9:.1f}" if cpp and fl else "—")
         if sgemm:
-            cells.append(f"{100 * fl / cpp / 1e9 / sgemm:.0f}%" if cpp and fl else "—")
-        lines.append("| " + " | ".join(cells) + " |")
+            share = fl / cpp / 1e9 / sgemm if cpp and fl else None
+            target = targets.sgemm_share(shape)
+            cols += ["—" if share is None else f"{100 * share:.0f}%{_mark(share, target)}",
+                     f">= {100 * target:.0f}%" if target else ""]
+        lines.append("| " + " | ".join(cols) + " |")
     v = info.get("versions") or {}
     lines.append("")
     lines.append(f"{info.get('cpu', '?')}, {info.get('threads')} threads for every library, "
@@ -94,11 +100,12 @@ def chart(times, path):
             if (s, c) in times and times[(s, c)].get("cpp") and times[(s, c)].get("torch")]
     ratios = [times[k]["torch"] / times[k]["cpp"] for k in keys]
     fig, ax = plt.subplots(figsize=(10, 4))
-    colors = {"elman": "#4c72b0", "lstm": "#dd8452", "gru": "#55a868"}
+    palette = ["#4c72b0", "#dd8452", "#55a868", "#c44e52", "#8172b3", "#937860"]
+    colors = {c: palette[i % len(palette)] for i, c in enumerate(CELL_ORDER)}
     xs = range(len(keys))
     ax.bar(xs, ratios, color=[colors[c] for _, c in keys])
     for x, k in zip(xs, keys):
-        t = TARGETS.get(k)
+        t = targets.torch_ratio(*k)
         if t:
             ax.plot([x - 0.4, x + 0.4], [t, t], color="black", lw=1)
     ax.axhline(1.0, color="grey", lw=0.8, ls="--")

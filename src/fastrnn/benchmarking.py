@@ -1,7 +1,9 @@
-"""The standard benchmark shapes of PERFORMANCE.md and a backend-neutral way to run one.
+"""The standard benchmark shapes and a backend-neutral way to run one.
 
-Used by the `fastrnn demo` / `fastrnn bench` commands and by bench/; kept in the package so that
-both time exactly the same work.
+Used by the ``fastrnn demo`` / ``fastrnn bench`` commands and by bench/, so that both time
+exactly the same work. The shapes are the project's performance contract (bench/TARGETS.md,
+which also holds the targets); the cells come from the cell table, so a new cell is
+benchmarked as soon as it has its row and its kernels.
 """
 
 from __future__ import annotations
@@ -10,7 +12,10 @@ import time
 
 import numpy as np
 
-from fastrnn import ops
+from fastrnn import cells, ops
+
+__all__ = ["STANDARD_SHAPES", "CELLS", "make_problem", "flops", "runner", "torch_runner",
+           "median_time", "max_rel_diff"]
 
 # name -> (B, T, I, H, work); work is "forward" or "train" (forward + full BPTT of sum(h_seq)).
 STANDARD_SHAPES = {
@@ -19,33 +24,33 @@ STANDARD_SHAPES = {
     "train-medium": (256, 100, 8, 128, "train"),
     "train-large": (512, 256, 32, 256, "train"),
 }
-CELLS = ("elman", "lstm", "gru")
-GATES = {"elman": 1, "lstm": 4, "gru": 3}
+CELLS = cells.NAMES
 
 
 def make_problem(cell, B, T, I, H, dtype=np.float32, seed=0):
-    """Random x, W, U, b for a cell (GRU with reset_after=True, as in PyTorch)."""
+    """Random x, W, U, b for a cell (a GRU with reset_after=True, as in PyTorch)."""
+    info = cells.get(cell)
     rng = np.random.default_rng(seed)
-    G = GATES[cell]
+    G = info.gates
     x = rng.standard_normal((B, T, I)).astype(dtype)
     W = (rng.standard_normal((I, G * H)) / np.sqrt(I)).astype(dtype)
     U = (rng.standard_normal((H, G * H)) / np.sqrt(H)).astype(dtype)
-    b = np.zeros((2, G * H) if cell == "gru" else (G * H,), dtype)
+    b = np.zeros(info.bias_shape(H, reset_after=True), dtype)
     return x, W, U, b
 
 
 def flops(cell, B, T, I, H, work):
     """Multiply-adds x 2 of the matrix products (the pointwise work is O(BTH) and left out)."""
-    G = GATES[cell]
-    fwd = 2.0 * B * T * G * H * (I + H)
+    fwd = 2.0 * B * T * cells.get(cell).gates * H * (I + H)
     # backward: dh_prev (H x GH), dx (GH x I), dW, dU: twice the forward's products
     return fwd if work == "forward" else 3.0 * fwd
 
 
 def runner(cell, backend, x, W, U, b, work):
     """A zero-argument callable doing the work once with fastrnn on `backend`."""
-    fwd = {"elman": ops.elman_forward, "lstm": ops.lstm_forward, "gru": ops.gru_forward}[cell]
-    bwd = {"elman": ops.elman_backward, "lstm": ops.lstm_backward, "gru": ops.gru_backward}[cell]
+    info = cells.get(cell)
+    fwd = getattr(ops, info.forward_name)
+    bwd = getattr(ops, info.backward_name)
     ones = np.ones(x.shape[:2] + (U.shape[0],), x.dtype)
     if work == "forward":
         return lambda: fwd(x, W, U, b, backend=backend).h_seq
@@ -53,16 +58,16 @@ def runner(cell, backend, x, W, U, b, work):
 
 
 def torch_runner(cell, x, W, U, b, work):
-    """The same work with torch.nn.RNN/LSTM/GRU (weights converted from Keras layout)."""
+    """The same work with the cell's torch.nn module (weights converted from Keras layout)."""
     import torch
 
     from fastrnn import interop
 
     B, T, I = x.shape
     H = U.shape[0]
-    cls = {"elman": torch.nn.RNN, "lstm": torch.nn.LSTM, "gru": torch.nn.GRU}[cell]
-    mod = cls(I, H, batch_first=True)
-    sd = interop.to_torch(cell, W, U, b)
+    info = cells.get(cell)
+    mod = getattr(torch.nn, info.torch_class)(I, H, batch_first=True)
+    sd = interop.to_torch(info.name, W, U, b)
     mod.load_state_dict({k: torch.from_numpy(np.ascontiguousarray(v)) for k, v in sd.items()})
     xt = torch.from_numpy(x)
     if work == "forward":
@@ -77,6 +82,13 @@ def torch_runner(cell, x, W, U, b, work):
         xt.grad = None
         mod(xt)[0].sum().backward()
     return train
+
+
+def max_rel_diff(got, want, work):
+    """Largest max|got - want| / max(max|want|, 1) over the outputs of `work` (one array for
+    "forward", the tuple of gradients for "train")."""
+    pairs = [(got, want)] if work == "forward" else list(zip(got, want))
+    return max(float(np.max(np.abs(a - r)) / max(np.max(np.abs(r)), 1.0)) for a, r in pairs)
 
 
 def median_time(fn, min_repeats=5, min_seconds=0.2, max_repeats=1000):

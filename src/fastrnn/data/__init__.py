@@ -17,6 +17,10 @@
 Each loader returns a :class:`Dataset` (``index``, ``values``, ``name``, ``description``);
 ``as_frame=True`` returns a ``pandas.Series`` indexed by year instead (pandas needed).
 ``path(name)`` gives the CSV file itself (what ``fastrnn forecast`` reads by default).
+
+``read_series_csv(path, column=None, time_column=None)`` reads one series from any CSV file
+(see :mod:`fastrnn.data.csvfile`); it raises ValueError with a one-line message naming the file,
+line and column of whatever it cannot read.
 """
 
 from __future__ import annotations
@@ -27,7 +31,10 @@ from typing import NamedTuple
 
 import numpy as np
 
-__all__ = ["Dataset", "load_sunspots", "load_nile", "path", "NAMES"]
+from fastrnn.data.csvfile import SeriesCSV, parse_time, read_series_csv
+
+__all__ = ["Dataset", "load_sunspots", "load_nile", "path", "NAMES", "SeriesCSV",
+           "read_series_csv", "parse_time"]
 
 _HERE = os.path.dirname(os.path.abspath(__file__))
 
