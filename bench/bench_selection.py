@@ -21,15 +21,16 @@ import time
 
 import pytest
 
-from fastrnn.forecasting import selection
+from fastrnn import cells
 from fastrnn.data import load_sunspots
+from fastrnn.forecasting import grid, select
 
-DEFAULT_GRID = dict(cells=("elman", "lstm", "gru"), units=(8, 16), lags=(6, 12, 24))
+DEFAULT_GRID = dict(cells=cells.NAMES, units=(8, 16), lags=(6, 12, 24))
 
 
-def _run(n_jobs=None, **grid):
+def _run(n_jobs=None, **kw):
     x = load_sunspots().values
-    return selection.select(x, selection.grid(**(grid or DEFAULT_GRID)), n_jobs=n_jobs, seed=0)
+    return select(x, grid(**(kw or DEFAULT_GRID)), n_jobs=n_jobs, seed=0)
 
 
 @pytest.mark.parametrize("n_jobs", [1, 2])

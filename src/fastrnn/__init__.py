@@ -36,7 +36,7 @@ _LAZY = {
     "timeseries": ("fastrnn.timeseries", None),
     "forecasting": ("fastrnn.forecasting", None),
     "data": ("fastrnn.data", None),
-    "Sequential": ("fastrnn.nn.models", "Sequential"),
+    "Sequential": ("fastrnn.nn.sequential", "Sequential"),
     "Input": ("fastrnn.nn.layers", "Input"),
     "load_model": ("fastrnn.nn.saving", "load_model"),
     "set_random_seed": ("fastrnn.nn.seeding", "set_random_seed"),

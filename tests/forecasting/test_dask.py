@@ -9,7 +9,7 @@ import pytest
 distributed = pytest.importorskip("dask.distributed")
 joblib = pytest.importorskip("joblib")
 
-from fastrnn.forecasting import selection  # noqa: E402
+from fastrnn import forecasting  # noqa: E402
 from fastrnn.data import load_sunspots  # noqa: E402
 
 SUN = load_sunspots().values
@@ -21,14 +21,14 @@ def _strip(records):
 
 @pytest.mark.parametrize("processes", [False, True], ids=["threads", "processes"])
 def test_select_on_a_local_dask_cluster(processes):
-    cands = selection.grid(cells=("elman", "gru"), units=(4,), lags=(4, 6), epochs=3)
-    ref = selection.select(SUN, cands, seed=0)
+    cands = forecasting.grid(cells=("elman", "gru"), units=(4,), lags=(4, 6), epochs=3)
+    ref = forecasting.select(SUN, cands, seed=0)
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=processes,
                                   dashboard_address=None) as cluster, \
             distributed.Client(cluster) as client:
         with distributed.get_task_stream(client) as ts:
             with joblib.parallel_backend("dask"):
-                sel = selection.select(SUN, cands, seed=0)
+                sel = forecasting.select(SUN, cands, seed=0)
         tasks = ts.data
         assert len(client.scheduler_info()["workers"]) == 2
     assert len(tasks) > 0                         # the candidates ran on the cluster

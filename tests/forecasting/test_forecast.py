@@ -1,4 +1,4 @@
-"""fastrnn.forecast: differencing offsets and inversion, recursive and direct multi-step
+"""fastrnn.forecasting: differencing offsets and inversion, recursive and direct multi-step
 forecasts of the RNN forecaster (scaling and differencing inverted), time indices."""
 
 from __future__ import annotations
@@ -6,9 +6,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from fastrnn.forecasting import calendar as F
+from fastrnn import forecasting as F
 from fastrnn.data import load_sunspots
-from fastrnn.forecasting.selection import RNNForecaster
+from fastrnn.forecasting import RNNForecaster
 
 SUN = load_sunspots().values
 

@@ -1,4 +1,4 @@
-"""fastrnn.selection: criteria (against statsmodels), baselines, period detection, differencing
+"""fastrnn.forecasting: criteria (against statsmodels), baselines, period detection, differencing
 by ADF, and select() (ranking, reproducibility, joblib, optional pandas/joblib)."""
 
 from __future__ import annotations
@@ -11,9 +11,9 @@ from math import log, pi
 import numpy as np
 import pytest
 
-from fastrnn.forecasting import selection
+from fastrnn import forecasting
 from fastrnn.data import load_nile, load_sunspots
-from fastrnn.forecasting.selection import AR, Naive, RNNForecaster, SeasonalNaive
+from fastrnn.forecasting import AR, Naive, RNNForecaster, SeasonalNaive
 
 SUN = load_sunspots().values
 M = 247  # the training part of sunspots with test=0.2
@@ -21,7 +21,7 @@ M = 247  # the training part of sunspots with test=0.2
 
 def tiny(**kw):
     kw.setdefault("epochs", 3)
-    return selection.grid(cells=("gru", "elman"), units=(4,), lags=(4,), **kw)
+    return forecasting.grid(cells=("gru", "elman"), units=(4,), lags=(4,), **kw)
 
 
 def strip(records):
@@ -33,12 +33,12 @@ def test_loglik_aic_bic_standard_forms():
     e = np.array([0.5, -1.0, 2.0, 0.25, -0.75])
     n, s2 = e.size, np.mean(e ** 2)
     ll = -n / 2 * (log(2 * pi * s2) + 1)
-    assert selection.gaussian_loglik(e) == pytest.approx(ll, rel=1e-14)
-    assert selection.aic(e, 3) == pytest.approx(-2 * ll + 6, rel=1e-14)
-    assert selection.bic(e, 3) == pytest.approx(-2 * ll + 3 * log(n), rel=1e-14)
-    ic = selection.information_criteria(e, 3)
+    assert forecasting.gaussian_loglik(e) == pytest.approx(ll, rel=1e-14)
+    assert forecasting.aic(e, 3) == pytest.approx(-2 * ll + 6, rel=1e-14)
+    assert forecasting.bic(e, 3) == pytest.approx(-2 * ll + 3 * log(n), rel=1e-14)
+    ic = forecasting.information_criteria(e, 3)
     assert ic["n"] == 5 and ic["sigma2"] == pytest.approx(s2)
-    assert ic["aic"] == pytest.approx(selection.aic(e, 3))
+    assert ic["aic"] == pytest.approx(forecasting.aic(e, 3))
 
 
 def test_criteria_match_statsmodels_ols():
@@ -48,19 +48,19 @@ def test_criteria_match_statsmodels_ols():
     y = X @ np.array([1.0, 0.5, -2.0, 0.0]) + rng.standard_normal(80)
     res = sm.OLS(y, X).fit()
     k = X.shape[1]
-    assert selection.gaussian_loglik(res.resid) == pytest.approx(res.llf, rel=1e-12)
-    assert selection.aic(res.resid, k) == pytest.approx(res.aic, rel=1e-12)
-    assert selection.bic(res.resid, k) == pytest.approx(res.bic, rel=1e-12)
+    assert forecasting.gaussian_loglik(res.resid) == pytest.approx(res.llf, rel=1e-12)
+    assert forecasting.aic(res.resid, k) == pytest.approx(res.aic, rel=1e-12)
+    assert forecasting.bic(res.resid, k) == pytest.approx(res.bic, rel=1e-12)
 
 
 def test_criteria_edge_cases():
     with pytest.raises(ValueError, match="residuals"):
-        selection.gaussian_loglik([])
-    assert np.isnan(selection.gaussian_loglik([1.0, np.nan]))
-    assert np.isfinite(selection.gaussian_loglik([0.0, 0.0]))       # perfect fit: finite
-    assert selection.one_step_mse([1, 2, 3], [1, 2, 5]) == pytest.approx(4 / 3)
+        forecasting.gaussian_loglik([])
+    assert np.isnan(forecasting.gaussian_loglik([1.0, np.nan]))
+    assert np.isfinite(forecasting.gaussian_loglik([0.0, 0.0]))       # perfect fit: finite
+    assert forecasting.one_step_mse([1, 2, 3], [1, 2, 5]) == pytest.approx(4 / 3)
     with pytest.raises(ValueError, match="same shape"):
-        selection.one_step_mse([1, 2], [1, 2, 3])
+        forecasting.one_step_mse([1, 2], [1, 2, 3])
 
 
 # -- baselines -----------------------------------------------------------------------------
@@ -122,31 +122,31 @@ def test_ar_forecast_recursion_and_differencing():
 
 
 def test_out_of_sample_mse_and_rolling_origin():
-    mse, p = selection.out_of_sample_mse(Naive(), SUN, M)
+    mse, p = forecasting.out_of_sample_mse(Naive(), SUN, M)
     assert mse == pytest.approx(np.mean((SUN[M:] - SUN[M - 1:-1]) ** 2))
-    mse1, p1 = selection.out_of_sample_mse(AR(p=2), SUN, M, refit_every=1)
+    mse1, p1 = forecasting.out_of_sample_mse(AR(p=2), SUN, M, refit_every=1)
     want = [AR(p=2).fit(SUN[:i]).predict_one_step(SUN[:i + 1], i)[0] for i in range(M, len(SUN))]
     np.testing.assert_allclose(p1, want, rtol=1e-10)
-    mse5, p5 = selection.out_of_sample_mse(AR(p=2), SUN, M, refit_every=5)
+    mse5, p5 = forecasting.out_of_sample_mse(AR(p=2), SUN, M, refit_every=5)
     np.testing.assert_allclose(p5[0], p1[0], rtol=1e-10)
     np.testing.assert_allclose(p5[:5], AR(p=2).fit(SUN[:M]).predict_one_step(SUN[:M + 5], M))
     np.testing.assert_allclose(p5[5], p1[5], rtol=1e-10)    # refitted at the same origin
     with pytest.raises(ValueError, match="train_size"):
-        selection.out_of_sample_mse(Naive(), SUN, 0)
+        forecasting.out_of_sample_mse(Naive(), SUN, 0)
 
 
 def test_detect_period_and_choose_diff():
     t = np.arange(240)
     rng = np.random.default_rng(0)
     seasonal = 10 * np.sin(2 * np.pi * t / 12) + rng.standard_normal(240)
-    assert selection.detect_period(seasonal) == 12
-    assert selection.detect_period(rng.standard_normal(240)) is None
-    assert selection.detect_period(SUN[:M]) in (10, 11)
+    assert forecasting.detect_period(seasonal) == 12
+    assert forecasting.detect_period(rng.standard_normal(240)) is None
+    assert forecasting.detect_period(SUN[:M]) in (10, 11)
     walk = np.cumsum(rng.standard_normal(300))
-    d, tests = selection.choose_diff(walk)
+    d, tests = forecasting.choose_diff(walk)
     assert d == 1 and [t["d"] for t in tests] == [0, 1]
     assert tests[0]["pvalue"] > 0.05 and tests[1]["pvalue"] < 0.05
-    d, tests = selection.choose_diff(SUN[:M])
+    d, tests = forecasting.choose_diff(SUN[:M])
     assert d == 0 and len(tests) == 1
     stattools = pytest.importorskip("statsmodels.tsa.stattools")
     with warnings.catch_warnings():
@@ -197,7 +197,7 @@ def test_rnn_early_stopping_restores_best():
 
 # -- select --------------------------------------------------------------------------------
 def test_select_ranks_every_model_with_all_criteria():
-    sel = selection.select(SUN, tiny(), criterion="mse", seed=0)
+    sel = forecasting.select(SUN, tiny(), criterion="mse", seed=0)
     names = [r["model"] for r in sel.records]
     assert {"naive", "AR(9)", "GRU(4) lags=4 epochs=3", "Elman(4) lags=4 epochs=3"} <= set(names)
     assert any(n.startswith("seasonal naive") for n in names)
@@ -222,7 +222,7 @@ def test_select_ranks_every_model_with_all_criteria():
 
 @pytest.mark.parametrize("criterion", ["aic", "bic"])
 def test_select_by_information_criterion(criterion):
-    sel = selection.select(SUN, tiny(), criterion=criterion)
+    sel = forecasting.select(SUN, tiny(), criterion=criterion)
     vals = [r[criterion] for r in sel.records]
     assert vals == sorted(vals)
     ar = next(r for r in sel.records if r["kind"] == "baseline" and r["model"].startswith("AR"))
@@ -230,9 +230,9 @@ def test_select_by_information_criterion(criterion):
 
 
 def test_select_reproducible_and_seed_matters():
-    a = selection.select(SUN, tiny(), seed=5)
-    b = selection.select(SUN, tiny(), seed=5)
-    c = selection.select(SUN, tiny(), seed=6)
+    a = forecasting.select(SUN, tiny(), seed=5)
+    b = forecasting.select(SUN, tiny(), seed=5)
+    c = forecasting.select(SUN, tiny(), seed=6)
     assert strip(a.records) == strip(b.records)
     ra = {r["model"]: r["mse"] for r in a.records}
     rc = {r["model"]: r["mse"] for r in c.records}
@@ -242,21 +242,21 @@ def test_select_reproducible_and_seed_matters():
 
 def test_select_parallel_joblib_same_result():
     joblib = pytest.importorskip("joblib")
-    ref = selection.select(SUN, tiny(), seed=0)
+    ref = forecasting.select(SUN, tiny(), seed=0)
     with joblib.parallel_backend("threading", n_jobs=2):
-        thr = selection.select(SUN, tiny(), seed=0)
+        thr = forecasting.select(SUN, tiny(), seed=0)
     assert strip(thr.records) == strip(ref.records)
-    proc = selection.select(SUN, tiny(), seed=0, n_jobs=2)      # loky worker processes
+    proc = forecasting.select(SUN, tiny(), seed=0, n_jobs=2)      # loky worker processes
     assert strip(proc.records) == strip(ref.records)
     np.testing.assert_array_equal(proc.forecast(3), ref.forecast(3))
 
 
 def test_select_without_joblib_and_pandas(monkeypatch):
-    ref = selection.select(SUN, tiny(), seed=0)
+    ref = forecasting.select(SUN, tiny(), seed=0)
     monkeypatch.setitem(sys.modules, "joblib", None)
     monkeypatch.setitem(sys.modules, "pandas", None)
     with pytest.warns(RuntimeWarning, match="joblib is not installed"):
-        sel = selection.select(SUN, tiny(), seed=0, n_jobs=2)
+        sel = forecasting.select(SUN, tiny(), seed=0, n_jobs=2)
     assert strip(sel.records) == strip(ref.records)
     assert isinstance(sel.table, list) and sel.table[0]["rank"] == 1
     with pytest.raises(ImportError):
@@ -265,7 +265,7 @@ def test_select_without_joblib_and_pandas(monkeypatch):
 
 def test_select_table_is_a_dataframe_with_pandas():
     pd = pytest.importorskip("pandas")
-    sel = selection.select(SUN, tiny())
+    sel = forecasting.select(SUN, tiny())
     df = sel.table
     assert isinstance(df, pd.DataFrame) and list(df.index) == [1, 2, 3, 4, 5]
     assert {"model", "aic", "bic", "mse", "params", "fit_s"} <= set(df.columns)
@@ -274,18 +274,18 @@ def test_select_table_is_a_dataframe_with_pandas():
 def test_select_differencing_auto_and_given():
     rng = np.random.default_rng(3)
     walk = 100 + np.cumsum(0.5 + rng.standard_normal(200))
-    sel = selection.select(walk, tiny(), seed=0)
+    sel = forecasting.select(walk, tiny(), seed=0)
     assert sel.diff == 1 and [t["d"] for t in sel.adf] == [0, 1]
     assert any(r["model"] == "ARIMA(p,1,0)" or r["model"].startswith("ARIMA(") for r in sel.records)
     assert all(m.diff == 1 for m in sel.models.values() if isinstance(m, RNNForecaster))
-    sel0 = selection.select(walk, tiny(), diff=0, baselines=False)
+    sel0 = forecasting.select(walk, tiny(), diff=0, baselines=False)
     assert sel0.diff == 0 and len(sel0.records) == 2 and sel0.adf[0]["d"] == 0
     # forecasts of the differenced models continue the level of the walk
     assert abs(sel.forecast(5)[0] - walk[-1]) < 10
 
 
 def test_select_rolling_origin_and_season():
-    sel = selection.select(SUN, tiny(epochs=2), refit_every=31, season=11, seed=0)
+    sel = forecasting.select(SUN, tiny(epochs=2), refit_every=31, season=11, seed=0)
     assert sel.period == 11
     naive = next(r for r in sel.records if r["model"] == "naive")
     assert naive["mse"] == pytest.approx(np.mean((SUN[M:] - SUN[M - 1:-1]) ** 2))
@@ -296,7 +296,7 @@ def test_select_pandas_index_and_progress():
     pd = pytest.importorskip("pandas")
     s = load_sunspots(as_frame=True)
     seen = []
-    sel = selection.select(s, tiny(), progress=lambda d, n, r: seen.append((d, n, r["model"])))
+    sel = forecasting.select(s, tiny(), progress=lambda d, n, r: seen.append((d, n, r["model"])))
     assert [d for d, _, _ in seen] == [1, 2, 3, 4, 5] and all(n == 5 for _, n, _ in seen)
     assert list(sel.test_index()[:2]) == [1947, 1948]
     fc = sel.forecast(3)
@@ -307,22 +307,22 @@ def test_select_pandas_index_and_progress():
 
 def test_select_errors():
     with pytest.raises(ValueError, match="criterion"):
-        selection.select(SUN, tiny(), criterion="r2")
+        forecasting.select(SUN, tiny(), criterion="r2")
     with pytest.raises(ValueError, match="test"):
-        selection.select(SUN, tiny(), test=1.5)
+        forecasting.select(SUN, tiny(), test=1.5)
     with pytest.raises(ValueError, match="too few"):
-        selection.select(SUN[:40], selection.grid(cells="gru", units=4, lags=24, epochs=1))
+        forecasting.select(SUN[:40], forecasting.grid(cells="gru", units=4, lags=24, epochs=1))
     with pytest.raises(ValueError, match="at least 20"):
-        selection.select(SUN[:15], tiny())
+        forecasting.select(SUN[:15], tiny())
     with pytest.raises(ValueError, match="NaN"):
-        selection.select(np.r_[SUN[:100], np.nan], tiny())
+        forecasting.select(np.r_[SUN[:100], np.nan], tiny())
     with pytest.raises(TypeError, match="candidates"):
-        selection.select(SUN, ["gru"])
+        forecasting.select(SUN, ["gru"])
     with pytest.raises(ValueError, match="duplicate"):
-        selection.select(SUN, tiny() + tiny())
+        forecasting.select(SUN, tiny() + tiny())
 
 
 def test_select_on_nile_short_series():
     nile = load_nile().values
-    sel = selection.select(nile, tiny(), seed=0)
+    sel = forecasting.select(nile, tiny(), seed=0)
     assert len(sel.records) >= 4 and np.isfinite(sel.records[0]["mse"])

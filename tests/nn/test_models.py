@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from fastrnn import layers
-from fastrnn.nn.models import Sequential
+from fastrnn.nn.sequential import Sequential
 from fastrnn.layers import Input
 
 

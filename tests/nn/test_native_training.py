@@ -20,7 +20,8 @@ from conftest import TOL, rel_err
 
 import fastrnn
 from fastrnn import callbacks, layers, losses, optimizers, regularizers
-from fastrnn.nn.models import Sequential, set_random_seed
+from fastrnn.nn.seeding import set_random_seed
+from fastrnn.nn.sequential import Sequential
 
 core = pytest.importorskip("fastrnn.backends._core")
 if not hasattr(core, "Trainer"):

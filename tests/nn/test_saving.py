@@ -12,7 +12,9 @@ import pytest
 
 from fastrnn import callbacks, layers, optimizers, regularizers
 from fastrnn.layers import Input
-from fastrnn.nn.models import Sequential, load_model, set_random_seed
+from fastrnn.nn.saving import load_model
+from fastrnn.nn.seeding import set_random_seed
+from fastrnn.nn.sequential import Sequential
 from fastrnn.nn.saving import load_model as saving_load_model
 
 

@@ -11,7 +11,8 @@ import pytest
 
 from fastrnn import callbacks, layers, losses, optimizers, regularizers
 from fastrnn.layers import Input
-from fastrnn.nn.models import Sequential, set_random_seed
+from fastrnn.nn.seeding import set_random_seed
+from fastrnn.nn.sequential import Sequential
 
 
 # -- optimisers: one or two steps equal the formulas --------------------------------------------

@@ -1,4 +1,31 @@
-"""Forecasting: forecasters (baselines and RNNs), their metrics and model selection."""
+"""Forecasting: forecasters (baselines and RNNs), their metrics and model selection.
 
-from fastrnn.forecasting.selection import *  # noqa: F401,F403
-from fastrnn.forecasting.selection import __all__
+    from fastrnn.forecasting import select, grid, RNNForecaster, future_index
+
+Rooms: ``base`` (the forecaster protocol, ``Prediction``, ``as_series``), ``baselines``,
+``rnn`` (the RNN forecaster), ``metrics`` (log-likelihood, AIC, BIC, MSE), ``selection``
+(grid, differencing by ADF, the parallel runner and the ranking) and ``calendar`` (the time
+labels of a forecast). Differencing, scaling, windowing and the seasonal period are
+``fastrnn.timeseries``'s; ``level_offset``, ``undifference`` and ``detect_period`` are
+re-exported here because forecasts are where they are used.
+"""
+
+from fastrnn.forecasting.base import Forecaster, Prediction, as_series
+from fastrnn.forecasting.baselines import AR, Naive, SeasonalNaive
+from fastrnn.forecasting.calendar import forecast, future_index
+from fastrnn.forecasting.metrics import aic, bic, gaussian_loglik, information_criteria, one_step_mse
+from fastrnn.forecasting.rnn import CELLS, RNNForecaster
+from fastrnn.forecasting.selection import (Selection, choose_diff, grid, out_of_sample_mse,
+                                           select)
+from fastrnn.timeseries import detect_period, level_offset, undifference
+
+__all__ = [
+    # metrics
+    "gaussian_loglik", "aic", "bic", "information_criteria", "one_step_mse",
+    # selection
+    "out_of_sample_mse", "detect_period", "choose_diff", "grid", "select", "Selection",
+    # forecasters
+    "Forecaster", "Prediction", "Naive", "SeasonalNaive", "AR", "RNNForecaster", "CELLS",
+    # series in, forecasts out
+    "as_series", "level_offset", "undifference", "future_index", "forecast",
+]

@@ -1,79 +1,21 @@
-"""Multi-step forecasting helpers: differencing offsets and their inverse, time indices of the
-future, and ``forecast(model, series, steps)``.
-
-Conventions (shared with ``fastrnn.selection``): a series is 1-D, ``x[0..n-1]`` in its own
-units (the *levels*). A model of order-``d`` differences predicts ``Δ^d x_i``; the one-step
-forecast of the level is
-
-    x^_i = Δ^d x^_i + o_i,     o_i = x_i - Δ^d x_i = -sum_{k=1..d} C(d, k) (-1)^k x_{i-k},
-
-which uses only the past, so the one-step error of the level equals the error of the
-difference. Multi-step forecasts of differences are integrated back with
-``fastrnn.timeseries.inverse_difference`` from the last ``d`` observed values.
+"""The time labels of a forecast: the future of a series' index, and ``forecast(model, series,
+steps)``, which puts a fitted forecaster's values on that calendar.
 
 Recursive forecasting feeds each one-step forecast back as an input; a model trained with
 ``horizon = H > 1`` forecasts H steps at once (direct), and in blocks of H, fed back, beyond.
+Differencing and its inverse are ``fastrnn.timeseries``'s (``level_offset``, ``undifference``).
 """
 
 from __future__ import annotations
 
 import warnings
-from math import comb
 
 import numpy as np
 
-from fastrnn.timeseries import inverse_difference
+from fastrnn import _params
+from fastrnn.forecasting.base import as_series, check_level
 
-__all__ = ["level_offset", "undifference", "future_index", "forecast", "as_series"]
-
-
-def as_series(series, name="series"):
-    """(values float64 1-D, index or None) from an array, list or pandas Series/1-column
-    DataFrame. Raises ValueError/TypeError naming `name` for bad input (not 1-D, not numeric,
-    NaN/inf)."""
-    index = None
-    if hasattr(series, "to_numpy") and hasattr(series, "index"):
-        if getattr(series, "ndim", 1) == 2:
-            if series.shape[1] != 1:
-                raise ValueError(f"{name}: expected one column, got a frame with "
-                                 f"{series.shape[1]} columns; pick one, e.g. df['col']")
-            series = series.iloc[:, 0]
-        index = series.index
-        series = series.to_numpy()
-    a = np.asarray(series)
-    if a.dtype == object or not (np.issubdtype(a.dtype, np.number) or a.dtype == np.bool_):
-        raise TypeError(f"{name}: expected numbers, got dtype {a.dtype}")
-    a = a.astype(np.float64)
-    if a.ndim == 2 and a.shape[1] == 1:
-        a = a[:, 0]
-    if a.ndim != 1:
-        raise ValueError(f"{name}: expected a 1-D series, got shape {a.shape}")
-    bad = np.flatnonzero(~np.isfinite(a))
-    if bad.size:
-        raise ValueError(f"{name}: value {bad[0]} is {a[bad[0]]} (NaN or inf); fill or drop "
-                         f"missing values first ({bad.size} in all)")
-    return a, index
-
-
-def level_offset(x, d, idx=None):
-    """o_i = x_i - Δ^d x_i (computed from x_{i-1}..x_{i-d} only) for i in `idx`
-    (default: d..n-1)."""
-    x = np.asarray(x, dtype=np.float64)
-    if idx is None:
-        idx = np.arange(d, x.shape[0])
-    idx = np.asarray(idx)
-    out = np.zeros(idx.shape, np.float64)
-    for k in range(1, d + 1):
-        out -= comb(d, k) * (-1) ** k * x[idx - k]
-    return out
-
-
-def undifference(x, dz, d):
-    """Levels following `x` from forecast order-d differences `dz` (x needs >= d values)."""
-    dz = np.asarray(dz, dtype=np.float64)
-    if d == 0:
-        return dz.copy()
-    return inverse_difference(dz, np.asarray(x, dtype=np.float64)[-d:])[d:]
+__all__ = ["future_index", "forecast"]
 
 
 def _const_step(a):
@@ -134,23 +76,23 @@ def future_index(index, steps):
     return None
 
 
-def forecast(model, series, steps):
-    """Forecast `steps` values after the end of `series` with a fitted model of
-    ``fastrnn.selection`` (an RNN forecaster or a baseline).
+def forecast(model, series, steps, level=None):
+    """Forecast `steps` values after the end of `series` with a fitted forecaster of
+    ``fastrnn.forecasting`` (an RNN forecaster or a baseline).
 
     Scaling and differencing are inverted: the values are in the series' own units. A pandas
     Series in gives a pandas Series out, indexed by the continuation of its time index
     (``future_index``; a RangeIndex continuing the positions when none can be inferred); an
-    array in gives an array out."""
-    if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or steps < 1:
-        raise ValueError(f"steps must be a positive int, got {steps!r}")
+    array in gives an array out. `level` (intervals) is not available yet: NotImplementedError."""
+    check_level(level)
+    steps = _params.positive_int(steps, "steps")
     x, index = as_series(series)
-    values = model.forecast(x, int(steps))
+    values = model.forecast(x, steps)
     if index is None:
         return values
     import pandas as pd
 
-    fut = future_index(index, int(steps))
+    fut = future_index(index, steps)
     if fut is None:
-        fut = pd.RangeIndex(len(x), len(x) + int(steps))
+        fut = pd.RangeIndex(len(x), len(x) + steps)
     return pd.Series(values, index=fut, name=getattr(series, "name", None))

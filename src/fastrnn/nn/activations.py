@@ -10,7 +10,7 @@
 
 ``get(name)`` returns an :class:`Activation` with ``forward(a) -> y`` and
 ``backward(a, y, dy) -> da`` (the vector-Jacobian product; softmax couples the last axis).
-The recurrent layers take their activations from ``fastrnn.ops`` instead (tanh, relu,
+The recurrent layers take theirs from the cell table, ``fastrnn.cells`` (tanh, relu,
 sigmoid, linear), which the kernels implement.
 """
 

@@ -15,7 +15,12 @@ from __future__ import annotations
 
 import numpy as np
 
+from fastrnn import _params
+
 __all__ = ["Callback", "History", "EarlyStopping", "TerminateOnNaN", "LambdaCallback"]
+
+_MODES = _params.Options(("auto", "min", "max"))
+_PATIENCE = _params.Int(0)
 
 
 class Callback:
@@ -69,10 +74,8 @@ class EarlyStopping(Callback):
     def __init__(self, monitor="val_loss", min_delta=0.0, patience=0, verbose=0, mode="auto",
                  baseline=None, restore_best_weights=False, start_from_epoch=0):
         super().__init__()
-        if mode not in ("auto", "min", "max"):
-            raise ValueError(f"mode must be one of 'auto', 'min', 'max'; got {mode!r}")
-        if int(patience) < 0:
-            raise ValueError(f"patience must be >= 0, got {patience!r}")
+        _params.check(mode, "mode", _MODES)
+        _params.check(int(patience), "patience", _PATIENCE)
         self.monitor, self.patience, self.verbose = monitor, int(patience), verbose
         self.min_delta = abs(float(min_delta))
         self.baseline, self.restore_best_weights = baseline, bool(restore_best_weights)

@@ -27,18 +27,20 @@ import math
 
 import numpy as np
 
+from fastrnn import _params
+from fastrnn.nn._checks import number as _number
+
 __all__ = ["Optimizer", "SGD", "Adam", "RMSprop", "get", "serialize"]
 
 
+_POSITIVE = _params.Real(0, closed="neither")
+_NONNEGATIVE = _params.Real(0)
+_UNIT = _params.Real(0, 1)                   # [0, 1]
+_DECAY = _params.Real(0, 1, closed="left")   # [0, 1)
+
+
 def _positive(value, name, allow_zero=False):
-    try:
-        v = float(value)
-    except (TypeError, ValueError):
-        raise TypeError(f"{name} must be a number, got {value!r}") from None
-    if not math.isfinite(v) or v < 0 or (v == 0 and not allow_zero):
-        raise ValueError(f"{name} must be a finite number {'>=' if allow_zero else '>'} 0, "
-                         f"got {value!r}")
-    return v
+    return _number(value, name, _NONNEGATIVE if allow_zero else _POSITIVE)
 
 
 class Optimizer:
@@ -139,9 +141,7 @@ class SGD(Optimizer):
 
     def __init__(self, learning_rate=0.01, momentum=0.0, nesterov=False, **clip):
         super().__init__(learning_rate, **clip)
-        self.momentum = _positive(momentum, "momentum", allow_zero=True)
-        if self.momentum > 1:
-            raise ValueError(f"momentum must be in [0, 1], got {momentum!r}")
+        self.momentum = _number(momentum, "momentum", _UNIT)
         self.nesterov = bool(nesterov)
         self.n_slots = 1 if self.momentum else 0
 
@@ -171,10 +171,8 @@ class Adam(Optimizer):
         super().__init__(learning_rate, **clip)
         if amsgrad:
             raise NotImplementedError("Adam(amsgrad=True) is not implemented in fastrnn")
-        self.beta_1, self.beta_2 = float(beta_1), float(beta_2)
-        for name, b in (("beta_1", self.beta_1), ("beta_2", self.beta_2)):
-            if not 0 <= b < 1:
-                raise ValueError(f"{name} must be in [0, 1), got {b!r}")
+        self.beta_1 = _number(beta_1, "beta_1", _DECAY)
+        self.beta_2 = _number(beta_2, "beta_2", _DECAY)
         self.epsilon = _positive(epsilon, "epsilon", allow_zero=True)
 
     def _prepare(self, t):
@@ -198,9 +196,7 @@ class RMSprop(Optimizer):
     def __init__(self, learning_rate=0.001, rho=0.9, momentum=0.0, epsilon=1e-7,
                  centered=False, **clip):
         super().__init__(learning_rate, **clip)
-        self.rho = float(rho)
-        if not 0 <= self.rho < 1:
-            raise ValueError(f"rho must be in [0, 1), got {rho!r}")
+        self.rho = _number(rho, "rho", _DECAY)
         self.momentum = _positive(momentum, "momentum", allow_zero=True)
         self.epsilon = _positive(epsilon, "epsilon", allow_zero=True)
         self.centered = bool(centered)

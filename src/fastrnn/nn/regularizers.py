@@ -13,17 +13,17 @@ from __future__ import annotations
 
 import numpy as np
 
+from fastrnn import _params
+from fastrnn.nn._checks import number as _number
+
 __all__ = ["Regularizer", "L1", "L2", "L1L2", "l1", "l2", "l1_l2", "get", "serialize"]
 
 
+_FACTOR = _params.Real(0)
+
+
 def _factor(value, name):
-    try:
-        v = float(value)
-    except (TypeError, ValueError):
-        raise TypeError(f"{name} must be a number, got {value!r}") from None
-    if not np.isfinite(v) or v < 0:
-        raise ValueError(f"{name} must be a finite number >= 0, got {value!r}")
-    return v
+    return _number(value, name, _FACTOR)
 
 
 class Regularizer:

@@ -11,7 +11,9 @@ The file is a NumPy ``.npz`` archive (an uncompressed zip) written at exactly th
     optstate_00000 ...   the optimiser's slot arrays (Adam's m and v, ...), if any
 
 Loading never unpickles (``allow_pickle=False``) and never executes anything from the file:
-layer, loss and optimiser classes are looked up by name among fastrnn's own. A missing,
+model, layer, loss and optimiser classes are looked up by name among fastrnn's own (the model
+and layer classes through ``fastrnn.nn.registry``, so this module imports no model module:
+the model calls down into it). A missing,
 corrupted, truncated or foreign file raises a ValueError (FileNotFoundError if absent) that
 says which.
 """
@@ -25,6 +27,10 @@ import zipfile
 
 import numpy as np
 
+from fastrnn._version import __version__ as _VERSION
+from fastrnn.nn import losses, optimizers
+from fastrnn.nn import registry as _registry
+
 __all__ = ["save_model", "load_model", "FORMAT", "FORMAT_VERSION"]
 
 FORMAT = "fastrnn-model"
@@ -33,9 +39,7 @@ _HEADER = "fastrnn_model.json"
 
 
 def save_model(model, filepath):
-    from fastrnn.nn import losses, optimizers
-    from fastrnn.nn.models import Sequential
-    if not isinstance(model, Sequential):
+    if not isinstance(model, _registry.classes("model")):
         raise TypeError(f"model must be a fastrnn Sequential, got {type(model).__name__}")
     model._require_built()
     filepath = os.fspath(filepath)
@@ -47,12 +51,8 @@ def save_model(model, filepath):
                     "loss": losses.serialize(model.loss), "metrics": list(model._metric_names),
                     "iterations": int(model.optimizer.iterations)}
         opt_state = model.optimizer.state()
-    try:
-        from fastrnn._version import __version__ as version
-    except ImportError:  # pragma: no cover
-        version = "unknown"
-    header = {"format": FORMAT, "format_version": FORMAT_VERSION, "fastrnn_version": version,
-              "model": {"class_name": "Sequential", "config": model.get_config()},
+    header = {"format": FORMAT, "format_version": FORMAT_VERSION, "fastrnn_version": _VERSION,
+              "model": {"class_name": type(model).__name__, "config": model.get_config()},
               "dtype": model.dtype.name, "n_weights": len(weights), "compile": compiled,
               "n_optimizer_arrays": len(opt_state)}
     arrays = {_HEADER: np.frombuffer(json.dumps(header).encode("utf-8"), dtype=np.uint8)}
@@ -77,8 +77,6 @@ def _bad(path, why):
 def load_model(filepath, backend=None, compile=True):
     """The model saved at `filepath`, with its weights (identical predictions) and, when it
     was compiled and ``compile=True``, its optimizer, loss, metrics and optimiser state."""
-    from fastrnn.nn import losses, optimizers
-    from fastrnn.nn.models import Sequential
     filepath = os.fspath(filepath)
     if not os.path.isfile(filepath):
         raise FileNotFoundError(f"no such model file: {filepath!r}")
@@ -114,13 +112,14 @@ def load_model(filepath, backend=None, compile=True):
         except Exception as exc:
             raise _bad(filepath, f"an array cannot be read ({exc})") from None
     spec = header.get("model")
-    if not isinstance(spec, dict) or spec.get("class_name") != "Sequential":
+    model_cls = _registry.lookup("model", spec.get("class_name")) if isinstance(spec, dict) else None
+    if model_cls is None:
         raise _bad(filepath, "its model is not a Sequential")
     for w in weights + states:
         if w.dtype.kind != "f":
             raise _bad(filepath, f"an array has dtype {w.dtype}, not a float dtype")
     try:
-        model = Sequential.from_config(spec.get("config"), backend=backend)
+        model = model_cls.from_config(spec.get("config"), backend=backend)
         model.set_weights(weights)
     except (TypeError, ValueError) as exc:
         raise _bad(filepath, f"its architecture or weights are inconsistent ({exc})") from None

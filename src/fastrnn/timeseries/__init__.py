@@ -1,5 +1,5 @@
-"""Time-series helpers: windowing for supervised learning, splits, scalers, differencing and
-the (augmented) Dickey-Fuller unit-root tests.
+"""Time-series helpers: windowing for supervised learning, splits, scalers, differencing, the
+seasonal period and the (augmented) Dickey-Fuller unit-root tests.
 
 Hot loops (panel windowing, lag matrices, ADF on a panel) are compiled with Cython when the
 package is built with its C++ core; otherwise NumPy fallbacks give the same results.
@@ -14,12 +14,14 @@ from fastrnn.timeseries.adf import (
     adfuller_many,
     dickey_fuller,
 )
-from fastrnn.timeseries.scaling import (
-    MinMaxScaler,
-    StandardScaler,
+from fastrnn.timeseries.differencing import (
     difference,
     inverse_difference,
+    level_offset,
+    undifference,
 )
+from fastrnn.timeseries.scaling import MinMaxScaler, StandardScaler
+from fastrnn.timeseries.seasonal import detect_period
 from fastrnn.timeseries.split import split_indices, train_val_test_split
 from fastrnn.timeseries.windows import (
     PanelWindows,
@@ -42,6 +44,9 @@ __all__ = [
     "StandardScaler",
     "difference",
     "inverse_difference",
+    "level_offset",
+    "undifference",
+    "detect_period",
     "split_indices",
     "train_val_test_split",
     "PanelWindows",

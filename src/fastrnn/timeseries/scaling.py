@@ -1,4 +1,4 @@
-"""Scalers (fit on the training part only, with inverses) and differencing with its inverse.
+"""Scalers, fitted on the training part only, with their inverses.
 
 Shapes: a scaler takes any array whose last axis is the feature axis, (..., F), or a 1-D
 series (T,) (one feature); statistics are per feature over every other axis.
@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["StandardScaler", "MinMaxScaler", "difference", "inverse_difference"]
+__all__ = ["StandardScaler", "MinMaxScaler"]
 
 
 def _float_array(x, name: str) -> np.ndarray:
@@ -116,43 +116,3 @@ class MinMaxScaler(_Scaler):
         a = self._check(z)
         s, m = (self.scale_[0], self.min_[0]) if a.ndim <= 1 else (self.scale_, self.min_)
         return ((a - m) / s).astype(a.dtype, copy=False)
-
-
-def difference(x, d=1):
-    """Differences of order ``d`` along the time axis (axis 0).
-
-    x: (T,) or (T, F) -> (T - d, ...). ``d = 0`` returns a copy. Invert with
-    ``inverse_difference(dx, x[:d])``.
-    """
-    if isinstance(d, bool) or not isinstance(d, (int, np.integer)) or d < 0:
-        raise ValueError(f"d: expected a non-negative int, got {d!r}")
-    a = _float_array(x, "x")
-    if a.ndim == 0:
-        raise ValueError("x: expected a 1-D or 2-D array, got a scalar")
-    if a.shape[0] <= d:
-        raise ValueError(f"x: expected more than d = {d} time steps, got {a.shape[0]}")
-    return np.diff(a, n=int(d), axis=0) if d else a.copy()
-
-
-def inverse_difference(dx, initial):
-    """Undo :func:`difference`: rebuild the series from its order-d differences.
-
-    dx: (N,) or (N, F), the order-d differences; initial: (d,) or (d, F), the first d values of
-    the series (``d = len(initial)``). Returns the series (d + N, ...) = ``initial`` followed
-    by the rebuilt values. To turn forecast differences into levels, pass the last d observed
-    values as ``initial`` (and differences of order d of the continued series) and keep
-    ``result[d:]``.
-    """
-    dx = _float_array(dx, "dx")
-    init = _float_array(initial, "initial")
-    d = init.shape[0] if init.ndim else 0
-    if init.ndim and dx.ndim and init.shape[1:] != dx.shape[1:]:
-        raise ValueError(f"initial: expected shape (d,) + {dx.shape[1:]} to match dx, got "
-                         f"{init.shape}")
-    out = dx
-    for k in range(d - 1, -1, -1):
-        # value at the start of the order-k differences, from the first d raw values
-        head = np.diff(init, n=k, axis=0)[0]
-        out = np.concatenate([head[None, ...] if init.ndim > 1 else head[None],
-                              head + np.cumsum(out, axis=0)], axis=0)
-    return out

@@ -1,0 +1,225 @@
+"""The RNN forecaster of one series: the network and how it is fed, nothing else.
+
+Differencing, scaling and windowing come from ``fastrnn.timeseries``; the network, its
+training, early stopping and seeding from ``fastrnn.nn``; the cell set from ``fastrnn.cells``.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+
+from fastrnn import _params, cells
+from fastrnn.forecasting.base import Forecaster
+from fastrnn.nn import Sequential, callbacks, layers, optimizers
+from fastrnn.timeseries import (StandardScaler, difference, level_offset, make_windows,
+                                undifference)
+
+__all__ = ["RNNForecaster", "CELLS"]
+
+CELLS = cells.NAMES
+
+_OPTIMIZERS = {"adam": optimizers.Adam, "rmsprop": optimizers.RMSprop, "sgd": optimizers.SGD}
+_CHECKS = {
+    "units": _params.Int(1), "lags": _params.Int(1), "layers": _params.Int(1),
+    "horizon": _params.Int(1), "batch_size": _params.Int(1), "epochs": _params.Int(0),
+    "optimizer": _params.Options(tuple(_OPTIMIZERS)),
+    "learning_rate": _params.Real(0, closed="neither"),
+    "dropout": _params.Real(0, 1, closed="left"),
+    "patience": _params.Int(1, none_ok=True),
+    "validation": _params.Real(0, 1, closed="neither"),
+    "diff": _params.Int(0), "seed": _params.Int(0, none_ok=True),
+}
+_DEFAULTS = {"horizon": 1, "epochs": 100, "batch_size": 32, "learning_rate": 0.01,
+             "optimizer": "adam", "dropout": 0.0, "patience": None}
+# the parts of a name that differ from the defaults: (parameter, label; "" = the value alone)
+_NAME_PARTS = (("horizon", "h"), ("epochs", "epochs"), ("batch_size", "batch"),
+               ("learning_rate", "lr"), ("optimizer", ""), ("dropout", "dropout"),
+               ("patience", "patience"))
+
+
+class RNNForecaster(Forecaster):
+    """A recurrent network on the last `lags` values of the (order-``diff`` differenced,
+    standard-scaled) series: ``layers`` stacked cells of `units` each (`cell`: a name or alias
+    of ``fastrnn.cells``), then ``Dense(horizon)``. Trained with MSE and Adam (or
+    "rmsprop"/"sgd") for `epochs` epochs of shuffled mini-batches; with ``patience`` the last
+    ``validation`` fraction of the training windows is held out and training stops when its
+    loss has not improved for `patience` epochs (best weights restored).
+
+    ``horizon > 1`` trains a direct multi-step model: ``forecast`` then predicts `horizon`
+    steps at once (and feeds blocks back beyond); one-step predictions use its first output.
+    ``seed`` fixes weights, dropout and shuffling (``select`` sets one per candidate when it is
+    None). ``backend``: a ``fastrnn.backends`` name or None for the default.
+    The fitted network is ``model_`` (a ``fastrnn.Sequential``), the scaler ``scaler_``."""
+
+    kind = "rnn"
+
+    def __init__(self, cell=cells.GRU.name, units=8, lags=12, layers=1, *, horizon=1,
+                 epochs=100, batch_size=32, learning_rate=0.01, optimizer="adam", dropout=0.0,
+                 patience=None, validation=0.15, diff=0, backend=None, seed=None):
+        self.cell = cells.get(cell).name
+        given = {"units": units, "lags": lags, "layers": layers, "horizon": horizon,
+                 "epochs": epochs, "batch_size": batch_size, "optimizer": optimizer,
+                 "learning_rate": learning_rate, "dropout": dropout, "patience": patience,
+                 "validation": validation, "diff": diff, "seed": seed}
+        for name, value in given.items():
+            setattr(self, name, _params.check(value, name, _CHECKS[name]))
+        self.backend = backend
+        self.model_ = None
+        self.scaler_ = None
+
+    def get_params(self):
+        return {"cell": self.cell, "units": self.units, "lags": self.lags,
+                "layers": self.layers, "horizon": self.horizon, "epochs": self.epochs,
+                "batch_size": self.batch_size, "learning_rate": self.learning_rate,
+                "optimizer": self.optimizer, "dropout": self.dropout,
+                "patience": self.patience, "validation": self.validation, "diff": self.diff,
+                "backend": self.backend, "seed": self.seed}
+
+    @property
+    def name(self):
+        units = ",".join([str(self.units)] * self.layers)
+        s = f"{cells.get(self.cell).title}({units}) lags={self.lags}"
+        p = self.get_params()
+        for k, short in _NAME_PARTS:
+            if p[k] != _DEFAULTS[k]:
+                s += f" {short}={p[k]:g}" if isinstance(p[k], float) else (
+                    f" {p[k]}" if not short else f" {short}={p[k]}")
+        return s
+
+    @property
+    def min_history(self):
+        return self.lags + self.diff
+
+    max_history = min_history
+
+    @property
+    def n_params(self):
+        cell, H = cells.get(self.cell), self.units
+        return (cell.count_params(1, H) + (self.layers - 1) * cell.count_params(H, H)
+                + H * self.horizon + self.horizon)
+
+    def describe(self):
+        return {"cell": cells.get(self.cell).title, "units": self.units, "lags": self.lags,
+                "layers": self.layers}
+
+    def min_length(self):
+        """Fewest training values for fit: enough for 8 windows."""
+        return self.diff + self.lags + self.horizon + 7
+
+    # the scaler's statistics as plain floats (the series has one feature)
+    @property
+    def mean_(self):
+        return float(self.scaler_.mean_[0])
+
+    @property
+    def scale_(self):
+        return float(self.scaler_.scale_[0])
+
+    # -- network ---------------------------------------------------------------------------
+    def _seed(self):
+        return 0 if self.seed is None else int(self.seed)
+
+    def _build(self):
+        cell = cells.get(self.cell)
+        Cell = getattr(layers, cell.keras_class)
+        s = self._seed()
+        stack = []
+        for i in range(self.layers):
+            stack.append(Cell(self.units, return_sequences=i < self.layers - 1,
+                              seed=s * 100 + i, backend=self.backend, name=f"{cell.name}_{i}"))
+            if self.dropout:
+                stack.append(layers.Dropout(self.dropout, seed=s * 100 + 50 + i,
+                                            name=f"dropout_{i}"))
+        stack.append(layers.Dense(self.horizon, name="dense"))
+        model = Sequential(stack, name="forecaster", backend=self.backend)
+        model.build((None, self.lags, 1), rng=np.random.default_rng([s, 7]))
+        model.compile(optimizer=_OPTIMIZERS[self.optimizer](learning_rate=self.learning_rate),
+                      loss="mse")
+        return model
+
+    def _inputs(self, x):
+        """The scaled order-d differences of the levels x, as the network reads them."""
+        return self.scaler_.transform(difference(x, self.diff)).astype(np.float32)
+
+    def _levels(self, out):
+        return self.scaler_.inverse_transform(np.asarray(out, np.float64))
+
+    def _fit(self, x):
+        """Difference, scale (on x), window, train."""
+        if len(x) < self.min_length():
+            raise ValueError(f"{self.name}: {len(x)} training values are too few; lags="
+                             f"{self.lags}, horizon={self.horizon}, diff={self.diff} need at "
+                             f"least {self.min_length()}")
+        self.scaler_ = StandardScaler().fit(difference(x, self.diff))
+        X, Y = make_windows(self._inputs(x), self.lags, self.horizon, copy=True)
+        model = self._build()
+        validation, stops = None, []
+        if self.patience:
+            nv = max(1, int(round(self.validation * len(X))))
+            if len(X) - nv < 2:
+                raise ValueError(f"{self.name}: too few windows ({len(X)}) for a validation "
+                                 f"part")
+            X, Xv, Y, Yv = X[:-nv], X[-nv:], Y[:-nv], Y[-nv:]
+            validation = (Xv, Yv)
+            stops = [callbacks.EarlyStopping(monitor="val_loss", patience=self.patience,
+                                             restore_best_weights=True)]
+        self.epochs_run_ = 0
+        if self.epochs:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", RuntimeWarning)   # a non-finite loss stops fit
+                history = model.fit(X, Y, epochs=self.epochs, batch_size=self.batch_size,
+                                    verbose=0, validation_data=validation, callbacks=stops,
+                                    rng=np.random.default_rng([self._seed(), 11]))
+            # an epoch cut short by a non-finite loss ran, but logged nothing
+            self.epochs_run_ = len(history.epoch) + (history.nonfinite is not None)
+        self.model_ = model
+
+    def _require_fitted(self):
+        if self.model_ is None:
+            raise RuntimeError(f"{self.name} is not fitted: call fit(x) first")
+
+    def predict_one_step(self, x, start):
+        self._require_fitted()
+        x = np.asarray(x, np.float64)
+        self._check_start(x, start)
+        if start == len(x):
+            return np.empty(0)
+        # the window before each predicted difference j = start - diff .. len(x) - diff - 1
+        first = start - self.diff - self.lags
+        X = make_windows(self._inputs(x)[first:], self.lags, 1, copy=True).X
+        out = self.model_.predict(X, batch_size=1024, verbose=0)[:, 0]
+        return self._levels(out) + level_offset(x, self.diff, np.arange(start, len(x)))
+
+    def forecast(self, x, steps):
+        """The next `steps` levels: recursive (horizon 1) or direct in blocks of `horizon`."""
+        self._require_fitted()
+        x = np.asarray(x, np.float64)
+        if len(x) < self.min_history:
+            raise ValueError(f"{self.name}: forecasting needs at least {self.min_history} "
+                             f"values, got {len(x)}")
+        buf = list(self._inputs(x)[-self.lags:])
+        out = []
+        while len(out) < steps:
+            inp = np.asarray(buf[-self.lags:], np.float32)[None, :, None]
+            p = np.asarray(self.model_(inp))[0]
+            take = list(p[:min(self.horizon, steps - len(out))])
+            out.extend(take)
+            buf.extend(take)
+        return undifference(x, self._levels(out), self.diff)
+
+    # -- pickling (fastrnn models hold functions that do not pickle: keep the weights) ------
+    def __getstate__(self):
+        state = dict(self.__dict__)
+        model = state.pop("model_", None)
+        state["_weights"] = None if model is None else model.get_weights()
+        return state
+
+    def __setstate__(self, state):
+        weights = state.pop("_weights", None)
+        self.__dict__.update(state)
+        self.model_ = None
+        if weights is not None:
+            self.model_ = self._build()
+            self.model_.set_weights(weights)

@@ -1,0 +1,148 @@
+"""The fused plan: a model's epochs run in the compiled trainer.
+
+When every layer, the loss, the optimiser and the callbacks allow it, ``fit`` runs each epoch
+as one call into the trainer that ``fastrnn.backends.fused_trainer()`` provides: batching in
+the drawn order, forward, BPTT, loss, penalties, clipping and the optimiser update all in
+compiled code. Each layer says for itself whether and how it runs there
+(``Layer.fused_spec``); this module collects those specs, checks what is not a layer's to say
+(loss, optimiser, callbacks, data) and drives the trainer. The shuffling permutation and the
+dropout masks are still drawn in Python from the same generators, in the same order, as the
+Python path draws them, so a seeded fit gives the same weights on either path (to rounding).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from fastrnn import backends as _backends
+from fastrnn.nn import callbacks as _callbacks
+from fastrnn.nn import losses as _losses
+from fastrnn.nn import optimizers as _optimizers
+from fastrnn.nn.layers.base import NotFused, _shape_str
+
+__all__ = ["FusedPlan", "plan"]
+
+_FUSED_LOSSES = (_losses.MeanSquaredError, _losses.MeanAbsoluteError,
+                 _losses.BinaryCrossentropy, _losses.CategoricalCrossentropy,
+                 _losses.SparseCategoricalCrossentropy)
+_FUSED_OPTIMIZERS = (_optimizers.SGD, _optimizers.Adam, _optimizers.RMSprop)
+
+
+def _optimizer_spec(opt):
+    """The optimiser's hyperparameters for the trainer (read every epoch: callbacks may change
+    the learning rate)."""
+    spec = {"kind": opt.name, "learning_rate": opt.learning_rate,
+            "clipnorm": opt.clipnorm, "clipvalue": opt.clipvalue,
+            "global_clipnorm": opt.global_clipnorm}
+    for k in ("beta_1", "beta_2", "epsilon", "momentum", "nesterov", "rho", "centered"):
+        if hasattr(opt, k):
+            spec[k] = getattr(opt, k)
+    return spec
+
+
+class FusedPlan:
+    """A model's fused-training plan for one fit: the compiled trainer and what it needs each
+    epoch from Python (the dropout masks, drawn exactly as the Python path draws them)."""
+
+    def __init__(self, trainer, n_layers, dropouts, y, batch_size, out_shape):
+        self.trainer, self.n_layers, self.dropouts = trainer, n_layers, dropouts
+        self.y, self.batch_size, self.out_shape = y, batch_size, out_shape
+
+    def masks(self, n, dtype):
+        """One inverted-dropout mask row per drawn sample for each layer with dropout.
+
+        The Python path draws, batch after batch and layer after layer, ``rng.random((B, k))``
+        from each layer's ``noise_rng()``. Drawing all of a generator's numbers for the epoch
+        in one call gives the same stream; the reshapes below hand each layer its share,
+        batch by batch."""
+        if not self.dropouts:
+            return None
+        out = [None] * self.n_layers
+        groups = {}
+        for li, layer, k, rate in self.dropouts:
+            gen = layer.noise_rng()
+            groups.setdefault(id(gen), (gen, []))[1].append((li, k, rate))
+        bs = self.batch_size
+        full, rem = divmod(n, bs)
+        for gen, members in groups.values():
+            tot = sum(k for _, k, _ in members)
+            u = gen.random(n * tot)
+            head = u[:full * bs * tot].reshape(full, bs * tot)
+            tail = u[full * bs * tot:]
+            c = 0
+            for li, k, rate in members:
+                rows = [head[:, c * bs:(c + k) * bs].reshape(full * bs, k),
+                        tail[c * rem:(c + k) * rem].reshape(rem, k)]
+                c += k
+                keep = np.concatenate(rows) >= rate
+                out[li] = (keep / (1.0 - rate)).astype(dtype)
+        return out
+
+    def run_epoch(self, flat, opt, x, order, pred):
+        n = x.shape[0]
+        res = self.trainer.epoch(flat, opt.state(), x, self.y, order,
+                                 self.masks(n, flat.dtype), _optimizer_spec(opt),
+                                 opt.iterations, self.batch_size, pred)
+        opt.iterations = res["iterations"]
+        return res
+
+
+def _batch_hooks(cb):
+    for hook in ("on_train_batch_begin", "on_train_batch_end"):
+        if getattr(getattr(cb, hook), "__func__", None) is not getattr(_callbacks.Callback, hook):
+            return hook
+    return None
+
+
+def plan(model, x, y, batch_size, cbs):
+    """A FusedPlan for fitting `model` on the prepared (x, y), or (None, why not)."""
+    backend, trainer_cls = _backends.fused_trainer()
+    if backend is None:
+        return None, trainer_cls
+    for cb in cbs:
+        hook = _batch_hooks(cb)
+        if hook is not None:
+            return None, (f"callback {type(cb).__name__} has {hook} (the core runs whole "
+                          "epochs, with no per-batch hooks)")
+    loss_cls = type(model.loss)
+    if loss_cls not in _FUSED_LOSSES:
+        return None, f"loss {loss_cls.__name__} has no native implementation"
+    opt = model.optimizer
+    if type(opt) not in _FUSED_OPTIMIZERS:
+        return None, f"optimizer {type(opt).__name__} has no native implementation"
+    if x.ndim not in (2, 3) or x.shape[1] == 0 or (x.ndim == 3 and x.shape[2] == 0):
+        return None, (f"inputs of shape {_shape_str(x.shape)} (only (samples, time, features) "
+                      "or (samples, features))")
+    if not model._flat_ok():
+        return None, "the weights are not in the model's flat buffer"
+
+    specs, arrays, dropouts = [], [], []
+    shape = (None,) + x.shape[1:]
+    slices = iter(model._slices)
+    for li, layer in enumerate(model.layers):
+        offsets = [lo for _, (lo, _) in zip(layer.trainable_weights, slices)]
+        try:
+            fs = layer.fused_spec(shape, offsets, backend)
+        except NotFused as exc:
+            return None, str(exc)
+        specs.append(fs.spec)
+        arrays.extend(fs.arrays)
+        if fs.noise is not None:
+            dropouts.append((li, layer, int(fs.noise[0]), fs.noise[1]))
+        shape = layer.compute_output_shape(shape)
+    out_shape = tuple(int(s) for s in shape[1:])
+    n = x.shape[0]
+    if model.loss.sparse:
+        labels = _losses._match_target(y, np.empty((n,) + out_shape, model.dtype), True)
+        y_fused = np.ascontiguousarray(labels, dtype=np.int64)
+    else:
+        y_fused = np.ascontiguousarray(y, dtype=model.dtype)
+    bs = min(batch_size, n)
+    try:
+        trainer = trainer_cls(model.dtype.name, specs, arrays, int(model._flat.size),
+                              model.loss.name, bool(getattr(model.loss, "from_logits", False)),
+                              bs)
+    except (ValueError, TypeError) as exc:  # a plan the trainer does not take: Python path
+        return None, f"the compiled core rejected the training plan: {exc}"
+    return (FusedPlan(trainer, len(specs), dropouts, y_fused, bs, out_shape),
+            "every layer, the loss and the optimizer are supported")
