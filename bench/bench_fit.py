@@ -8,8 +8,8 @@ Targets: >= 50x the idiomatic PyTorch loop and >= 250x Keras ``fit`` (bench/targ
     python bench/bench_fit.py --interleave   # sides taking turns epoch by epoch
 
 Sides (extra_info "backend"):
-    cpp          fastrnn ``model.fit``, fused native epoch (the cpp backend's Trainer)
-    cpp-python   fastrnn ``model.fit(native=False)``, the Python training loop over the same kernels
+    cpp          fastrnn ``model.fit``, fused fused epoch (the cpp backend's Trainer)
+    cpp-python   fastrnn ``model.fit(fused=False)``, the Python training loop over the same kernels
     torch        the idiomatic PyTorch loop: nn.LSTM/GRU/RNN(batch_first) + nn.Linear, a
                  DataLoader(TensorDataset, batch_size=32, shuffle=True), zero_grad / MSE /
                  backward / Adam.step per batch
@@ -48,14 +48,14 @@ def fit_seed_data(seed=0):
     return x, y
 
 
-def fastrnn_epoch(cell, native, x, y):
+def fastrnn_epoch(cell, fused, x, y):
     fastrnn.set_random_seed(0)
     rnn = getattr(layers, cells.get(cell).keras_class)
     model = fastrnn.Sequential([rnn(H, input_shape=(T, I)), layers.Dense(1)])
     model.compile(optimizer="adam", loss="mse")
-    model.fit(x, y, epochs=1, batch_size=BATCH, verbose=0, native=native)  # warm-up
-    assert model.native_fit_info["native"] == native, model.native_fit_info
-    return lambda: model.fit(x, y, epochs=1, batch_size=BATCH, verbose=0, native=native)
+    model.fit(x, y, epochs=1, batch_size=BATCH, verbose=0, fused=fused)  # warm-up
+    assert model.fused_fit_info["fused"] == fused, model.fused_fit_info
+    return lambda: model.fit(x, y, epochs=1, batch_size=BATCH, verbose=0, fused=fused)
 
 
 def torch_epoch(cell, x, y, lean=False):
@@ -143,7 +143,7 @@ def test_fit_seed(benchmark, run_info, cell, side):
 
 
 def main(repeats=15, interleave=False):
-    """Medians from one run and the peer / fastrnn-native ratios.
+    """Medians from one run and the peer / fastrnn-fused ratios.
 
     Each side runs its `repeats` epochs back to back after its warm-up epoch, as in the pytest
     suite. With interleave=True (``--interleave``) the sides take turns epoch by epoch instead,
@@ -164,7 +164,7 @@ def main(repeats=15, interleave=False):
           f"{threads} thread(s), median of {repeats}, "
           + ("sides interleaved epoch by epoch" if interleave
              else "each side's epochs back to back"))
-    print(f"{'cell':6} {'side':11} {'ms/epoch':>9} {'side/native':>12} {'target':>8}")
+    print(f"{'cell':6} {'side':11} {'ms/epoch':>9} {'side/fused':>12} {'target':>8}")
     for cell in CELLS:
         fns = {}
         for side in SIDES:

@@ -20,7 +20,7 @@ def _data(seed=0):
     return x, y
 
 
-def _model(native_ok=True):
+def _model(fused_ok=True):
     # no input_shape: fit(rng=) builds the model, so the initial weights come from rng too
     m = Sequential([layers.LSTM(5, dropout=0.2, return_sequences=True), layers.Dropout(0.3),
                     layers.GRU(3), layers.Dense(2)])
@@ -32,19 +32,19 @@ def _global_state():
     return seeding.generator().bit_generator.state
 
 
-@pytest.mark.parametrize("native", [False, None])
-def test_two_fits_with_the_same_int_seed_are_identical(native):
+@pytest.mark.parametrize("fused", [False, None])
+def test_two_fits_with_the_same_int_seed_are_identical(fused):
     x, y = _data()
     before = _global_state()
     a, b = _model(), _model()
-    ha = a.fit(x, y, epochs=3, batch_size=16, verbose=0, native=native, rng=7)
-    hb = b.fit(x, y, epochs=3, batch_size=16, verbose=0, native=native, rng=7)
+    ha = a.fit(x, y, epochs=3, batch_size=16, verbose=0, fused=fused, rng=7)
+    hb = b.fit(x, y, epochs=3, batch_size=16, verbose=0, fused=fused, rng=7)
     assert ha.history["loss"] == hb.history["loss"]
     for wa, wb in zip(a.get_weights(), b.get_weights()):
         np.testing.assert_array_equal(wa, wb)
     assert _global_state() == before            # nothing drew from the global generator
     c = _model()
-    hc = c.fit(x, y, epochs=3, batch_size=16, verbose=0, native=native, rng=8)
+    hc = c.fit(x, y, epochs=3, batch_size=16, verbose=0, fused=fused, rng=8)
     assert hc.history["loss"] != ha.history["loss"]
     # after the fit, the layers draw their noise from the global generator again
     assert all(layer._fit_rng is None for layer in a.layers)

@@ -44,10 +44,10 @@ class _Sub(layers.Dense):
 
 
 @pytest.mark.parametrize("make, shape, why", [
-    (lambda: _Sub(2), (None, 3), "layer '.*' \\(_Sub\\) has no native implementation"),
+    (lambda: _Sub(2), (None, 3), "layer '.*' \\(_Sub\\) has no fused implementation"),
     (lambda: layers.Dense(2, trainable=False), (None, 3), "is not trainable"),
     (lambda: layers.Dense(2, kernel_regularizer=regularizers.Regularizer()), (None, 3),
-     "regularizer Regularizer has no native implementation"),
+     "regularizer Regularizer has no fused implementation"),
     (lambda: layers.Dropout(0.2, noise_shape=(None, 1, 3)), (None, 4, 3), "noise_shape"),
     (lambda: layers.LSTM(2, backend="numpy"), (None, 4, 3), "runs on the 'numpy' backend"),
     (lambda: layers.LSTM(2, recurrent_dropout=0.1, backend="numpy"), (None, 4, 3),
@@ -64,5 +64,5 @@ def test_a_layer_says_why_it_is_not_fused(make, shape, why):
 
 
 def test_the_base_layer_is_not_fused():
-    with pytest.raises(NotFused, match="no native implementation"):
+    with pytest.raises(NotFused, match="no fused implementation"):
         layers.Layer().fused_spec((None, 3), [], "cpp")

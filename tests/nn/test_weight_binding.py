@@ -83,8 +83,8 @@ def test_the_child_of_a_wrapper_lives_in_the_flat_vector_and_trains(cell):
     before = [w.copy() for w in inner.weights]
     m.compile(optimizer="adam", loss="mse")
     h = m.fit(x, y, epochs=8, batch_size=16, verbose=0, rng=2)
-    assert not m.native_fit_info["native"]
-    assert "layer 'wrapper' (Wrapper) has no native implementation" in m.native_fit_info["reason"]
+    assert not m.fused_fit_info["fused"]
+    assert "layer 'wrapper' (Wrapper) has no fused implementation" in m.fused_fit_info["reason"]
     assert all(not np.array_equal(a, b) for a, b in zip(before, inner.weights))
     assert h.history["loss"][-1] < h.history["loss"][0]
     for w in inner.weights:
@@ -94,7 +94,7 @@ def test_the_child_of_a_wrapper_lives_in_the_flat_vector_and_trains(cell):
     plain = Sequential([cell(5), layers.Dense(1)])
     plain.build((None, 7, 2), rng=1)
     plain.compile(optimizer="adam", loss="mse")
-    hp = plain.fit(x, y, epochs=8, batch_size=16, verbose=0, native=False, rng=2)
+    hp = plain.fit(x, y, epochs=8, batch_size=16, verbose=0, fused=False, rng=2)
     assert hp.history["loss"] == h.history["loss"]
     for a, b in zip(plain.get_weights(), m.get_weights()):
         np.testing.assert_array_equal(a, b)

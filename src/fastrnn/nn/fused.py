@@ -106,10 +106,10 @@ def plan(model, x, y, batch_size, cbs):
                           "epochs, with no per-batch hooks)")
     loss_cls = type(model.loss)
     if loss_cls not in _FUSED_LOSSES:
-        return None, f"loss {loss_cls.__name__} has no native implementation"
+        return None, f"loss {loss_cls.__name__} has no fused implementation"
     opt = model.optimizer
     if type(opt) not in _FUSED_OPTIMIZERS:
-        return None, f"optimizer {type(opt).__name__} has no native implementation"
+        return None, f"optimizer {type(opt).__name__} has no fused implementation"
     if x.ndim not in (2, 3) or x.shape[1] == 0 or (x.ndim == 3 and x.shape[2] == 0):
         return None, (f"inputs of shape {_shape_str(x.shape)} (only (samples, time, features) "
                       "or (samples, features))")

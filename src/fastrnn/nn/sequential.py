@@ -56,7 +56,7 @@ class Sequential(Training):
         self._metric_names = []
         self.stop_training = False
         self.history = None
-        self.native_fit_info = None
+        self.fused_fit_info = None
         for layer in layers or []:
             self.add(layer)
 

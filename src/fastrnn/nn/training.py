@@ -11,11 +11,11 @@ gradient, backward (one ops backward call per recurrent layer), penalties' gradi
 gradient clipping, optimiser update in place. No Python loop over time steps (except for
 recurrent_dropout, see ``fastrnn.layers``).
 
-Fused training: when the model allows it (``native_training_plan``; see ``fastrnn.nn.fused``),
+Fused training: when the model allows it (``fused_training_plan``; see ``fastrnn.nn.fused``),
 each epoch runs as one call into the compiled trainer and Python keeps the per-epoch work:
-callbacks, validation, progress, metrics. ``fit(native=False)`` forces the Python path (the
-reference); ``fit(native=True)`` raises if the model cannot train natively; after a fit,
-``model.native_fit_info`` says which path ran and why.
+callbacks, validation, progress, metrics. ``fit(fused=False)`` forces the Python path (the
+reference); ``fit(fused=True)`` raises if the model cannot train on the fused path; after a fit,
+``model.fused_fit_info`` says which path ran and why.
 
 Non-finite losses: if a batch's loss (or a gradient) is NaN or inf, fit stops at once,
 issues a ``RuntimeWarning`` that says where, puts back the weights (and optimiser state)
@@ -55,7 +55,7 @@ __all__ = ["Training"]
 _BATCH = _params.Int(1)
 _EPOCHS = _params.Int(0)
 _SPLIT = _params.Real(0, 1, closed="neither")
-_NATIVE = _params.Options((True, False), none_ok=True)
+_FUSED = _params.Options((True, False), none_ok=True)
 
 
 def _batch_size(value):
@@ -214,10 +214,10 @@ class Training:
         self._backward(dpred)
         return value + self._penalty(), [g.copy() for g in self._grads()]
 
-    # -- native training -------------------------------------------------------------------
-    def native_training_plan(self, x, y, batch_size=32):
+    # -- fused training --------------------------------------------------------------------
+    def fused_training_plan(self, x, y, batch_size=32):
         """(True, "") if ``fit`` on (x, y) would run its epochs in the compiled core, else
-        (False, the reason). Natively supported: SimpleRNN / LSTM / GRU layers (any
+        (False, the reason). Supported on the fused path: SimpleRNN / LSTM / GRU layers (any
         activation, stacked with return_sequences, ``dropout=``, use_bias either way),
         Dense (activations linear, relu, sigmoid, tanh, softmax, leaky_relu, elu; on 2-D or
         3-D input), Dropout (without noise_shape); the losses mse, mae, binary, categorical
@@ -236,7 +236,7 @@ class Training:
     # -- fit -------------------------------------------------------------------------------
     def fit(self, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callbacks=None,
             validation_split=0.0, validation_data=None, shuffle=True, initial_epoch=0,
-            native=None, rng=None):
+            fused=None, rng=None):
         """Train for `epochs` passes over (x, y); returns a ``History``.
 
         `rng` (a fastrnn extension): None draws the shuffling, the dropout masks of layers
@@ -245,11 +245,11 @@ class Training:
         ``numpy.random.Generator`` draws them from that generator instead, leaving the global
         one untouched (so concurrent fits of different models are reproducible).
 
-        `native` (a fastrnn extension): None runs each epoch in the compiled core when the
-        model allows it (see ``native_training_plan``) and on the Python path otherwise;
+        `fused` (a fastrnn extension): None runs each epoch in the compiled core when the
+        model allows it (see ``fused_training_plan``) and on the Python path otherwise;
         False always uses the Python path; True raises ValueError if the model cannot train
-        natively. ``model.native_fit_info`` records the path taken and the reason."""
-        _params.check(native, "native", _NATIVE)
+        on the fused path. ``model.fused_fit_info`` records the path taken and the reason."""
+        _params.check(fused, "fused", _FUSED)
         self._require_compiled()
         fit_rng = _seeding.as_generator(rng)
         x = self._prepare_x(x, "x", rng=fit_rng)
@@ -302,14 +302,14 @@ class Training:
         for layer in self._layers:
             layer.set_fit_rng(fit_rng)
         try:
-            if native is False:
-                plan, reason = None, "fit(native=False) was passed"
+            if fused is False:
+                plan, reason = None, "fit(fused=False) was passed"
             else:
                 plan, reason = _fused.plan(self, x, y, batch_size, cbs)
-                if plan is None and native:
-                    raise ValueError(f"fit(native=True): model {self.name!r} cannot train in the "
+                if plan is None and fused:
+                    raise ValueError(f"fit(fused=True): model {self.name!r} cannot train in the "
                                      f"compiled core: {reason}")
-            self.native_fit_info = {"native": plan is not None, "reason": reason}
+            self.fused_fit_info = {"fused": plan is not None, "reason": reason}
             pred_all = None
             if plan is not None and metrics:
                 pred_all = np.empty((n,) + plan.out_shape, self.dtype)
@@ -336,7 +336,7 @@ class Training:
                 if plan is not None:
                     res = plan.run_epoch(flat, opt, x, order if shuffle else None, pred_all)
                     if res["stop"]:
-                        self._native_nonfinite(res, epoch)
+                        self._fused_nonfinite(res, epoch)
                         history.nonfinite = (epoch, res["stop_batch"])
                         break
                     total, count = res["loss_sum"], res["samples"]
@@ -395,7 +395,7 @@ class Training:
             for layer in self._layers:
                 layer.set_fit_rng(None)
 
-    def _native_nonfinite(self, res, epoch):
+    def _fused_nonfinite(self, res, epoch):
         """The warning of ``_stop_nonfinite`` for an epoch the core stopped (it has already put
         back the last good weights and optimiser state)."""
         if res["stop"] == "gradient":

@@ -299,7 +299,7 @@ class Layer:
         """This layer's ``FusedSpec`` for inputs of `input_shape` (batch first), its trainable
         arrays at the flat-vector `offsets` (aligned with ``trainable_weights``), in a trainer
         of the backend named `backend`; raises ``NotFused`` when it cannot run there."""
-        raise NotFused(f"{self.describe()} has no native implementation")
+        raise NotFused(f"{self.describe()} has no fused implementation")
 
     def _fused_base(self, cls, input_shape, offsets):
         """The checks and fields every fused layer shares: its class is `cls` itself (not a
@@ -307,7 +307,7 @@ class Layer:
         and its penalties are L1 / L2. Returns (spec with steps / in / units, arrays, offsets
         by weight name)."""
         if type(self) is not cls:
-            raise NotFused(f"{self.describe()} has no native implementation")
+            raise NotFused(f"{self.describe()} has no fused implementation")
         if not self.trainable:
             raise NotFused(f"{self.describe()} is not trainable")
         if len(input_shape) not in (2, 3):
@@ -321,7 +321,7 @@ class Layer:
             if reg is not None:
                 if type(reg) not in (_regs.L1, _regs.L2, _regs.L1L2):
                     raise NotFused(f"{self.describe()}: regularizer {type(reg).__name__} has "
-                                   "no native implementation")
+                                   "no fused implementation")
                 l1, l2 = reg.l1, reg.l2
             arrays.append((off, w.size, l1, l2))
         return spec, arrays, dict(zip(self.weight_names(), offsets))

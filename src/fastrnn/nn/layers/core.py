@@ -90,7 +90,7 @@ class Dense(Layer):
         spec, arrays, offs = self._fused_base(Dense, input_shape, offsets)
         act = self.activation
         if act.name not in self.FUSED_ACTIVATIONS or _activations.get(act.name) is not act:
-            raise NotFused(f"{self.describe()} has activation {act.name!r} (no native "
+            raise NotFused(f"{self.describe()} has activation {act.name!r} (no fused "
                            "implementation)")
         spec.update(kind="dense", units=self.units, dense_activation=act.name,
                     w=offs["kernel"], b=offs.get("bias", -1))

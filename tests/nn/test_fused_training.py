@@ -1,6 +1,6 @@
-"""Fused native training (fastrnn.backends._core.Trainer, csrc/cpu/train.cpp) against the Python path.
+"""Fused training (fastrnn.backends._core.Trainer, csrc/cpu/train.cpp) against the Python path.
 
-For the same seed, ``fit`` through the core and ``fit(native=False)`` must leave the same
+For the same seed, ``fit`` through the core and ``fit(fused=False)`` must leave the same
 weights, optimiser state and iteration count, report the same history, and stop at the same
 non-finite batch with the same weights, for every supported combination of cell, optimiser,
 loss, regulariser, stacking / return_sequences, Dense activation, dropout and dtype. Models the
@@ -60,23 +60,23 @@ def _data(out="regression", seed=0, dtype=np.float64, steps=T, features=I, n=N, 
 
 
 def _fit_both(build, x, y, epochs=1, batch_size=16, **fit_kw):
-    """Fit two models built identically from the same seeds: native, then the Python path."""
+    """Fit two models built identically from the same seeds: fused, then the Python path."""
     runs = []
-    for native in (True, False):
+    for fused in (True, False):
         set_random_seed(123)
         model = build()
         set_random_seed(7)
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             hist = model.fit(x, y, epochs=epochs, batch_size=batch_size, verbose=0,
-                             native=native, **fit_kw)
+                             fused=fused, **fit_kw)
         runs.append((model, hist, [str(w.message) for w in caught],
                      fastrnn.nn.seeding.generator().bit_generator.state))
     (nat, hn, wn, gn), (py, hp, wp, gp) = runs
     if hp.nonfinite is None:  # the global generator was advanced identically (shuffles, masks)
         assert gn == gp
-    assert nat.native_fit_info["native"] is True, nat.native_fit_info
-    assert py.native_fit_info == {"native": False, "reason": "fit(native=False) was passed"}
+    assert nat.fused_fit_info["fused"] is True, nat.fused_fit_info
+    assert py.fused_fit_info == {"fused": False, "reason": "fit(fused=False) was passed"}
     return nat, py, hn, hp, wn, wp
 
 
@@ -280,13 +280,13 @@ def test_learning_rate_changed_by_a_callback():
         model.optimizer.learning_rate = 0.02 / (epoch + 1)
 
     out = []
-    for native in (True, False):
+    for fused in (True, False):
         set_random_seed(1)
         model = _model(lambda: [layers.GRU(4), layers.Dense(1)], np.float64,
                        optimizer=lambda: optimizers.Adam(0.02))()
-        model.fit(x, y, epochs=3, verbose=0, native=native,
+        model.fit(x, y, epochs=3, verbose=0, fused=fused,
                   callbacks=[callbacks.LambdaCallback(on_epoch_begin=halve)])
-        assert model.native_fit_info["native"] is native
+        assert model.fused_fit_info["fused"] is fused
         out.append(model.get_weights())
     for a, b in zip(*out):
         assert rel_err(a, b) < 1e-10
@@ -316,13 +316,13 @@ def test_dropout_changes_training_and_is_reproducible():
         set_random_seed(5)
         m = _model(lambda: [layers.SimpleRNN(4, dropout=rate), layers.Dense(1)], np.float32)()
         m.fit(x, y, epochs=2, verbose=0)
-        assert m.native_fit_info["native"]
+        assert m.fused_fit_info["fused"]
         res.append(m.get_weights())
     assert any(not np.array_equal(a, b) for a, b in zip(res[0], res[1]))
     assert all(np.array_equal(a, b) for a, b in zip(res[1], res[2]))
 
 
-def test_native_fit_is_reproducible_bitwise():
+def test_fused_fit_is_reproducible_bitwise():
     x, y = _data(dtype=np.float32)
     out = []
     for _ in range(2):
@@ -355,7 +355,7 @@ FALLBACKS = {
                      "go_backwards"),
     "numpy_backend": (lambda: [layers.LSTM(4, backend="numpy"), layers.Dense(1)], {},
                       "'numpy' backend"),
-    "custom_layer": (lambda: [layers.LSTM(4), _MyDense(1)], {}, "no native implementation"),
+    "custom_layer": (lambda: [layers.LSTM(4), _MyDense(1)], {}, "no fused implementation"),
     "noise_shape": (lambda: [layers.LSTM(4, return_sequences=True),
                              layers.Dropout(0.2, noise_shape=(None, 1, 4)), layers.SimpleRNN(2),
                              layers.Dense(1)], {}, "noise_shape"),
@@ -377,10 +377,10 @@ def test_unsupported_models_fall_back_and_say_why(case):
     set_random_seed(0)
     m = _model(make_layers, np.float64)()
     m.fit(x, y, epochs=1, verbose=0, **fit_kw)
-    assert m.native_fit_info["native"] is False
-    assert why in m.native_fit_info["reason"], m.native_fit_info["reason"]
+    assert m.fused_fit_info["fused"] is False
+    assert why in m.fused_fit_info["reason"], m.fused_fit_info["reason"]
     with pytest.raises(ValueError, match="cannot train in the compiled core"):
-        m.fit(x, y, epochs=1, verbose=0, native=True, **fit_kw)
+        m.fit(x, y, epochs=1, verbose=0, fused=True, **fit_kw)
 
 
 def test_custom_loss_and_optimizer_fall_back():
@@ -394,23 +394,23 @@ def test_custom_loss_and_optimizer_fall_back():
         m = Sequential([layers.LSTM(3, input_shape=(T, I)), layers.Dense(1)])
         m.compile(optimizer=opt, loss=loss)
         m.fit(x, y, verbose=0)
-        assert not m.native_fit_info["native"] and why in m.native_fit_info["reason"]
+        assert not m.fused_fit_info["fused"] and why in m.fused_fit_info["reason"]
 
 
-def test_supported_model_reports_native_and_plan_helper():
+def test_supported_model_reports_fused_and_plan_helper():
     x, y = _data()
     m = _model(lambda: [layers.LSTM(4), layers.Dense(1)], np.float32)()
-    assert m.native_training_plan(x, y) == (True, m.native_training_plan(x, y)[1])
+    assert m.fused_training_plan(x, y) == (True, m.fused_training_plan(x, y)[1])
     m.fit(x, y, verbose=0)
-    assert m.native_fit_info["native"] is True
+    assert m.fused_fit_info["fused"] is True
     m2 = _model(lambda: [layers.LSTM(4, go_backwards=True), layers.Dense(1)], np.float32)()
-    ok, why = m2.native_training_plan(x, y)
+    ok, why = m2.fused_training_plan(x, y)
     assert not ok and "go_backwards" in why
-    with pytest.raises(ValueError, match="native must be"):
-        m.fit(x, y, verbose=0, native="yes")
+    with pytest.raises(ValueError, match="fused must be"):
+        m.fit(x, y, verbose=0, fused="yes")
 
 
-def test_early_stopping_and_epoch_callbacks_on_native_path():
+def test_early_stopping_and_epoch_callbacks_on_fused_path():
     x, y = _data()
     seen = []
     m = _model(lambda: [layers.GRU(4), layers.Dense(1)], np.float64,
@@ -419,7 +419,7 @@ def test_early_stopping_and_epoch_callbacks_on_native_path():
               callbacks=[callbacks.EarlyStopping(patience=1, min_delta=1.0),
                          callbacks.LambdaCallback(
                              on_epoch_end=lambda e, logs: seen.append(m.get_weights()[0].copy()))])
-    assert m.native_fit_info["native"]
+    assert m.fused_fit_info["fused"]
     assert len(h.history["loss"]) == 2 == len(seen)
 
 
