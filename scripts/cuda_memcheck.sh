@@ -29,12 +29,12 @@ fi
 MC=("$SAN" --tool memcheck --leak-check full --error-exitcode 1 --target-processes all)
 echo "== memcheck: the reference suite on the cuda backend, float32"
 "${MC[@]}" "$PY" -m pytest -q -x -p no:cacheprovider -k "cuda and float32" \
-  "tests/test_ops.py::test_against_reference"
+  "tests/kernels/test_ops.py::test_against_reference"
 echo "== memcheck: large H (global-memory path) and the NumPy path's cache"
 "${MC[@]}" "$PY" -m pytest -q -x -p no:cacheprovider \
-  "tests/test_cuda.py::test_large_hidden_size" \
-  "tests/test_cuda.py::test_numpy_path_returns_numpy_and_keeps_cache_on_gpu"
+  "tests/kernels/test_cuda.py::test_large_hidden_size" \
+  "tests/kernels/test_cuda.py::test_numpy_path_returns_numpy_and_keeps_cache_on_gpu"
 echo "== racecheck (shared memory) on one case"
 "$SAN" --tool racecheck --error-exitcode 1 \
-  "$PY" -m pytest -q -x -p no:cacheprovider "tests/test_cuda.py::test_numpy_path_returns_numpy_and_keeps_cache_on_gpu"
+  "$PY" -m pytest -q -x -p no:cacheprovider "tests/kernels/test_cuda.py::test_numpy_path_returns_numpy_and_keeps_cache_on_gpu"
 echo "memcheck: clean"

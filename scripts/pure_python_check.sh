@@ -4,7 +4,7 @@
 # plus numba, pytest (+ pytest-benchmark, which the pytest options in pyproject.toml name) and
 # torch; then checks that the compiled core is absent, that the default
 # backend is numba, and runs the numba backend's part of the test suite (the parametrised suite
-# with -k numba, the registry tests, tests/test_fallback.py).
+# with -k numba, the registry tests, tests/kernels/test_fallback.py).
 #
 #   bash scripts/pure_python_check.sh        # uses `python3` from PATH; PYTHON=... to change
 #
@@ -49,7 +49,7 @@ PY
 echo "== numba backend tests (first run compiles the kernels into the on-disk cache)"
 cd "$root"
 unset FASTRNN_BACKEND
-tests=(tests/test_ops.py tests/test_errors.py tests/test_backends.py tests/test_fallback.py
-       tests/test_pool.py tests/test_numba_tiles.py)
+tests=(tests/kernels/test_ops.py tests/kernels/test_errors.py tests/kernels/test_backends.py
+       tests/kernels/test_fallback.py tests/kernels/test_pool.py tests/kernels/test_numba_tiles.py)
 "$vpy" -m pytest -q -p no:cacheprovider "${tests[@]}" \
   -k "numba or test_backends or test_fallback or test_pool"

@@ -30,4 +30,4 @@ import fastrnn.backends._core as c
 assert c.__file__.startswith("$target"), f"not the sanitized build: {c.__file__}"
 print("sanitized core:", c.__file__)
 PY
-"$py" -m pytest -q -p no:cacheprovider tests/test_ops.py tests/test_errors.py -k "cpp" "$@"
+"$py" -m pytest -q -p no:cacheprovider tests/kernels/test_ops.py tests/kernels/test_errors.py -k "cpp" "$@"

@@ -1,183 +1,41 @@
-// fastrnn._core: the only file of the CPU core that knows NumPy and Python.
+// The cell entry points of fastrnn.backends._core: <cell>_forward and <cell>_backward for every
+// row of fastrnn/cells.hpp.
 //
 // Every entry point (1) checks rank, shape, dtype and finiteness of each argument and raises
-// ValueError / TypeError naming the argument with what was expected and what came, (2) makes
-// C-contiguous copies of strided inputs, (3) allocates the outputs, (4) releases the GIL and calls
-// the kernel. No arithmetic happens here. The forward functions return, besides their results,
-// the tuple of saved arrays that the matching backward function takes back; the backward
-// functions re-check that tuple, so a stale or edited cache raises instead of reading out of
-// bounds.
+// ValueError / TypeError naming the argument with what was expected and what came
+// (checks.hpp), (2) makes C-contiguous copies of strided inputs, (3) allocates the outputs,
+// (4) releases the GIL and calls the kernel. No arithmetic happens here. The forward functions
+// return, besides their results, the tuple of saved arrays that the matching backward function
+// takes back; the backward functions re-check that tuple, so a stale or edited cache raises
+// instead of reading out of bounds.
 #include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
 
-#include <algorithm>
-#include <cmath>
 #include <cstdint>
-#include <type_traits>
 #include <cstdlib>
 #include <cstring>
-#include <initializer_list>
 #include <new>
-#include <sstream>
 #include <string>
 #include <vector>
 
-#include "fastrnn/cpu.hpp"
+#include "checks.hpp"
+#include "fastrnn/cells.hpp"
 #include "fastrnn/elman.hpp"
 #include "fastrnn/gru.hpp"
 #include "fastrnn/lstm.hpp"
+#include "register.hpp"
 
-#ifdef _OPENMP
-#include <omp.h>
-#endif
-
-namespace py = pybind11;
-using fastrnn::Activation;
-
-void register_training(py::module_& m);  // csrc/bindings/train.cpp: the fused training epoch
+namespace fastrnn {
+namespace bindings {
 
 namespace {
 
-std::string shape_str(const std::vector<int64_t>& s) {
-  std::ostringstream o;
-  o << "(";
-  for (size_t i = 0; i < s.size(); ++i) o << (i ? ", " : "") << s[i];
-  o << (s.size() == 1 ? ",)" : ")");
-  return o.str();
-}
-
-std::vector<int64_t> shape_of(const py::array& a) {
-  return std::vector<int64_t>(a.shape(), a.shape() + a.ndim());
-}
-
-Activation parse_activation(const std::string& name, const char* arg) {
-  if (name == "tanh") return Activation::Tanh;
-  if (name == "relu") return Activation::Relu;
-  if (name == "sigmoid") return Activation::Sigmoid;
-  if (name == "linear") return Activation::Linear;
-  throw py::value_error(std::string(arg) +
-                        " must be one of 'tanh', 'relu', 'sigmoid', 'linear'; got '" + name + "'");
-}
-
-void check_recurrent_activation(const std::string& name) {
-  if (name != "sigmoid")
-    throw py::value_error("recurrent_activation must be one of 'sigmoid'; got '" + name + "'");
-}
-
-// np.asarray(obj) with a float32/float64 dtype; anything else is a TypeError naming `name`.
-// Arrays are taken as they are (no conversion call): this path runs for every argument of every
-// call, and at streaming sizes it is a good part of the call's cost.
-py::array float_array(const py::handle& obj, const char* name) {
-  py::array a;
-  if (py::isinstance<py::array>(obj)) {
-    a = py::reinterpret_borrow<py::array>(obj);
-  } else {
-    a = py::array::ensure(obj);
-    if (!a) {
-      PyErr_Clear();
-      throw py::type_error(std::string(name) + " must be a float32 or float64 array, got " +
-                           std::string(py::str(py::type::handle_of(obj).attr("__name__"))));
-    }
-  }
-  const py::dtype dt = a.dtype();
-  if (!(dt.kind() == 'f' && (dt.itemsize() == 4 || dt.itemsize() == 8)))
-    throw py::type_error(std::string(name) + " must be a float32 or float64 array, got dtype " +
-                         std::string(py::str(dt)));
-  return a;
-}
-
-bool is_double(const py::array& a) { return a.dtype().itemsize() == 8; }
-
-// Index of the first NaN/inf in p[0, n), or -1. The scan ORs the exponent fields of a block (all
-// ones only for NaN and inf) so that it vectorises; the index is searched for only on failure.
-template <class T>
-int64_t first_non_finite(const T* p, int64_t n) {
-  using Bits = typename std::conditional<sizeof(T) == 4, uint32_t, uint64_t>::type;
-  const Bits exponent = sizeof(T) == 4 ? Bits(0x7f800000u) : Bits(0x7ff0000000000000ull);
-  constexpr int64_t kBlock = 4096;
-  for (int64_t k0 = 0; k0 < n; k0 += kBlock) {
-    const int64_t k1 = std::min(n, k0 + kBlock);
-    Bits seen = 0;
-    for (int64_t k = k0; k < k1; ++k) {
-      Bits b;
-      std::memcpy(&b, p + k, sizeof(T));
-      seen |= ((b & exponent) == exponent) ? Bits(1) : Bits(0);
-    }
-    if (seen)
-      for (int64_t k = k0; k < k1; ++k)
-        if (!std::isfinite(p[k])) return k;
-  }
-  return -1;
-}
-
-// A float array of the same dtype as x, with the expected shape; C-contiguous (copied if not);
-// finite unless check_finite is false (arrays of a cache, which a forward pass produced).
-using Shape = std::initializer_list<int64_t>;
-
-bool has_shape(const py::array& a, Shape expected) {
-  if (a.ndim() != static_cast<py::ssize_t>(expected.size())) return false;
-  py::ssize_t i = 0;
-  for (int64_t e : expected)
-    if (a.shape(i++) != e) return false;
-  return true;
-}
-
-template <class T>
-py::array_t<T, py::array::c_style> checked(const py::handle& obj, const char* name, Shape expected,
-                                           const char* expected_sym, const char* x_name = "x",
-                                           bool check_finite = true) {
-  py::array a = float_array(obj, name);
-  if (is_double(a) != (sizeof(T) == 8))
-    throw py::type_error(std::string(name) + " has dtype " + std::string(py::str(a.dtype())) +
-                         " but " + x_name + " has dtype " + (sizeof(T) == 8 ? "float64" : "float32") +
-                         "; pass all arrays in one dtype");
-  if (!has_shape(a, expected))
-    throw py::value_error(std::string(name) + " must have shape " + expected_sym + " = " +
-                          shape_str(std::vector<int64_t>(expected)) + ", got " +
-                          shape_str(shape_of(a)));
-  using Contiguous = py::array_t<T, py::array::c_style>;
-  Contiguous c = Contiguous::check_(a) ? py::reinterpret_borrow<Contiguous>(a) : Contiguous::ensure(a);
-  if (!c) throw py::error_already_set();
-  if (check_finite) {
-    const int64_t k = first_non_finite(c.data(), c.size());
-    if (k >= 0)
-      throw py::value_error(std::string(name) + " contains NaN or inf (first at flat index " +
-                            std::to_string(k) + ")");
-  }
-  return c;
-}
-
-template <class T>
-const T* ptr_or_null(const py::object& o) {
-  return o.is_none() ? nullptr : o.cast<py::array_t<T, py::array::c_style>>().data();
-}
-
-template <class T>
-py::object optional_checked(const py::object& obj, const char* name, Shape expected, const char* sym,
-                            const char* x_name = "x", bool check_finite = true) {
-  if (obj.is_none()) return py::none();
-  return checked<T>(obj, name, expected, sym, x_name, check_finite);
-}
-
-// The arrays of a cache: shape and dtype re-checked (a damaged cache must not read out of
-// bounds), finiteness not (the forward pass produced them from finite inputs).
-template <class T>
-py::array_t<T, py::array::c_style> cached(const py::handle& obj, const char* name, Shape expected,
-                                          const char* sym) {
-  return checked<T>(obj, name, expected, sym, "cache x", false);
-}
-template <class T>
-py::object optional_cached(const py::object& obj, const char* name, Shape expected,
-                           const char* sym) {
-  return optional_checked<T>(obj, name, expected, sym, "cache x", false);
-}
-
 // Large output arrays come from a pool of recently freed blocks. glibc serves allocations above
-// 32 MiB with fresh pages, and the kernel zero-fills every page on first touch: at train-medium
-// sizes that was ~15% of a forward pass (perf, bench/NOTES.md). A block returns to the pool when
-// the NumPy array that owns it is freed (capsule destructor); the pool holds at most kPoolBytes
-// (2 GiB: the train-large LSTM's gates alone are 512 MiB, and at 512 MiB they never fitted) and
-// is only touched with the GIL held, so it needs no lock of its own.
+// 32 MiB with fresh pages, and the kernel zero-fills every page on first touch, which costs a
+// forward pass at training sizes a good part of its time (bench/NOTES.md). A block returns to
+// the pool when the NumPy array that owns it is freed (capsule destructor); the pool holds at
+// most kPoolBytes (2 GiB: the train-large LSTM's gates alone are 512 MiB) and is only touched
+// with the GIL held, so it needs no lock of its own.
 class BlockPool {
  public:
   static constexpr size_t kMinBytes = size_t(1) << 20;   // smaller: malloc's own reuse is fine
@@ -262,6 +120,10 @@ py::array_t<T> last_state(const py::array_t<T>& seq, int64_t B, int64_t T_, int6
   return out;
 }
 
+constexpr const CellInfo& kElman = cell_info(Cell::Elman);
+constexpr const CellInfo& kLstm = cell_info(Cell::Lstm);
+constexpr const CellInfo& kGru = cell_info(Cell::Gru);
+
 struct Dims {
   int64_t B, T, I, H;
 };
@@ -284,11 +146,11 @@ Dims read_dims(const py::array& x, const py::array& U, int gates, const char* u_
 template <class T>
 py::tuple elman_forward_t(const py::array& x_in, const py::handle& W_, const py::handle& U_,
                           const py::handle& b_, const py::object& h0_, Activation act) {
-  const Dims d = read_dims(x_in, float_array(U_, "U"), 1, "(H, H)");
+  const Dims d = read_dims(x_in, float_array(U_, "U"), kElman.gates, kElman.u_symbol);
   auto x = checked<T>(x_in, "x", {d.B, d.T, d.I}, "(B, T, I)");
-  auto W = checked<T>(W_, "W", {d.I, d.H}, "(I, H)");
-  auto U = checked<T>(U_, "U", {d.H, d.H}, "(H, H)");
-  auto b = checked<T>(b_, "b", {d.H}, "(H,)");
+  auto W = checked<T>(W_, "W", {d.I, d.H}, kElman.w_symbol);
+  auto U = checked<T>(U_, "U", {d.H, d.H}, kElman.u_symbol);
+  auto b = checked<T>(b_, "b", {d.H}, kElman.b_symbol);
   py::object h0 = optional_checked<T>(h0_, "h0", {d.B, d.H}, "(B, H)");
   auto h_seq = empty<T>({d.B, d.T, d.H});
   const T* h0p = ptr_or_null<T>(h0);
@@ -305,10 +167,10 @@ template <class T>
 py::tuple elman_backward_t(const py::tuple& saved, const py::object& dh_seq_,
                            const py::object& dh_last_, Activation act) {
   const py::array x_in = float_array(saved[0], "cache x");
-  const Dims d = read_dims(x_in, float_array(saved[2], "cache U"), 1, "(H, H)");
+  const Dims d = read_dims(x_in, float_array(saved[2], "cache U"), kElman.gates, kElman.u_symbol);
   auto x = cached<T>(saved[0], "cache x", {d.B, d.T, d.I}, "(B, T, I)");
-  auto W = cached<T>(saved[1], "cache W", {d.I, d.H}, "(I, H)");
-  auto U = cached<T>(saved[2], "cache U", {d.H, d.H}, "(H, H)");
+  auto W = cached<T>(saved[1], "cache W", {d.I, d.H}, kElman.w_symbol);
+  auto U = cached<T>(saved[2], "cache U", {d.H, d.H}, kElman.u_symbol);
   py::object h0 = optional_cached<T>(saved[3], "cache h0", {d.B, d.H}, "(B, H)");
   auto h_seq = cached<T>(saved[4], "cache h_seq", {d.B, d.T, d.H}, "(B, T, H)");
   py::object dh_seq = optional_checked<T>(dh_seq_, "dh_seq", {d.B, d.T, d.H}, "(B, T, H)");
@@ -337,12 +199,12 @@ template <class T>
 py::tuple lstm_forward_t(const py::array& x_in, const py::handle& W_, const py::handle& U_,
                          const py::handle& b_, const py::object& h0_, const py::object& c0_,
                          Activation act) {
-  const Dims d = read_dims(x_in, float_array(U_, "U"), 4, "(H, 4H)");
-  const int64_t G = 4 * d.H;
+  const Dims d = read_dims(x_in, float_array(U_, "U"), kLstm.gates, kLstm.u_symbol);
+  const int64_t G = kLstm.gates * d.H;
   auto x = checked<T>(x_in, "x", {d.B, d.T, d.I}, "(B, T, I)");
-  auto W = checked<T>(W_, "W", {d.I, G}, "(I, 4H)");
-  auto U = checked<T>(U_, "U", {d.H, G}, "(H, 4H)");
-  auto b = checked<T>(b_, "b", {G}, "(4H,)");
+  auto W = checked<T>(W_, "W", {d.I, G}, kLstm.w_symbol);
+  auto U = checked<T>(U_, "U", {d.H, G}, kLstm.u_symbol);
+  auto b = checked<T>(b_, "b", {G}, kLstm.b_symbol);
   py::object h0 = optional_checked<T>(h0_, "h0", {d.B, d.H}, "(B, H)");
   py::object c0 = optional_checked<T>(c0_, "c0", {d.B, d.H}, "(B, H)");
   auto h_seq = empty<T>({d.B, d.T, d.H});
@@ -365,16 +227,16 @@ template <class T>
 py::tuple lstm_backward_t(const py::tuple& saved, const py::object& dh_seq_,
                           const py::object& dh_last_, const py::object& dc_last_, Activation act) {
   const py::array x_in = float_array(saved[0], "cache x");
-  const Dims d = read_dims(x_in, float_array(saved[2], "cache U"), 4, "(H, 4H)");
-  const int64_t G = 4 * d.H;
+  const Dims d = read_dims(x_in, float_array(saved[2], "cache U"), kLstm.gates, kLstm.u_symbol);
+  const int64_t G = kLstm.gates * d.H;
   auto x = cached<T>(saved[0], "cache x", {d.B, d.T, d.I}, "(B, T, I)");
-  auto W = cached<T>(saved[1], "cache W", {d.I, G}, "(I, 4H)");
-  auto U = cached<T>(saved[2], "cache U", {d.H, G}, "(H, 4H)");
+  auto W = cached<T>(saved[1], "cache W", {d.I, G}, kLstm.w_symbol);
+  auto U = cached<T>(saved[2], "cache U", {d.H, G}, kLstm.u_symbol);
   py::object h0 = optional_cached<T>(saved[3], "cache h0", {d.B, d.H}, "(B, H)");
   py::object c0 = optional_cached<T>(saved[4], "cache c0", {d.B, d.H}, "(B, H)");
   auto h_seq = cached<T>(saved[5], "cache h_seq", {d.B, d.T, d.H}, "(B, T, H)");
   auto c_seq = cached<T>(saved[6], "cache c_seq", {d.B, d.T, d.H}, "(B, T, H)");
-  auto gates = cached<T>(saved[7], "cache gates", {d.B, d.T, G}, "(B, T, 4H)");
+  auto gates = cached<T>(saved[7], "cache gates", {d.B, d.T, G}, kLstm.gates_symbol);
   py::object dh_seq = optional_checked<T>(dh_seq_, "dh_seq", {d.B, d.T, d.H}, "(B, T, H)");
   py::object dh_last = optional_checked<T>(dh_last_, "dh_last", {d.B, d.H}, "(B, H)");
   py::object dc_last = optional_checked<T>(dc_last_, "dc_last", {d.B, d.H}, "(B, H)");
@@ -405,13 +267,13 @@ template <class T>
 py::tuple gru_forward_t(const py::array& x_in, const py::handle& W_, const py::handle& U_,
                         const py::handle& b_, const py::object& h0_, bool reset_after,
                         Activation act) {
-  const Dims d = read_dims(x_in, float_array(U_, "U"), 3, "(H, 3H)");
-  const int64_t G = 3 * d.H;
+  const Dims d = read_dims(x_in, float_array(U_, "U"), kGru.gates, kGru.u_symbol);
+  const int64_t G = kGru.gates * d.H;
   auto x = checked<T>(x_in, "x", {d.B, d.T, d.I}, "(B, T, I)");
-  auto W = checked<T>(W_, "W", {d.I, G}, "(I, 3H)");
-  auto U = checked<T>(U_, "U", {d.H, G}, "(H, 3H)");
-  auto b = reset_after ? checked<T>(b_, "b", {2, G}, "(2, 3H) (reset_after=True)")
-                       : checked<T>(b_, "b", {G}, "(3H,) (reset_after=False)");
+  auto W = checked<T>(W_, "W", {d.I, G}, kGru.w_symbol);
+  auto U = checked<T>(U_, "U", {d.H, G}, kGru.u_symbol);
+  auto b = reset_after ? checked<T>(b_, "b", {2, G}, gru_bias_symbol(true))
+                       : checked<T>(b_, "b", {G}, gru_bias_symbol(false));
   py::object h0 = optional_checked<T>(h0_, "h0", {d.B, d.H}, "(B, H)");
   auto h_seq = empty<T>({d.B, d.T, d.H});
   auto gates = empty<T>({d.B, d.T, G});
@@ -431,14 +293,14 @@ template <class T>
 py::tuple gru_backward_t(const py::tuple& saved, const py::object& dh_seq_,
                          const py::object& dh_last_, bool reset_after, Activation act) {
   const py::array x_in = float_array(saved[0], "cache x");
-  const Dims d = read_dims(x_in, float_array(saved[2], "cache U"), 3, "(H, 3H)");
-  const int64_t G = 3 * d.H;
+  const Dims d = read_dims(x_in, float_array(saved[2], "cache U"), kGru.gates, kGru.u_symbol);
+  const int64_t G = kGru.gates * d.H;
   auto x = cached<T>(saved[0], "cache x", {d.B, d.T, d.I}, "(B, T, I)");
-  auto W = cached<T>(saved[1], "cache W", {d.I, G}, "(I, 3H)");
-  auto U = cached<T>(saved[2], "cache U", {d.H, G}, "(H, 3H)");
+  auto W = cached<T>(saved[1], "cache W", {d.I, G}, kGru.w_symbol);
+  auto U = cached<T>(saved[2], "cache U", {d.H, G}, kGru.u_symbol);
   py::object h0 = optional_cached<T>(saved[3], "cache h0", {d.B, d.H}, "(B, H)");
   auto h_seq = cached<T>(saved[4], "cache h_seq", {d.B, d.T, d.H}, "(B, T, H)");
-  auto gates = cached<T>(saved[5], "cache gates", {d.B, d.T, G}, "(B, T, 3H)");
+  auto gates = cached<T>(saved[5], "cache gates", {d.B, d.T, G}, kGru.gates_symbol);
   auto rec_h = cached<T>(saved[6], "cache rec_h", {d.B, d.T, d.H}, "(B, T, H)");
   py::object dh_seq = optional_checked<T>(dh_seq_, "dh_seq", {d.B, d.T, d.H}, "(B, T, H)");
   py::object dh_last = optional_checked<T>(dh_last_, "dh_last", {d.B, d.H}, "(B, H)");
@@ -471,90 +333,94 @@ void check_cache_len(const py::tuple& saved, size_t n, const char* cell) {
                           std::to_string(n) + " saved arrays, got " + std::to_string(saved.size()));
 }
 
+// The Python name of a cell's entry point: its table name + "_forward" or "_backward".
+std::string entry(const CellInfo& cell, const char* suffix) { return std::string(cell.name) + suffix; }
+
 }  // namespace
 
-PYBIND11_MODULE(_core, m) {
-  m.doc() = "fastrnn compiled CPU kernels (Elman, LSTM, GRU forward and BPTT). "
-            "Use fastrnn.ops rather than this module.";
+// Python names from the table (elman_forward, ...); the saved tuples hold 5 (Elman), 8 (LSTM)
+// and 7 (GRU) arrays: see each forward function.
+void register_cells(py::module_& m) {
+  m.def(
+      entry(kElman, "_forward").c_str(),
+      [](const py::handle& x, const py::handle& W, const py::handle& U, const py::handle& b,
+         const py::object& h0, const std::string& activation) {
+        const py::array xa = x_of(x);
+        const Activation act = parse_activation(activation, "activation");
+        return is_double(xa) ? elman_forward_t<double>(xa, W, U, b, h0, act)
+                             : elman_forward_t<float>(xa, W, U, b, h0, act);
+      },
+      py::arg("x"), py::arg("W"), py::arg("U"), py::arg("b"), py::arg("h0"),
+      py::arg("activation"), "-> (h_seq (B,T,H), h_last (B,H), saved)");
 
-  m.def("elman_forward", [](const py::handle& x, const py::handle& W, const py::handle& U,
-                            const py::handle& b, const py::object& h0, const std::string& activation) {
-    const py::array xa = x_of(x);
-    const Activation act = parse_activation(activation, "activation");
-    return is_double(xa) ? elman_forward_t<double>(xa, W, U, b, h0, act)
-                         : elman_forward_t<float>(xa, W, U, b, h0, act);
-  }, py::arg("x"), py::arg("W"), py::arg("U"), py::arg("b"), py::arg("h0"), py::arg("activation"),
-     "-> (h_seq (B,T,H), h_last (B,H), saved)");
+  m.def(
+      entry(kElman, "_backward").c_str(),
+      [](const py::tuple& saved, const py::object& dh_seq, const py::object& dh_last,
+         const std::string& activation) {
+        check_cache_len(saved, 5, kElman.name);
+        const Activation act = parse_activation(activation, "activation");
+        return is_double(cache_x(saved)) ? elman_backward_t<double>(saved, dh_seq, dh_last, act)
+                                         : elman_backward_t<float>(saved, dh_seq, dh_last, act);
+      },
+      py::arg("saved"), py::arg("dh_seq"), py::arg("dh_last"), py::arg("activation"),
+      "-> (dx, dW, dU, db, dh0)");
 
-  m.def("elman_backward", [](const py::tuple& saved, const py::object& dh_seq,
-                             const py::object& dh_last, const std::string& activation) {
-    check_cache_len(saved, 5, "elman");
-    const Activation act = parse_activation(activation, "activation");
-    return is_double(cache_x(saved)) ? elman_backward_t<double>(saved, dh_seq, dh_last, act)
-                                     : elman_backward_t<float>(saved, dh_seq, dh_last, act);
-  }, py::arg("saved"), py::arg("dh_seq"), py::arg("dh_last"), py::arg("activation"),
-     "-> (dx, dW, dU, db, dh0)");
+  m.def(
+      entry(kLstm, "_forward").c_str(),
+      [](const py::handle& x, const py::handle& W, const py::handle& U, const py::handle& b,
+         const py::object& h0, const py::object& c0, const std::string& activation,
+         const std::string& recurrent_activation) {
+        const py::array xa = x_of(x);
+        const Activation act = parse_activation(activation, "activation");
+        check_recurrent_activation(recurrent_activation);
+        return is_double(xa) ? lstm_forward_t<double>(xa, W, U, b, h0, c0, act)
+                             : lstm_forward_t<float>(xa, W, U, b, h0, c0, act);
+      },
+      py::arg("x"), py::arg("W"), py::arg("U"), py::arg("b"), py::arg("h0"), py::arg("c0"),
+      py::arg("activation"), py::arg("recurrent_activation"),
+      "-> (h_seq (B,T,H), h_last (B,H), c_last (B,H), saved)");
 
-  m.def("lstm_forward", [](const py::handle& x, const py::handle& W, const py::handle& U,
-                           const py::handle& b, const py::object& h0, const py::object& c0,
-                           const std::string& activation, const std::string& recurrent_activation) {
-    const py::array xa = x_of(x);
-    const Activation act = parse_activation(activation, "activation");
-    check_recurrent_activation(recurrent_activation);
-    return is_double(xa) ? lstm_forward_t<double>(xa, W, U, b, h0, c0, act)
-                         : lstm_forward_t<float>(xa, W, U, b, h0, c0, act);
-  }, py::arg("x"), py::arg("W"), py::arg("U"), py::arg("b"), py::arg("h0"), py::arg("c0"),
-     py::arg("activation"), py::arg("recurrent_activation"),
-     "-> (h_seq (B,T,H), h_last (B,H), c_last (B,H), saved)");
+  m.def(
+      entry(kLstm, "_backward").c_str(),
+      [](const py::tuple& saved, const py::object& dh_seq, const py::object& dh_last,
+         const py::object& dc_last, const std::string& activation) {
+        check_cache_len(saved, 8, kLstm.name);
+        const Activation act = parse_activation(activation, "activation");
+        return is_double(cache_x(saved))
+                   ? lstm_backward_t<double>(saved, dh_seq, dh_last, dc_last, act)
+                   : lstm_backward_t<float>(saved, dh_seq, dh_last, dc_last, act);
+      },
+      py::arg("saved"), py::arg("dh_seq"), py::arg("dh_last"), py::arg("dc_last"),
+      py::arg("activation"), "-> (dx, dW, dU, db, dh0, dc0)");
 
-  m.def("lstm_backward", [](const py::tuple& saved, const py::object& dh_seq,
-                            const py::object& dh_last, const py::object& dc_last,
-                            const std::string& activation) {
-    check_cache_len(saved, 8, "lstm");
-    const Activation act = parse_activation(activation, "activation");
-    return is_double(cache_x(saved)) ? lstm_backward_t<double>(saved, dh_seq, dh_last, dc_last, act)
-                                     : lstm_backward_t<float>(saved, dh_seq, dh_last, dc_last, act);
-  }, py::arg("saved"), py::arg("dh_seq"), py::arg("dh_last"), py::arg("dc_last"),
-     py::arg("activation"), "-> (dx, dW, dU, db, dh0, dc0)");
+  m.def(
+      entry(kGru, "_forward").c_str(),
+      [](const py::handle& x, const py::handle& W, const py::handle& U, const py::handle& b,
+         const py::object& h0, bool reset_after, const std::string& activation,
+         const std::string& recurrent_activation) {
+        const py::array xa = x_of(x);
+        const Activation act = parse_activation(activation, "activation");
+        check_recurrent_activation(recurrent_activation);
+        return is_double(xa) ? gru_forward_t<double>(xa, W, U, b, h0, reset_after, act)
+                             : gru_forward_t<float>(xa, W, U, b, h0, reset_after, act);
+      },
+      py::arg("x"), py::arg("W"), py::arg("U"), py::arg("b"), py::arg("h0"),
+      py::arg("reset_after"), py::arg("activation"), py::arg("recurrent_activation"),
+      "-> (h_seq (B,T,H), h_last (B,H), saved)");
 
-  m.def("gru_forward", [](const py::handle& x, const py::handle& W, const py::handle& U,
-                          const py::handle& b, const py::object& h0, bool reset_after,
-                          const std::string& activation, const std::string& recurrent_activation) {
-    const py::array xa = x_of(x);
-    const Activation act = parse_activation(activation, "activation");
-    check_recurrent_activation(recurrent_activation);
-    return is_double(xa) ? gru_forward_t<double>(xa, W, U, b, h0, reset_after, act)
-                         : gru_forward_t<float>(xa, W, U, b, h0, reset_after, act);
-  }, py::arg("x"), py::arg("W"), py::arg("U"), py::arg("b"), py::arg("h0"), py::arg("reset_after"),
-     py::arg("activation"), py::arg("recurrent_activation"),
-     "-> (h_seq (B,T,H), h_last (B,H), saved)");
-
-  m.def("gru_backward", [](const py::tuple& saved, const py::object& dh_seq,
-                           const py::object& dh_last, bool reset_after, const std::string& activation) {
-    check_cache_len(saved, 7, "gru");
-    const Activation act = parse_activation(activation, "activation");
-    return is_double(cache_x(saved)) ? gru_backward_t<double>(saved, dh_seq, dh_last, reset_after, act)
-                                     : gru_backward_t<float>(saved, dh_seq, dh_last, reset_after, act);
-  }, py::arg("saved"), py::arg("dh_seq"), py::arg("dh_last"), py::arg("reset_after"),
-     py::arg("activation"), "-> (dx, dW, dU, db, dh0)");
-
-  register_training(m);
-
-  m.def("max_threads", []() {
-#ifdef _OPENMP
-    return omp_get_max_threads();
-#else
-    return 1;
-#endif
-  }, "Threads the kernels may use (OMP_NUM_THREADS, else the core count).");
-  m.def("isa", []() { return std::string(fastrnn::cpu_isa()); },
-        "Instruction set the kernels run with: 'avx512', 'avx2' or 'baseline' (FASTRNN_ISA can "
-        "lower it).");
-  m.attr("openmp") = py::bool_(
-#ifdef _OPENMP
-      true
-#else
-      false
-#endif
-  );
+  m.def(
+      entry(kGru, "_backward").c_str(),
+      [](const py::tuple& saved, const py::object& dh_seq, const py::object& dh_last,
+         bool reset_after, const std::string& activation) {
+        check_cache_len(saved, 7, kGru.name);
+        const Activation act = parse_activation(activation, "activation");
+        return is_double(cache_x(saved))
+                   ? gru_backward_t<double>(saved, dh_seq, dh_last, reset_after, act)
+                   : gru_backward_t<float>(saved, dh_seq, dh_last, reset_after, act);
+      },
+      py::arg("saved"), py::arg("dh_seq"), py::arg("dh_last"), py::arg("reset_after"),
+      py::arg("activation"), "-> (dx, dW, dU, db, dh0)");
 }
+
+}  // namespace bindings
+}  // namespace fastrnn

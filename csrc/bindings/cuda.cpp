@@ -29,6 +29,7 @@
 #include "../cuda/cells.hpp"
 #include "../cuda/check.cuh"
 #include "../cuda/gemm.cuh"
+#include "fastrnn/cells.hpp"
 
 namespace py = pybind11;
 using fastrnn::Activation;
@@ -621,7 +622,7 @@ PYBIND11_MODULE(_cuda, m) {
   m.def("elman_backward", [](const py::tuple& saved, const py::handle& dh_seq,
                              const py::handle& dh_last, const std::string& activation,
                              const py::object& alloc) {
-    const py::tuple s = cache_of(saved, 5, "elman");
+    const py::tuple s = cache_of(saved, 5, fastrnn::cell_info(fastrnn::Cell::Elman).name);
     const Activation act = parse_activation(activation);
     return is_double(s[0]) ? elman_backward_t<double>(s, dh_seq, dh_last, act, alloc)
                            : elman_backward_t<float>(s, dh_seq, dh_last, act, alloc);
@@ -643,7 +644,7 @@ PYBIND11_MODULE(_cuda, m) {
   m.def("lstm_backward", [](const py::tuple& saved, const py::handle& dh_seq,
                             const py::handle& dh_last, const py::handle& dc_last,
                             const std::string& activation, const py::object& alloc) {
-    const py::tuple s = cache_of(saved, 8, "lstm");
+    const py::tuple s = cache_of(saved, 8, fastrnn::cell_info(fastrnn::Cell::Lstm).name);
     const Activation act = parse_activation(activation);
     return is_double(s[0]) ? lstm_backward_t<double>(s, dh_seq, dh_last, dc_last, act, alloc)
                            : lstm_backward_t<float>(s, dh_seq, dh_last, dc_last, act, alloc);
@@ -665,7 +666,7 @@ PYBIND11_MODULE(_cuda, m) {
   m.def("gru_backward", [](const py::tuple& saved, const py::handle& dh_seq,
                            const py::handle& dh_last, bool reset_after,
                            const std::string& activation, const py::object& alloc) {
-    const py::tuple s = cache_of(saved, 7, "gru");
+    const py::tuple s = cache_of(saved, 7, fastrnn::cell_info(fastrnn::Cell::Gru).name);
     const Activation act = parse_activation(activation);
     return is_double(s[0]) ? gru_backward_t<double>(s, dh_seq, dh_last, reset_after, act, alloc)
                            : gru_backward_t<float>(s, dh_seq, dh_last, reset_after, act, alloc);

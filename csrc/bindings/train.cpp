@@ -1,10 +1,11 @@
 // fastrnn._core.Trainer: the binding of the fused training epoch (fastrnn/train.hpp).
 //
-// Used by Sequential.fit (src/fastrnn/models.py), which builds the layer plan once per fit and
-// calls epoch() once per epoch. This file checks everything the C++ side would otherwise trust
-// (dtypes, sizes, offsets, index ranges, writeable contiguous outputs) and raises ValueError /
-// TypeError naming the argument; it does no arithmetic. Finiteness of x and y is fit's check:
-// a NaN that got through would only give a non-finite loss, which stops the epoch.
+// Used by the fused path of Sequential.fit (fastrnn.nn, through fastrnn.backends.fused_trainer),
+// which builds the layer plan once per fit and calls epoch() once per epoch. This file checks
+// everything the C++ side would otherwise trust (dtypes, sizes, offsets, index ranges, writeable
+// contiguous outputs; checks.hpp) and raises ValueError / TypeError naming the argument; it does
+// no arithmetic. Finiteness of x and y is fit's check: a NaN that got through would only give a
+// non-finite loss, which stops the epoch.
 #include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
 
@@ -13,143 +14,83 @@
 #include <string>
 #include <vector>
 
+#include "checks.hpp"
+#include "fastrnn/cells.hpp"
 #include "fastrnn/train.hpp"
+#include "register.hpp"
 
-namespace py = pybind11;
-using fastrnn::Activation;
+namespace fastrnn {
+namespace bindings {
+
 using namespace fastrnn::train;
 
 namespace {
 
-std::string dtype_name(bool dbl) { return dbl ? "float64" : "float32"; }
-
-template <class E>
-E parse(const std::string& name, const char* arg,
-        const std::vector<std::pair<const char*, E>>& table) {
-  std::string known;
-  for (const auto& kv : table) {
-    if (name == kv.first) return kv.second;
-    known += (known.empty() ? "'" : ", '") + std::string(kv.first) + "'";
-  }
-  throw py::value_error(std::string(arg) + " must be one of " + known + "; got '" + name + "'");
+// The layer kinds the plan may name: the cells of cells.hpp, then Dense and Dropout.
+const std::vector<Option<LayerKind>>& layer_kinds() {
+  static const std::vector<Option<LayerKind>> kinds = [] {
+    std::vector<Option<LayerKind>> k;
+    for (const CellInfo& c : kCells) k.push_back({c.name, layer_kind(c.id)});
+    k.push_back({"dense", LayerKind::Dense});
+    k.push_back({"dropout", LayerKind::Dropout});
+    return k;
+  }();
+  return kinds;
 }
 
-template <class V>
-V get(const py::dict& d, const char* key, V fallback) {
-  if (!d.contains(key) || d[key].is_none()) return fallback;
-  try {
-    return d[key].cast<V>();
-  } catch (const py::cast_error&) {
-    throw py::type_error(std::string("'") + key + "' has the wrong type: " +
-                         std::string(py::str(d[key])));
-  }
-}
+constexpr Option<DenseActivation> kDenseActivations[] = {
+    {"linear", DenseActivation::Linear}, {"relu", DenseActivation::Relu},
+    {"sigmoid", DenseActivation::Sigmoid}, {"tanh", DenseActivation::Tanh},
+    {"softmax", DenseActivation::Softmax}, {"leaky_relu", DenseActivation::LeakyRelu},
+    {"elu", DenseActivation::Elu}};
+
+constexpr Option<OptimizerKind> kOptimizers[] = {
+    {"sgd", OptimizerKind::Sgd}, {"adam", OptimizerKind::Adam},
+    {"rmsprop", OptimizerKind::Rmsprop}};
+
+constexpr Option<LossKind> kLosses[] = {
+    {"mean_squared_error", LossKind::MeanSquaredError},
+    {"mean_absolute_error", LossKind::MeanAbsoluteError},
+    {"binary_crossentropy", LossKind::BinaryCrossentropy},
+    {"categorical_crossentropy", LossKind::CategoricalCrossentropy},
+    {"sparse_categorical_crossentropy", LossKind::SparseCategoricalCrossentropy}};
 
 LayerSpec parse_layer(const py::handle& obj, size_t i) {
   if (!py::isinstance<py::dict>(obj))
     throw py::type_error("layers[" + std::to_string(i) + "] must be a dict");
   const py::dict d = py::reinterpret_borrow<py::dict>(obj);
   LayerSpec s;
-  s.kind = parse<LayerKind>(get<std::string>(d, "kind", ""), "layer kind",
-                            {{"elman", LayerKind::Elman}, {"lstm", LayerKind::Lstm},
-                             {"gru", LayerKind::Gru}, {"dense", LayerKind::Dense},
-                             {"dropout", LayerKind::Dropout}});
-  s.steps = get<int64_t>(d, "steps", 1);
-  s.in = get<int64_t>(d, "in", 0);
-  s.units = get<int64_t>(d, "units", 0);
-  s.activation = parse<Activation>(get<std::string>(d, "activation", "tanh"), "activation",
-                                   {{"tanh", Activation::Tanh}, {"relu", Activation::Relu},
-                                    {"sigmoid", Activation::Sigmoid},
-                                    {"linear", Activation::Linear}});
-  s.return_sequences = get<bool>(d, "return_sequences", false);
-  s.reset_after = get<bool>(d, "reset_after", true);
-  s.dense_activation = parse<DenseActivation>(
-      get<std::string>(d, "dense_activation", "linear"), "dense_activation",
-      {{"linear", DenseActivation::Linear}, {"relu", DenseActivation::Relu},
-       {"sigmoid", DenseActivation::Sigmoid}, {"tanh", DenseActivation::Tanh},
-       {"softmax", DenseActivation::Softmax}, {"leaky_relu", DenseActivation::LeakyRelu},
-       {"elu", DenseActivation::Elu}});
-  s.w = get<int64_t>(d, "w", -1);
-  s.u = get<int64_t>(d, "u", -1);
-  s.b = get<int64_t>(d, "b", -1);
-  s.dropout = get<bool>(d, "dropout", false);
+  s.kind = parse(option<std::string>(d, "kind", ""), "layer kind", layer_kinds());
+  s.steps = option<int64_t>(d, "steps", 1);
+  s.in = option<int64_t>(d, "in", 0);
+  s.units = option<int64_t>(d, "units", 0);
+  s.activation = parse_activation(option<std::string>(d, "activation", "tanh"));
+  s.return_sequences = option<bool>(d, "return_sequences", false);
+  s.reset_after = option<bool>(d, "reset_after", true);
+  s.dense_activation = parse(option<std::string>(d, "dense_activation", "linear"),
+                             "dense_activation", kDenseActivations);
+  s.w = option<int64_t>(d, "w", -1);
+  s.u = option<int64_t>(d, "u", -1);
+  s.b = option<int64_t>(d, "b", -1);
+  s.dropout = option<bool>(d, "dropout", false);
   return s;
 }
 
 OptimizerSpec parse_optimizer(const py::dict& d) {
   OptimizerSpec o;
-  o.kind = parse<OptimizerKind>(get<std::string>(d, "kind", ""), "optimizer kind",
-                                {{"sgd", OptimizerKind::Sgd}, {"adam", OptimizerKind::Adam},
-                                 {"rmsprop", OptimizerKind::Rmsprop}});
-  o.learning_rate = get<double>(d, "learning_rate", o.learning_rate);
-  o.beta_1 = get<double>(d, "beta_1", o.beta_1);
-  o.beta_2 = get<double>(d, "beta_2", o.beta_2);
-  o.epsilon = get<double>(d, "epsilon", o.epsilon);
-  o.momentum = get<double>(d, "momentum", 0.0);
-  o.rho = get<double>(d, "rho", o.rho);
-  o.nesterov = get<bool>(d, "nesterov", false);
-  o.centered = get<bool>(d, "centered", false);
-  o.clipnorm = get<double>(d, "clipnorm", 0.0);
-  o.clipvalue = get<double>(d, "clipvalue", 0.0);
-  o.global_clipnorm = get<double>(d, "global_clipnorm", 0.0);
+  o.kind = parse(option<std::string>(d, "kind", ""), "optimizer kind", kOptimizers);
+  o.learning_rate = option<double>(d, "learning_rate", o.learning_rate);
+  o.beta_1 = option<double>(d, "beta_1", o.beta_1);
+  o.beta_2 = option<double>(d, "beta_2", o.beta_2);
+  o.epsilon = option<double>(d, "epsilon", o.epsilon);
+  o.momentum = option<double>(d, "momentum", 0.0);
+  o.rho = option<double>(d, "rho", o.rho);
+  o.nesterov = option<bool>(d, "nesterov", false);
+  o.centered = option<bool>(d, "centered", false);
+  o.clipnorm = option<double>(d, "clipnorm", 0.0);
+  o.clipvalue = option<double>(d, "clipvalue", 0.0);
+  o.global_clipnorm = option<double>(d, "global_clipnorm", 0.0);
   return o;
-}
-
-// An output array we write into: exactly dtype T, C-contiguous, writeable, `size` entries.
-template <class T>
-T* writable(const py::handle& obj, const std::string& name, int64_t size) {
-  if (!py::isinstance<py::array>(obj))
-    throw py::type_error(name + " must be a NumPy array");
-  py::array a = py::reinterpret_borrow<py::array>(obj);
-  if (!a.dtype().is(py::dtype::of<T>()))
-    throw py::type_error(name + " must have dtype " + dtype_name(sizeof(T) == 8) + ", got " +
-                         std::string(py::str(a.dtype())));
-  if (!(a.flags() & py::array::c_style) || !a.writeable())
-    throw py::value_error(name + " must be a writeable C-contiguous array");
-  if (a.size() != size)
-    throw py::value_error(name + " must have " + std::to_string(size) + " entries, got " +
-                          std::to_string(a.size()));
-  return static_cast<T*>(a.mutable_data());
-}
-
-// An input array of dtype T (exactly; no silent casts), made C-contiguous.
-template <class T>
-py::array_t<T, py::array::c_style> input(const py::handle& obj, const std::string& name) {
-  py::array a = py::array::ensure(obj);
-  if (!a) {
-    PyErr_Clear();
-    throw py::type_error(name + " must be a NumPy array");
-  }
-  if (!a.dtype().is(py::dtype::of<T>()))
-    throw py::type_error(name + " must have dtype " + dtype_name(sizeof(T) == 8) + ", got " +
-                         std::string(py::str(a.dtype())));
-  auto c = py::array_t<T, py::array::c_style>::ensure(a);
-  if (!c) throw py::error_already_set();
-  return c;
-}
-
-py::array_t<int64_t, py::array::c_style> index_array(const py::handle& obj,
-                                                     const std::string& name, int64_t size,
-                                                     int64_t bound) {
-  py::array a = py::array::ensure(obj);
-  if (!a) {
-    PyErr_Clear();
-    throw py::type_error(name + " must be an integer array");
-  }
-  const char kind = a.dtype().kind();
-  if (kind != 'i' && kind != 'u')
-    throw py::type_error(name + " must hold integers, got dtype " + std::string(py::str(a.dtype())));
-  auto c = py::array_t<int64_t, py::array::c_style | py::array::forcecast>::ensure(a);
-  if (!c) throw py::error_already_set();
-  if (c.size() != size)
-    throw py::value_error(name + " must have " + std::to_string(size) + " entries, got " +
-                          std::to_string(c.size()));
-  const int64_t* p = c.data();
-  for (int64_t k = 0; k < size; ++k)
-    if (p[k] < 0 || p[k] >= bound)
-      throw py::value_error(name + " values must be in [0, " + std::to_string(bound - 1) +
-                            "], got " + std::to_string(p[k]) + " at index " + std::to_string(k));
-  return c;
 }
 
 class PyTrainer {
@@ -169,13 +110,7 @@ class PyTrainer {
       pa.push_back({t[0].cast<int64_t>(), t[1].cast<int64_t>(), t[2].cast<double>(),
                     t[3].cast<double>()});
     }
-    loss_.kind = parse<LossKind>(
-        loss, "loss",
-        {{"mean_squared_error", LossKind::MeanSquaredError},
-         {"mean_absolute_error", LossKind::MeanAbsoluteError},
-         {"binary_crossentropy", LossKind::BinaryCrossentropy},
-         {"categorical_crossentropy", LossKind::CategoricalCrossentropy},
-         {"sparse_categorical_crossentropy", LossKind::SparseCategoricalCrossentropy}});
+    loss_.kind = parse(loss, "loss", kLosses);
     loss_.from_logits = from_logits;
     n_params_ = n_params;
     max_batch_ = batch_size;
@@ -188,9 +123,7 @@ class PyTrainer {
     const LayerSpec& first = specs_.front();
     const LayerSpec& last = specs_.back();
     in_per_sample_ = first.steps * first.in;
-    const bool seq_out = !(last.kind == LayerKind::Elman || last.kind == LayerKind::Lstm ||
-                           last.kind == LayerKind::Gru) || last.return_sequences;
-    out_rows_ = seq_out ? last.steps : 1;
+    out_rows_ = output_steps(last);
     out_cols_ = last.units;
   }
 
@@ -261,7 +194,7 @@ class PyTrainer {
         const LayerSpec& s = specs_[l];
         const std::string name = "masks[" + std::to_string(l) + "]";
         if (!s.dropout) throw py::value_error(name + ": this layer takes no dropout mask");
-        const int64_t cols = s.kind == LayerKind::Dropout ? s.steps * s.in : s.in;
+        const int64_t cols = mask_columns(s);
         auto a = input<T>(ml[l], name);
         if (a.size() != n * cols)
           throw py::value_error(name + " must have " + std::to_string(n * cols) +
@@ -317,3 +250,6 @@ void register_training(py::module_& m) {
            "samples, loss_sum, iterations, stop ('', 'loss' or 'gradient'), stop_batch, "
            "stop_loss, rolled_back.");
 }
+
+}  // namespace bindings
+}  // namespace fastrnn

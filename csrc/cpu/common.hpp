@@ -47,10 +47,10 @@ class Buffer {
 // Uninitialised scratch arrays carved from one block that each calling thread keeps between
 // calls (up to kArenaKeepBytes), so that repeated calls, as in training, do not pay for fresh
 // pages (a page fault and a kernel zero-fill per 4 KiB) every time. Larger blocks are freed after
-// the call. The limit was 256 MiB: at train-large the LSTM's backward scratch (dZ alone 512 MiB)
-// went to fresh pages every call and the kernel's clear_page was 18.6% of a training step (perf,
-// bench/NOTES.md section 11). Only one ScratchArrays may be alive per thread at a time (each
-// kernel makes one; no kernel calls another while holding it).
+// the call. The limit is above the train-large LSTM's backward scratch (dZ alone is 512 MiB),
+// which below it would come from fresh pages on every call (bench/NOTES.md section 11). Only one
+// ScratchArrays may be alive per thread at a time (each kernel makes one; no kernel calls
+// another while holding it).
 constexpr size_t kArenaKeepBytes = size_t(1) << 30;
 
 struct ThreadArena {
@@ -203,10 +203,9 @@ Rows<T> initial_rows(const T* h0, int64_t b0, int64_t H, const T* zeros) {
 
 // Rows per block of the time loop on the row path. A slice's rows run the whole sequence block by
 // block, so that a step's product output (rows x G values, rows T G apart in the gates array)
-// and the block's states stay in L2 across steps instead of the whole slice's: at train-large
-// (256 rows x 1024 gates per slice) a step touched ~2 MB, twice the L2 of this machine, and a
-// plain 4x4-blocked Numba product over 4-row blocks matched the LSTM and beat the GRU
-// (bench/NOTES.md). Layers up to train-medium keep one block per slice.
+// and the block's states stay in L2 across steps instead of the whole slice's (at train-large,
+// 256 rows x 1024 gates per slice, a whole-slice step touches ~2 MB with U, more than a core's
+// L2; bench/NOTES.md section 9). Layers up to train-medium keep one block per slice.
 template <class T>
 int64_t time_block_rows(int64_t rows, int64_t G) {
   const int64_t fit = (int64_t(256) << 10) / (G * int64_t(sizeof(T)));
@@ -216,7 +215,7 @@ int64_t time_block_rows(int64_t rows, int64_t G) {
 // Narrow layers (H below one vector of lanes) cannot vectorise the pointwise pass along a row;
 // the "panel" path copies a step's rows into column-major panels (panel[j * rows + r]), runs the
 // same row function over all rows x H values at once, and copies the results back. The copies
-// are plain moves; the gate functions they make vectorisable cost ~100 instructions per value
+// are plain moves; the gate functions they make vectorisable cost far more than a move per value
 // when scalar (an LSTM unit evaluates five). Callers use it when narrow(H) and rows > 1.
 template <class T>
 inline bool narrow(int64_t H, int64_t rows) {

@@ -1,8 +1,8 @@
 // Branch-free exp, sigmoid and tanh that the compiler can vectorise (CPU kernels only;
 // compiled per instruction set, see isa.hpp).
 //
-// glibc's expf/tanhf are scalar calls of 10-40 ns each; an LSTM step evaluates five of them per
-// unit, which at forecasting sizes costs more than the matrix product. These versions are plain
+// glibc's expf/tanhf are scalar calls; an LSTM step evaluates five of them per unit, which at
+// forecasting sizes costs more than the matrix product (bench/NOTES.md section 2). These are plain
 // arithmetic (Cody-Waite range reduction, Cephes polynomials, exponent built with integer bit
 // operations, rounding with the 1.5 * 2^mantissa trick instead of a call), so a loop over them
 // becomes SIMD code. Accuracy: float within a few ulp of the correctly rounded value, double

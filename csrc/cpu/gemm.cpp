@@ -38,8 +38,8 @@ constexpr int kQuarterBytes = kVectorBytes / 4 >= 16 ? kVectorBytes / 4 : 16;
 
 // The panel of B reused across all row tiles, KC x NC elements, stays in L2 while every tile of C
 // that needs it streams past (128 x 256 floats = 128 KiB). NC is a multiple of every tile width.
-// Deep products (the weight gradients, K = batch x time) once used 64 x 512; after the tile
-// changes 128 x 256 measured 8-15% faster there as well (bench/NOTES.md section 11).
+// The deep products (the weight gradients, K = batch x time) use the same panel: no other size
+// did better for them (bench/NOTES.md section 11).
 constexpr int64_t KC = 128, NC = 256;
 
 template <class V>

@@ -9,8 +9,9 @@
 // Everything these sources define, including inline helpers and templates, must live inside
 // FASTRNN_ISA_NS: an inline function compiled for AVX-512 in one set and emitted under the same
 // name by another would be merged by the linker, and the baseline set could end up running
-// AVX-512 code. They therefore use no std:: containers or algorithms either (tests/test_isa.py
-// checks the built module for vector instructions outside the AVX namespaces).
+// AVX-512 code. They therefore use no std:: containers or algorithms either
+// (tests/kernels/test_isa.py checks the built module for vector instructions outside the AVX
+// namespaces).
 #pragma once
 
 #ifndef FASTRNN_ISA_NS

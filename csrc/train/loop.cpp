@@ -1,10 +1,10 @@
-// The fused training epoch (fastrnn/train.hpp). Compiled once (not per instruction set): the
-// time goes into the recurrent kernels, which it calls through their dispatching entry points
-// (dispatch.cpp), so they run with the widest vectors the CPU has. What is left here is small
-// and memory-bound: gathering the batch, Dense layers, the loss, penalties, clipping and the
-// optimiser update of the flat parameter vector (a few hundred to a few hundred thousand
-// numbers per batch). Those loops are plain and unit-stride so that the compiler vectorises
-// them; every buffer is allocated once per Trainer, none per batch.
+// The fused training epoch (fastrnn/train.hpp): the layer plan, its buffers, forward and
+// backward through the layers, and the batch loop with its non-finite rule. Compiled once (not
+// per instruction set): the time goes into the recurrent kernels, which it calls through their
+// dispatching entry points (csrc/cpu/dispatch.cpp), so they run with the widest vectors the CPU
+// has. What is left (gathering the batch, Dense layers, the loss, penalties, clipping and the
+// optimiser update: dense.cpp, losses.cpp, optimizers.cpp) is small and memory-bound; every
+// buffer is allocated once per Trainer, none per batch.
 //
 // Arithmetic follows the Python path formula by formula and, where it is cheap, in the same
 // order and precision (losses per entry, penalty gradients and optimiser updates are computed
@@ -15,57 +15,32 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
-#include <limits>
 #include <stdexcept>
 #include <string>
 
+#include "dense.hpp"
 #include "fastrnn/elman.hpp"
 #include "fastrnn/gru.hpp"
 #include "fastrnn/lstm.hpp"
+#include "losses.hpp"
+#include "optimizers.hpp"
 
 namespace fastrnn {
 namespace train {
 
-int optimizer_slot_count(const OptimizerSpec& opt) {
-  switch (opt.kind) {
-    case OptimizerKind::Sgd: return opt.momentum != 0 ? 1 : 0;
-    case OptimizerKind::Adam: return 2;
-    default: return 1 + (opt.momentum != 0 ? 1 : 0) + (opt.centered ? 1 : 0);
-  }
-}
-
 namespace {
 
-constexpr double kEpsilon = 1e-7;  // Keras's epsilon for the probability clips
+// Gate blocks of a recurrent layer's W, U and b.
+int64_t gates_of(const LayerSpec& l) { return cell_of(l.kind).gates; }
 
-bool is_recurrent(LayerKind k) {
-  return k == LayerKind::Elman || k == LayerKind::Lstm || k == LayerKind::Gru;
-}
-
-int64_t gates_of(LayerKind k) {
-  switch (k) {
-    case LayerKind::Elman: return 1;
-    case LayerKind::Lstm: return 4;
-    case LayerKind::Gru: return 3;
-    default: return 1;
-  }
-}
-
+// A reset_after GRU has two bias rows (input and recurrent).
 int64_t bias_size(const LayerSpec& l) {
-  if (l.kind == LayerKind::Gru && l.reset_after) return 6 * l.units;
-  return gates_of(l.kind) * l.units;
-}
-
-int64_t out_steps(const LayerSpec& l) {
-  return is_recurrent(l.kind) && !l.return_sequences ? 1 : l.steps;
+  const int rows = cell_of(l.kind).has_reset_after && l.reset_after ? 2 : 1;
+  return rows * gates_of(l) * l.units;
 }
 
 int64_t in_size(const LayerSpec& l) { return l.steps * l.in; }
-int64_t out_size(const LayerSpec& l) { return out_steps(l) * l.units; }
-
-int64_t mask_cols(const LayerSpec& l) {
-  return l.kind == LayerKind::Dropout ? l.steps * l.in : l.in;
-}
+int64_t out_size(const LayerSpec& l) { return output_steps(l) * l.units; }
 
 [[noreturn]] void bad(const std::string& what) { throw std::invalid_argument(what); }
 
@@ -73,219 +48,6 @@ void check_range(int64_t off, int64_t size, int64_t n_params, const std::string&
   if (off < 0 || size < 0 || off > n_params || size > n_params - off)
     bad(what + " [" + std::to_string(off) + ", " + std::to_string(off + size) +
         ") lies outside the parameter vector of " + std::to_string(n_params));
-}
-
-// --- Dense activations (fastrnn/activations.py) ---------------------------------------------
-template <class T>
-T stable_sigmoid(T a) {
-  const T e = std::exp(-std::fabs(a));
-  return a >= T(0) ? T(1) / (T(1) + e) : e / (T(1) + e);
-}
-
-template <class T>
-void dense_activate(DenseActivation act, int64_t rows, int64_t n, const T* a, T* y) {
-  const int64_t total = rows * n;
-  switch (act) {
-    case DenseActivation::Linear: std::memcpy(y, a, sizeof(T) * total); break;
-    case DenseActivation::Relu:
-      for (int64_t k = 0; k < total; ++k) y[k] = a[k] > T(0) ? a[k] : T(0);
-      break;
-    case DenseActivation::Sigmoid:
-      for (int64_t k = 0; k < total; ++k) y[k] = stable_sigmoid(a[k]);
-      break;
-    case DenseActivation::Tanh:
-      for (int64_t k = 0; k < total; ++k) y[k] = std::tanh(a[k]);
-      break;
-    case DenseActivation::LeakyRelu:
-      for (int64_t k = 0; k < total; ++k) y[k] = a[k] > T(0) ? a[k] : a[k] * T(0.2);
-      break;
-    case DenseActivation::Elu:
-      for (int64_t k = 0; k < total; ++k)
-        y[k] = a[k] > T(0) ? a[k] : std::expm1(std::min(a[k], T(0)));
-      break;
-    case DenseActivation::Softmax:
-      for (int64_t r = 0; r < rows; ++r) {
-        const T* ar = a + r * n;
-        T* yr = y + r * n;
-        T m = ar[0];
-        for (int64_t j = 1; j < n; ++j) m = std::max(m, ar[j]);
-        T s = 0;
-        for (int64_t j = 0; j < n; ++j) s += (yr[j] = std::exp(ar[j] - m));
-        for (int64_t j = 0; j < n; ++j) yr[j] /= s;
-      }
-      break;
-  }
-}
-
-// dy <- dL/da in place, from the pre-activation a and the output y.
-template <class T>
-void dense_activation_backward(DenseActivation act, int64_t rows, int64_t n, const T* a,
-                               const T* y, T* dy) {
-  const int64_t total = rows * n;
-  switch (act) {
-    case DenseActivation::Linear: break;
-    case DenseActivation::Relu:
-      for (int64_t k = 0; k < total; ++k) dy[k] = a[k] > T(0) ? dy[k] : T(0);
-      break;
-    case DenseActivation::Sigmoid:
-      for (int64_t k = 0; k < total; ++k) dy[k] = dy[k] * y[k] * (T(1) - y[k]);
-      break;
-    case DenseActivation::Tanh:
-      for (int64_t k = 0; k < total; ++k) dy[k] = dy[k] * (T(1) - y[k] * y[k]);
-      break;
-    case DenseActivation::LeakyRelu:
-      for (int64_t k = 0; k < total; ++k) dy[k] = dy[k] * (a[k] > T(0) ? T(1) : T(0.2));
-      break;
-    case DenseActivation::Elu:
-      for (int64_t k = 0; k < total; ++k) dy[k] = dy[k] * (a[k] > T(0) ? T(1) : y[k] + T(1));
-      break;
-    case DenseActivation::Softmax:
-      for (int64_t r = 0; r < rows; ++r) {
-        const T* yr = y + r * n;
-        T* dr = dy + r * n;
-        T s = 0;
-        for (int64_t j = 0; j < n; ++j) s += dr[j] * yr[j];
-        for (int64_t j = 0; j < n; ++j) dr[j] = yr[j] * (dr[j] - s);
-      }
-      break;
-  }
-}
-
-// --- losses (fastrnn/losses.py): mean over `entries` rows of C values ------------------------
-// Per entry, everything is computed in T with NumPy's expressions (so a float32 loss overflows
-// where the Python path's does); the per-entry losses are summed in double, as
-// ``per.sum(dtype=float64)``. Returns the loss; g (entries, C) = its gradient w.r.t. p.
-// `t` holds the targets of one entry (C values; the one-hot row for sparse labels).
-template <class T>
-double loss_and_grad(const LossSpec& L, int64_t entries, int64_t C, const T* p, const T* y,
-                     const int64_t* labels, T* g, T* t) {
-  const T n = T(std::max<int64_t>(entries, 1));
-  const T k = T(C);
-  const T lo = T(kEpsilon), hi = T(1.0 - kEpsilon);
-  double total = 0;
-  for (int64_t e = 0; e < entries; ++e) {
-    const T* pe = p + e * C;
-    T* ge = g + e * C;
-    if (labels) {
-      for (int64_t j = 0; j < C; ++j) t[j] = T(0);
-      t[labels[e]] = T(1);
-    } else {
-      std::memcpy(t, y + e * C, sizeof(T) * C);
-    }
-    T per = 0;
-    switch (L.kind) {
-      case LossKind::MeanSquaredError: {
-        const T two_k = T(2.0 / double(C));
-        for (int64_t j = 0; j < C; ++j) {
-          const T d = pe[j] - t[j];
-          per += d * d;
-          ge[j] = d * two_k / n;
-        }
-        per /= k;
-        break;
-      }
-      case LossKind::MeanAbsoluteError:
-        for (int64_t j = 0; j < C; ++j) {
-          const T d = pe[j] - t[j];
-          per += std::fabs(d);
-          ge[j] = T((d > T(0)) - (d < T(0))) / k / n;
-        }
-        per /= k;
-        break;
-      case LossKind::BinaryCrossentropy:
-        for (int64_t j = 0; j < C; ++j) {
-          const T pj = pe[j], tj = t[j];
-          if (L.from_logits) {
-            const T ex = std::exp(-std::fabs(pj));
-            per += (std::max(pj, T(0)) - pj * tj) + std::log1p(ex);
-            const T sig = pj >= T(0) ? T(1) / (T(1) + ex) : ex / (T(1) + ex);
-            ge[j] = (sig - tj) / k / n;
-          } else {
-            const T q = std::min(std::max(pj, lo), hi);
-            per += -(tj * std::log(q) + (T(1) - tj) * std::log(T(1) - q));
-            const bool inside = pj >= lo && pj <= hi;
-            ge[j] = (inside ? -(tj / q) + (T(1) - tj) / (T(1) - q) : T(0)) / k / n;
-          }
-        }
-        per /= k;
-        break;
-      case LossKind::CategoricalCrossentropy:
-      case LossKind::SparseCategoricalCrossentropy:
-        if (L.from_logits) {
-          T m = pe[0];
-          for (int64_t j = 1; j < C; ++j) m = std::max(m, pe[j]);
-          T s = 0, tsum = 0;
-          for (int64_t j = 0; j < C; ++j) s += std::exp(pe[j] - m);
-          const T logsum = std::log(s) + m;
-          for (int64_t j = 0; j < C; ++j) tsum += t[j];
-          for (int64_t j = 0; j < C; ++j) {
-            const T logq = pe[j] - logsum;
-            per -= t[j] * logq;
-            ge[j] = (std::exp(logq) * tsum - t[j]) / n;
-          }
-        } else {
-          T s = 0, gp = 0;
-          for (int64_t j = 0; j < C; ++j) s += pe[j];
-          for (int64_t j = 0; j < C; ++j) {  // loss, and sum_j g_j pn_j with g_j = dL/dpn_j
-            const T pn = pe[j] / s;
-            const T q = std::min(std::max(pn, lo), hi);
-            per -= t[j] * std::log(q);
-            ge[j] = (pn >= lo && pn <= hi) ? -t[j] / q : T(0);
-            gp += ge[j] * pn;
-          }
-          for (int64_t j = 0; j < C; ++j) ge[j] = (ge[j] - gp) / s / n;
-        }
-        break;
-    }
-    total += double(per);
-  }
-  return total / double(std::max<int64_t>(entries, 1));
-}
-
-// --- small dense products for Dense layers ---------------------------------------------------
-// out (rows, n) = x (rows, k) W (k, n) + b
-template <class T>
-void dense_forward(int64_t rows, int64_t k, int64_t n, const T* x, const T* W, const T* b,
-                   T* out) {
-  for (int64_t r = 0; r < rows; ++r) {
-    T* __restrict o = out + r * n;
-    if (b) std::memcpy(o, b, sizeof(T) * n);
-    else std::memset(o, 0, sizeof(T) * n);
-    const T* xr = x + r * k;
-    for (int64_t i = 0; i < k; ++i) {
-      const T a = xr[i];
-      const T* __restrict w = W + i * n;
-      for (int64_t j = 0; j < n; ++j) o[j] += a * w[j];
-    }
-  }
-}
-
-// dW (k, n) = x^T da; db (n) = column sums of da (nullable); dx (rows, k) = da W^T (nullable)
-template <class T>
-void dense_backward(int64_t rows, int64_t k, int64_t n, const T* x, const T* W, const T* da,
-                    T* dW, T* db, T* dx) {
-  std::memset(dW, 0, sizeof(T) * k * n);
-  if (db) std::memset(db, 0, sizeof(T) * n);
-  for (int64_t r = 0; r < rows; ++r) {
-    const T* __restrict d = da + r * n;
-    const T* xr = x + r * k;
-    for (int64_t i = 0; i < k; ++i) {
-      const T a = xr[i];
-      T* __restrict w = dW + i * n;
-      for (int64_t j = 0; j < n; ++j) w[j] += a * d[j];
-    }
-    if (db)
-      for (int64_t j = 0; j < n; ++j) db[j] += d[j];
-    if (dx) {
-      T* xo = dx + r * k;
-      for (int64_t i = 0; i < k; ++i) {
-        const T* __restrict w = W + i * n;
-        T s = 0;
-        for (int64_t j = 0; j < n; ++j) s += d[j] * w[j];
-        xo[i] = s;
-      }
-    }
-  }
 }
 
 template <class T>
@@ -328,10 +90,6 @@ struct Trainer<T>::Impl {
 
   void forward(int64_t B, const T* const* masks, int64_t start, const T* params);
   void backward(int64_t B, const T* params);
-  double penalty(const T* params) const;
-  void penalty_grads(const T* params);
-  void clip(const OptimizerSpec& opt);
-  void update(const OptimizerSpec& opt, int64_t t, T* params, T* const* slots);
 };
 
 template <class T>
@@ -359,15 +117,15 @@ Trainer<T>::Trainer(std::vector<LayerSpec> specs, std::vector<ParamArray> arrays
       bad(name + ": steps, in and units must be >= 1");
     if (i > 0) {
       const LayerSpec& p = specs[i - 1];
-      if (s.steps != out_steps(p) || s.in != p.units)
+      if (s.steps != output_steps(p) || s.in != p.units)
         bad(name + ": its input (" + std::to_string(s.steps) + ", " + std::to_string(s.in) +
-            ") does not match the previous layer's output (" + std::to_string(out_steps(p)) +
+            ") does not match the previous layer's output (" + std::to_string(output_steps(p)) +
             ", " + std::to_string(p.units) + ")");
     }
     typename Impl::Layer L;
     L.spec = s;
     if (is_recurrent(s.kind)) {
-      const int64_t G = gates_of(s.kind), H = s.units;
+      const int64_t G = gates_of(s), H = s.units;
       check_range(s.w, s.in * G * H, n_params, name + " kernel");
       check_range(s.u, H * G * H, n_params, name + " recurrent kernel");
       if (s.b >= 0) check_range(s.b, bias_size(s), n_params, name + " bias");
@@ -403,7 +161,7 @@ Trainer<T>::Trainer(std::vector<LayerSpec> specs, std::vector<ParamArray> arrays
   const LayerSpec& first = m.layers.front().spec;
   const LayerSpec& last = m.layers.back().spec;
   m.in_per_sample = in_size(first);
-  m.out_rows = out_steps(last);
+  m.out_rows = output_steps(last);
   m.out_cols = last.units;
   m.xb.resize(B * m.in_per_sample);
   m.yb.resize(B * m.out_rows * m.out_cols);
@@ -424,7 +182,7 @@ void Trainer<T>::Impl::forward(int64_t B, const T* const* masks, int64_t start,
   for (size_t l = 0; l < layers.size(); ++l) {
     Layer& L = layers[l];
     const LayerSpec& s = L.spec;
-    L.mask = (s.dropout && masks && masks[l]) ? masks[l] + start * mask_cols(s) : nullptr;
+    L.mask = (s.dropout && masks && masks[l]) ? masks[l] + start * mask_columns(s) : nullptr;
     if (s.kind == LayerKind::Dropout) {
       if (L.mask) {
         const int64_t total = B * in_size(s);
@@ -547,143 +305,6 @@ void Trainer<T>::Impl::backward(int64_t B, const T* params) {
 }
 
 template <class T>
-double Trainer<T>::Impl::penalty(const T* params) const {
-  double total = 0;
-  for (const ParamArray& a : arrays) {
-    if (a.l1 == 0 && a.l2 == 0) continue;
-    const T* w = params + a.offset;
-    double s1 = 0, s2 = 0;
-    for (int64_t k = 0; k < a.size; ++k) {
-      s1 += std::fabs(double(w[k]));
-      s2 += double(w[k]) * double(w[k]);
-    }
-    // The Python path sums in T: a sum beyond T's range is inf there, so here too.
-    const double big = double(std::numeric_limits<T>::max());
-    if (a.l1) total += a.l1 * (s1 > big ? HUGE_VAL : s1);
-    if (a.l2) total += a.l2 * (s2 > big ? HUGE_VAL : s2);
-  }
-  return total;
-}
-
-// g += l1 sign(w) + 2 l2 w, evaluated in T as the Python path does.
-template <class T>
-void Trainer<T>::Impl::penalty_grads(const T* params) {
-  for (const ParamArray& a : arrays) {
-    if (a.l1 == 0 && a.l2 == 0) continue;
-    const T* w = params + a.offset;
-    T* g = grad.data() + a.offset;
-    const T l1 = T(a.l1), l2x2 = T(2 * a.l2);
-    for (int64_t k = 0; k < a.size; ++k) {
-      T r = 0;
-      if (a.l1) r += l1 * T((w[k] > T(0)) - (w[k] < T(0)));
-      if (a.l2) r += l2x2 * w[k];
-      g[k] += r;
-    }
-  }
-}
-
-template <class T>
-void Trainer<T>::Impl::clip(const OptimizerSpec& opt) {
-  if (opt.clipvalue > 0) {
-    const T c = T(opt.clipvalue);
-    for (int64_t k = 0; k < n_params; ++k) {
-      const T v = grad[k];
-      grad[k] = v < -c ? -c : (v > c ? c : v);  // NaN stays NaN
-    }
-  } else if (opt.clipnorm > 0) {
-    for (const ParamArray& a : arrays) {
-      T* g = grad.data() + a.offset;
-      double s = 0;
-      for (int64_t k = 0; k < a.size; ++k) s += double(g[k]) * double(g[k]);
-      const double norm = std::sqrt(s);
-      if (norm > opt.clipnorm) {
-        const T f = T(opt.clipnorm / norm);
-        for (int64_t k = 0; k < a.size; ++k) g[k] *= f;
-      }
-    }
-  } else if (opt.global_clipnorm > 0) {
-    double s = 0;
-    for (const ParamArray& a : arrays)
-      for (int64_t k = 0; k < a.size; ++k)
-        s += double(grad[a.offset + k]) * double(grad[a.offset + k]);
-    const double norm = std::sqrt(s);
-    if (norm > opt.global_clipnorm) {
-      const T f = T(opt.global_clipnorm / norm);
-      for (const ParamArray& a : arrays)
-        for (int64_t k = 0; k < a.size; ++k) grad[a.offset + k] *= f;
-    }
-  }
-}
-
-// One update with iteration number t (1-based), elementwise over the flat vector, in T with
-// the scalars rounded to T first: the NumPy expressions of fastrnn/optimizers.py.
-template <class T>
-void Trainer<T>::Impl::update(const OptimizerSpec& opt, int64_t t, T* __restrict p,
-                              T* const* slots) {
-  const T* __restrict g = grad.data();
-  const int64_t n = n_params;
-  const T lr = T(opt.learning_rate);
-  switch (opt.kind) {
-    case OptimizerKind::Sgd: {
-      if (opt.momentum == 0) {
-        for (int64_t k = 0; k < n; ++k) p[k] -= lr * g[k];
-        break;
-      }
-      T* __restrict m = slots[0];
-      const T mu = T(opt.momentum);
-      for (int64_t k = 0; k < n; ++k) {
-        m[k] *= mu;
-        m[k] -= lr * g[k];
-        if (opt.nesterov) p[k] += mu * m[k] - lr * g[k];
-        else p[k] += m[k];
-      }
-      break;
-    }
-    case OptimizerKind::Adam: {
-      T* __restrict m = slots[0];
-      T* __restrict v = slots[1];
-      const double td = double(t);
-      const T alpha = T(opt.learning_rate * std::sqrt(1 - std::pow(opt.beta_2, td)) /
-                        (1 - std::pow(opt.beta_1, td)));
-      const T a1 = T(1 - opt.beta_1), a2 = T(1 - opt.beta_2), eps = T(opt.epsilon);
-      for (int64_t k = 0; k < n; ++k) {
-        m[k] += a1 * (g[k] - m[k]);
-        v[k] += a2 * (g[k] * g[k] - v[k]);
-        p[k] -= alpha * m[k] / (std::sqrt(v[k]) + eps);
-      }
-      break;
-    }
-    case OptimizerKind::Rmsprop: {
-      T* __restrict v = slots[0];
-      T* mom = opt.momentum != 0 ? slots[1] : nullptr;
-      T* avg = opt.centered ? slots[optimizer_slot_count(opt) - 1] : nullptr;
-      const T rho = T(opt.rho), a = T(1 - opt.rho), eps = T(opt.epsilon), mu = T(opt.momentum);
-      for (int64_t k = 0; k < n; ++k) {
-        v[k] *= rho;
-        v[k] += a * (g[k] * g[k]);
-        T den;
-        if (avg) {
-          avg[k] *= rho;
-          avg[k] += a * g[k];
-          den = v[k] - avg[k] * avg[k] + eps;
-        } else {
-          den = v[k] + eps;
-        }
-        const T inc = lr * g[k] / std::sqrt(den);
-        if (mom) {
-          mom[k] *= mu;
-          mom[k] += inc;
-          p[k] -= mom[k];
-        } else {
-          p[k] -= inc;
-        }
-      }
-      break;
-    }
-  }
-}
-
-template <class T>
 EpochResult Trainer<T>::epoch(int64_t n, const T* x, const T* y, const int64_t* labels,
                               const int64_t* order, int64_t batch_size, const T* const* masks,
                               T* params, T* const* slots, const OptimizerSpec& opt,
@@ -717,7 +338,7 @@ EpochResult Trainer<T>::epoch(int64_t n, const T* x, const T* y, const int64_t* 
     double value = loss_and_grad<T>(m.loss, B * R, C, out, labels ? nullptr : m.yb.data(),
                                     labels ? m.lb.data() : nullptr, m.dpred.data(),
                                     m.target.data());
-    value += m.penalty(params);
+    value += penalty(m.arrays, params);
     if (!std::isfinite(value)) {
       res.stop = Stop::Loss;
       res.stop_batch = bi;
@@ -740,8 +361,8 @@ EpochResult Trainer<T>::epoch(int64_t n, const T* x, const T* y, const int64_t* 
     }
     if (pred) std::memcpy(pred + start * out_ps, out, sizeof(T) * B * out_ps);
     m.backward(B, params);
-    m.penalty_grads(params);
-    m.clip(opt);
+    add_penalty_gradients(m.arrays, params, m.grad.data());
+    clip_gradients(opt, m.arrays, m.n_params, m.grad.data());
     if (!all_finite(m.grad.data(), m.n_params)) {
       res.stop = Stop::Gradient;
       res.stop_batch = bi;
@@ -753,7 +374,7 @@ EpochResult Trainer<T>::epoch(int64_t n, const T* x, const T* y, const int64_t* 
                   sizeof(T) * m.n_params);
     m.have_backup = true;
     res.iterations += 1;
-    m.update(opt, res.iterations, params, slots);
+    apply_update(opt, res.iterations, m.n_params, m.grad.data(), params, slots);
     res.batches += 1;
     res.samples += B;
     res.loss_sum += value * double(B);

@@ -5,8 +5,10 @@ Two kinds:
 - Declarative scalar checks (after scikit-learn's ``_param_validation``): ``Int``, ``Real`` and
   ``Options`` describe what an argument may be, ``check(value, name, spec)`` returns the
   normalised value or raises with one message format, ``"<name> must be <what>, got <value>"``.
-  Out-of-range or wrong-kind scalars raise ValueError (the project's long-standing choice for
-  scalar options; arrays of the wrong dtype raise TypeError).
+  A value of the wrong kind (a string for an int, a bool, None where None is not allowed)
+  raises ``ParameterError``, which is both a TypeError and a ValueError (as scikit-learn's
+  ``InvalidParameterError``: callers catching either keep working); a value of the right kind
+  outside its range raises ValueError.
 - Array checks for the Python backends (numpy, numba). The compiled backends do the same checks
   in their bindings (csrc/bindings), with the same wording: the argument's name, what was
   expected and what came. Rank or shape -> ValueError, dtype -> TypeError, NaN/inf -> ValueError.
@@ -20,9 +22,13 @@ import numpy as np
 
 from fastrnn.cells import ACTIVATIONS, RECURRENT_ACTIVATIONS
 
-__all__ = ["Int", "Real", "Options", "check", "positive_int", "nonnegative_int", "activation",
+__all__ = ["ParameterError", "Int", "Real", "Options", "check", "positive_int", "nonnegative_int", "activation",
            "recurrent_activation", "float_array", "array", "optional", "forward_inputs",
            "backward_grads"]
+
+
+class ParameterError(TypeError, ValueError):
+    """An argument of the wrong kind: a TypeError, and a ValueError for callers that catch that."""
 
 
 class Int:
@@ -42,10 +48,14 @@ class Int:
             what = f"an int in [{self.low}, {self.high}]"
         return what + (" or None" if self.none_ok else "")
 
+    def is_kind(self, value):
+        return (value is None and self.none_ok) or (
+            not isinstance(value, bool) and isinstance(value, numbers.Integral))
+
     def accepts(self, value):
         if value is None:
             return self.none_ok
-        if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        if not self.is_kind(value):
             return False
         return ((self.low is None or value >= self.low)
                 and (self.high is None or value <= self.high))
@@ -73,10 +83,14 @@ class Real:
             what = f"a number in {left}{self.low}, {self.high}{right}"
         return what + (" or None" if self.none_ok else "")
 
+    def is_kind(self, value):
+        return (value is None and self.none_ok) or (
+            not isinstance(value, bool) and isinstance(value, numbers.Real))
+
     def accepts(self, value):
         if value is None:
             return self.none_ok
-        if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        if not self.is_kind(value):
             return False
         v = float(value)
         if not np.isfinite(v):
@@ -103,6 +117,9 @@ class Options:
         return ("one of " + ", ".join(repr(v) for v in self.values)
                 + (" or None" if self.none_ok else ""))
 
+    def is_kind(self, value):
+        return True  # a value outside the set is a wrong value, not a wrong kind
+
     def accepts(self, value):
         return (value is None and self.none_ok) or (value is not None and value in self.values)
 
@@ -111,9 +128,11 @@ class Options:
 
 
 def check(value, name, spec):
-    """`value` normalised by `spec` (Int, Real, Options); ValueError naming `name` otherwise."""
+    """`value` normalised by `spec` (Int, Real, Options); ParameterError (wrong kind) or
+    ValueError (wrong value) naming `name` otherwise."""
     if not spec.accepts(value):
-        raise ValueError(f"{name} must be {spec.describe()}, got {value!r}")
+        error = ValueError if spec.is_kind(value) else ParameterError
+        raise error(f"{name} must be {spec.describe()}, got {value!r}")
     return spec.normalise(value)
 
 

@@ -7,20 +7,15 @@ PyTorch has no GRU with reset_after=False, and its Elman cell knows only tanh an
 
 The functions work on NumPy arrays; ``to_torch`` returns arrays too (wrap them with
 ``torch.from_numpy`` and ``module.load_state_dict``), and ``from_torch`` accepts tensors or
-arrays, so this module does not import torch.
+arrays, so this module does not import torch. ``cell`` is a name ``fastrnn.cells.get`` knows (a
+canonical name, an alias or the Keras class); anything else is a ValueError.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-_GATES = {"elman": 1, "lstm": 4, "gru": 3}
-
-
-def _gate_count(cell):
-    if cell not in _GATES:
-        raise ValueError(f"cell must be one of 'elman', 'lstm', 'gru'; got {cell!r}")
-    return _GATES[cell]
+from fastrnn import cells as _cells
 
 
 def _gru_swap_zr(a, H, axis):
@@ -31,10 +26,10 @@ def _gru_swap_zr(a, H, axis):
 
 def to_torch(cell, W, U, b, *, reset_after=True):
     """Keras-layout (W, U, b) -> dict with PyTorch's keys for a one-layer nn.RNN/LSTM/GRU."""
-    _gate_count(cell)
+    cell = _cells.get(cell)
     W, U, b = np.asarray(W), np.asarray(U), np.asarray(b)
     H = U.shape[0]
-    if cell == "gru":
+    if cell is _cells.GRU:
         if not reset_after:
             raise ValueError("PyTorch's GRU is the reset_after=True variant; "
                              "a reset_after=False GRU has no PyTorch equivalent")
@@ -51,7 +46,7 @@ def from_torch(cell, state_dict):
 
     The two PyTorch biases are summed for Elman and LSTM (they enter the same sum) and kept as
     the two rows of b for the GRU (reset_after=True)."""
-    _gate_count(cell)
+    cell = _cells.get(cell)
 
     def arr(key):
         if key not in state_dict:
@@ -62,7 +57,7 @@ def from_torch(cell, state_dict):
     W, U = arr("weight_ih_l0").T.copy(), arr("weight_hh_l0").T.copy()
     b_ih, b_hh = arr("bias_ih_l0"), arr("bias_hh_l0")
     H = U.shape[0]
-    if cell == "gru":
+    if cell is _cells.GRU:
         return (_gru_swap_zr(W, H, 1), _gru_swap_zr(U, H, 1),
                 _gru_swap_zr(np.stack([b_ih, b_hh]), H, 1))
     return W, U, b_ih + b_hh

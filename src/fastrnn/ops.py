@@ -28,6 +28,7 @@ Texts that write h' = (1 - z) * h + z * hh describe the same model with z relabe
 from __future__ import annotations
 
 from fastrnn import backends as _backends
+from fastrnn import cells as _cells
 
 __all__ = ["RNNResult", "Gradients", "Cache", "elman_forward", "elman_backward",
            "lstm_forward", "lstm_backward", "gru_forward", "gru_backward"]
@@ -75,6 +76,9 @@ class Gradients:
             f"{k}={getattr(self, k).shape}" for k in self.__slots__ if getattr(self, k) is not None) + ")"
 
 
+_ELMAN, _LSTM, _GRU = _cells.ELMAN.name, _cells.LSTM.name, _cells.GRU.name
+
+
 def _backend_of(cache, cell):
     if not isinstance(cache, Cache):
         raise TypeError(f"cache must be the .cache of a {cell}_forward result, got {type(cache).__name__}")
@@ -87,12 +91,12 @@ def elman_forward(x, W, U, b, h0=None, *, activation="tanh", backend=None):
     """Elman (SimpleRNN): h_t = act(x_t W + h_{t-1} U + b), act in tanh, relu, sigmoid, linear."""
     name, be = _backends.get(backend)
     h_seq, h_last, saved = be.elman_forward(x, W, U, b, h0, activation)
-    return RNNResult(h_seq, h_last, None, Cache(name, "elman", saved, (activation,)))
+    return RNNResult(h_seq, h_last, None, Cache(name, _ELMAN, saved, (activation,)))
 
 
 def elman_backward(cache, dh_seq=None, dh_last=None):
     """Gradients (dx, dW, dU, db, dh0) of an elman_forward call."""
-    be = _backend_of(cache, "elman")
+    be = _backend_of(cache, _ELMAN)
     return Gradients(*be.elman_backward(cache.saved, dh_seq, dh_last, *cache.options))
 
 
@@ -102,12 +106,12 @@ def lstm_forward(x, W, U, b, h0=None, c0=None, *, activation="tanh",
     name, be = _backends.get(backend)
     h_seq, h_last, c_last, saved = be.lstm_forward(x, W, U, b, h0, c0, activation,
                                                    recurrent_activation)
-    return RNNResult(h_seq, h_last, c_last, Cache(name, "lstm", saved, (activation,)))
+    return RNNResult(h_seq, h_last, c_last, Cache(name, _LSTM, saved, (activation,)))
 
 
 def lstm_backward(cache, dh_seq=None, dh_last=None, dc_last=None):
     """Gradients (dx, dW, dU, db, dh0, dc0) of an lstm_forward call."""
-    be = _backend_of(cache, "lstm")
+    be = _backend_of(cache, _LSTM)
     return Gradients(*be.lstm_backward(cache.saved, dh_seq, dh_last, dc_last, *cache.options))
 
 
@@ -118,10 +122,10 @@ def gru_forward(x, W, U, b, h0=None, *, reset_after=True, activation="tanh",
     reset_after = bool(reset_after)
     h_seq, h_last, saved = be.gru_forward(x, W, U, b, h0, reset_after, activation,
                                           recurrent_activation)
-    return RNNResult(h_seq, h_last, None, Cache(name, "gru", saved, (reset_after, activation)))
+    return RNNResult(h_seq, h_last, None, Cache(name, _GRU, saved, (reset_after, activation)))
 
 
 def gru_backward(cache, dh_seq=None, dh_last=None):
     """Gradients (dx, dW, dU, db, dh0) of a gru_forward call; db has the shape of b."""
-    be = _backend_of(cache, "gru")
+    be = _backend_of(cache, _GRU)
     return Gradients(*be.gru_backward(cache.saved, dh_seq, dh_last, *cache.options))

@@ -109,8 +109,12 @@ def test_argument_errors_come_before_any_cuda_call():
         _cuda.gru_forward(x, W, U, b, None, True, "tanh", "hard_sigmoid")
     with pytest.raises(ValueError, match=r"x must have shape \(B, T, I\)"):
         _cuda.gru_forward(x[0], W, U, b, None, True, "tanh", "sigmoid")
-    with pytest.raises(ValueError, match="cache does not come from lstm_forward"):
+    with pytest.raises(ValueError, match="cache does not come from lstm_forward: expected 8"):
         _cuda.lstm_backward((x, W), None, None, None, "tanh")
+    with pytest.raises(ValueError, match="cache does not come from elman_forward: expected 5"):
+        _cuda.elman_backward((x, W), None, None, "tanh")
+    with pytest.raises(ValueError, match="cache does not come from gru_forward: expected 7"):
+        _cuda.gru_backward((x, W), None, None, True, "tanh")
 
 
 # --- with a GPU -------------------------------------------------------------------------------

@@ -9,9 +9,10 @@ import numpy as np
 import pytest
 
 pytest.importorskip("numba")
-from fastrnn.backends.numba import kernels as k  # noqa: E402
+from fastrnn.backends.numba import blocks  # noqa: E402
+from fastrnn.backends.numba import kernels  # noqa: E402
 
-ROOT = pathlib.Path(__file__).resolve().parents[1]
+ROOT = pathlib.Path(__file__).resolve().parents[2]
 
 
 def _generator():
@@ -28,9 +29,18 @@ def test_generated_tiles_are_current():
     assert have == gen.source(), "run: python scripts/gen_numba_tiles.py"
 
 
+def test_cached_modules_name_the_sources_they_link():
+    """blocks.py and kernels.py carry digests of the files they link in, so numba's cache (keyed
+    on a function's own file) is rebuilt when those change."""
+    gen = _generator()
+    have = gen.BLOCKS.read_text(), gen.KERNELS.read_text()
+    assert have == gen.stamped(gen.TARGET.read_text(), *have), (
+        "run: python scripts/gen_numba_tiles.py")
+
+
 def _madd(C, c0, cs, A, ar0, ari, arq, ac0, aci, acq, M, mr0, mrq, n_rows, n_q, j0, j1):
     i = np.intp
-    k._madd(C, i(c0), i(cs), A, i(ar0), i(ari), i(arq), i(ac0), i(aci), i(acq), M, i(mr0),
+    blocks._madd(C, i(c0), i(cs), A, i(ar0), i(ari), i(arq), i(ac0), i(aci), i(acq), M, i(mr0),
             i(mrq), i(n_rows), i(n_q), i(j0), i(j1))
 
 
@@ -75,11 +85,11 @@ def test_madd_strided_transposed_and_partial_columns(dtype):
 def test_slp_is_on_only_inside_the_block():
     from numba.core import config
     before = config.SLP_VECTORIZE
-    with k.slp_compiling():
+    with blocks.slp_compiling():
         assert config.SLP_VECTORIZE == 1
     assert config.SLP_VECTORIZE == before
     with pytest.raises(RuntimeError):
-        with k.slp_compiling():
+        with blocks.slp_compiling():
             raise RuntimeError("compile failed")
     assert config.SLP_VECTORIZE == before
 
@@ -88,9 +98,10 @@ def test_kernels_compile_with_slp_and_leave_the_setting_alone():
     from numba.core import config
     from fastrnn import ops
     for name in ("elman_forward", "elman_backward", "lstm_forward", "lstm_backward",
-                 "gru_forward", "gru_backward", "_madd"):
-        assert "_compile_for_args" in vars(getattr(k, name)), name
-    assert "_compile_for_args" in vars(k.tiles._tile_4x32)
+                 "gru_forward", "gru_backward"):
+        assert "_compile_for_args" in vars(getattr(kernels, name)), name
+    assert "_compile_for_args" in vars(blocks._madd)
+    assert "_compile_for_args" in vars(blocks.tiles._tile_4x32)
     before = config.SLP_VECTORIZE
     rng = np.random.default_rng(0)
     x = rng.standard_normal((3, 4, 2)).astype(np.float32)

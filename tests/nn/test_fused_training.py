@@ -1,4 +1,4 @@
-"""Fused training (fastrnn.backends._core.Trainer, csrc/cpu/train.cpp) against the Python path.
+"""Fused training (fastrnn.backends._core.Trainer, csrc/train/) against the Python path.
 
 For the same seed, ``fit`` through the core and ``fit(fused=False)`` must leave the same
 weights, optimiser state and iteration count, report the same history, and stop at the same

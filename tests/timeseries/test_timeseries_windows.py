@@ -78,7 +78,7 @@ def test_make_windows_errors():
     x = np.arange(10.0)
     with pytest.raises(ValueError, match=r"series: expected at least lags \+ horizon = 11.*got 10"):
         ts.make_windows(x, 10)
-    with pytest.raises(ValueError, match="lags: expected an int >= 1, got 0"):
+    with pytest.raises(ValueError, match="lags must be a positive int, got 0"):
         ts.make_windows(x, 0)
     with pytest.raises(TypeError, match="horizon"):
         ts.make_windows(x, 2, horizon=1.5)

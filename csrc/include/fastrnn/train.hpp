@@ -1,13 +1,16 @@
 // Fused training: whole epochs of a Sequential model (stacked Elman / LSTM / GRU layers, Dense
-// layers, Dropout) in C++, with no Python per batch or per time step.
+// layers, Dropout) in C++, with no Python per batch or per time step. Implemented in
+// csrc/train/: loop.cpp (the plan and the epoch), dense.cpp, losses.cpp (with the penalties),
+// optimizers.cpp (with clipping).
 //
 // One epoch = for each batch of the (given) sample order: gather the batch, forward through the
 // layers (the recurrent ones through the dispatching kernels of elman.hpp / lstm.hpp /
 // gru.hpp), the loss and its gradient, backpropagation (BPTT in the kernels), the L1/L2
 // penalties and their gradients, gradient clipping, the optimiser update of the flat parameter
-// vector. Every formula is the one of the Python path (src/fastrnn/models.py and the modules it
-// uses), which stays the reference: tests/test_native_training.py checks that one epoch through
-// either path leaves the same weights.
+// vector. Every formula is the one of the Python path (fastrnn.nn: the model's training loop and
+// the losses, regularizers and optimizers it uses), which stays the reference:
+// tests/nn/test_fused_training.py checks that one epoch through either path leaves the same
+// weights.
 //
 // Non-finite values: a batch whose loss (with penalties) is NaN or inf is not applied, the
 // epoch stops there, and the update before it is undone (parameters and optimiser state are
@@ -26,13 +29,24 @@
 #include <vector>
 
 #include "fastrnn/activations.hpp"
+#include "fastrnn/cells.hpp"
 
 namespace fastrnn {
 namespace train {
 
+// The recurrent kinds have the values of their Cell (cells.hpp).
 enum class LayerKind : int { Elman = 0, Lstm = 1, Gru = 2, Dense = 3, Dropout = 4 };
+static_assert(static_cast<int>(LayerKind::Elman) == static_cast<int>(Cell::Elman) &&
+                  static_cast<int>(LayerKind::Lstm) == static_cast<int>(Cell::Lstm) &&
+                  static_cast<int>(LayerKind::Gru) == static_cast<int>(Cell::Gru),
+              "a recurrent LayerKind is its Cell");
 
-// Keras's Dense activations (fastrnn/activations.py).
+constexpr bool is_recurrent(LayerKind k) { return static_cast<int>(k) < int(kCellCount); }
+constexpr LayerKind layer_kind(Cell c) { return static_cast<LayerKind>(static_cast<int>(c)); }
+// The cell of a recurrent kind (is_recurrent(k)).
+constexpr const CellInfo& cell_of(LayerKind k) { return kCells[static_cast<int>(k)]; }
+
+// Keras's Dense activations (fastrnn.nn.activations).
 enum class DenseActivation : int {
   Linear = 0, Relu = 1, Sigmoid = 2, Tanh = 3, Softmax = 4, LeakyRelu = 5, Elu = 6
 };
@@ -63,6 +77,17 @@ struct LayerSpec {
   bool dropout = false;
 };
 
+// Time steps of a layer's output: 1 for a recurrent layer that returns its last state only.
+constexpr int64_t output_steps(const LayerSpec& l) {
+  return is_recurrent(l.kind) && !l.return_sequences ? 1 : l.steps;
+}
+
+// Columns of a layer's dropout mask per sample: Dropout masks every input value, a recurrent
+// layer's mask is shared by all steps.
+constexpr int64_t mask_columns(const LayerSpec& l) {
+  return l.kind == LayerKind::Dropout ? l.steps * l.in : l.in;
+}
+
 // One trainable array of the flat parameter vector with its penalty l1 sum|w| + l2 sum w^2.
 // Gradient clipping by norm acts per array, as in the Python path.
 struct ParamArray {
@@ -75,7 +100,7 @@ struct LossSpec {
   bool from_logits = false;  // cross-entropies only
 };
 
-// Keras 3's update rules (fastrnn/optimizers.py). Clipping values <= 0 mean "off".
+// Keras 3's update rules (fastrnn.nn.optimizers). Clipping values <= 0 mean "off".
 struct OptimizerSpec {
   OptimizerKind kind = OptimizerKind::Adam;
   double learning_rate = 1e-3;

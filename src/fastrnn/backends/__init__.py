@@ -14,7 +14,7 @@ once, on first use (reading os.environ costs more than a small kernel call); cha
 later with ``set_default``.
 
 Every backend module provides the same six functions with the signatures of the compiled core
-(see ``fastrnn/backends/numpy.py``).
+(see ``fastrnn/backends/numpy.py``), plus ``CAPABILITIES`` (``capabilities``) and ``threads()``.
 """
 
 from __future__ import annotations
@@ -115,6 +115,13 @@ def fused_trainer():
             return name, module.Trainer
     return None, ("no backend here trains whole epochs in compiled code (the compiled core "
                   "fastrnn.backends._core is not installed, or was built without Trainer)")
+
+
+def threads(name=None):
+    """Threads backend `name` (None: default()) computes with: the compiled core's OpenMP
+    threads (OMP_NUM_THREADS, else the core count), numba's pool, 1 for numpy, 0 for cuda (its
+    work runs on the GPU). RuntimeError if the backend is not usable here, as ``get``."""
+    return get(name)[1].threads()
 
 
 def _forget():

@@ -2,11 +2,10 @@
 
 A fresh multi-megabyte NumPy array costs a page fault per 4 KiB page on first write, and freeing
 it returns the pages to the kernel (munmap), so a training step that allocates and frees its
-outputs and scratch pays both every time. At train-small (LSTM, numba backend) that was ~1.4 ms
-of a 4.5 ms step and at train-medium more than 100 MB per step (bench/NOTES.md). ``empty`` hands
-out arrays whose memory comes from a pool of previously used buffers of the same size; when the
-last array (or view) using a buffer is freed, the buffer goes back to the pool instead of to the
-kernel.
+outputs and scratch pays both every time (a large part of a training step on the numba
+backend: bench/NOTES.md). ``empty`` hands out arrays whose memory comes from a pool of
+previously used buffers of the same size; when the last array (or view) using a buffer is
+freed, the buffer goes back to the pool instead of to the kernel.
 
 How a buffer finds its way back without C code: the array is built from a small owner object
 through ``__array_interface__``, so NumPy keeps the owner as the array's ``base``; the owner's

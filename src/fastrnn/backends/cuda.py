@@ -34,6 +34,10 @@ def why_unavailable():
     return _cuda.why_unavailable()
 
 
+def threads():
+    return 0  # the work runs on the GPU
+
+
 _KDL_CUDA = 2  # DLPack device type of CUDA memory
 
 

@@ -11,7 +11,8 @@ Every backend module provides exactly these functions (the compiled core has the
         -> (h_seq, h_last, saved)
     gru_backward(saved, dh_seq, dh_last, reset_after, activation) -> (dx, dW, dU, db, dh0)
 
-plus is_built(), is_available(), why_unavailable(). `saved` is private to the backend.
+plus is_built(), is_available(), why_unavailable(), threads() and CAPABILITIES (what the registry's
+``capabilities`` reports). `saved` is private to the backend.
 """
 
 from __future__ import annotations
@@ -36,6 +37,10 @@ def is_available():
 
 def why_unavailable():
     return ""
+
+
+def threads():
+    return 1  # one Python loop over time; NumPy's BLAS may use more inside a product
 
 
 def _last(seq, init, B, H, dtype):

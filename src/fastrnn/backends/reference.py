@@ -35,8 +35,7 @@ from __future__ import annotations
 
 import numpy as np
 
-ACTIVATIONS = ("tanh", "relu", "sigmoid", "linear")
-RECURRENT_ACTIVATIONS = ("sigmoid",)
+from fastrnn.cells import ACTIVATIONS
 
 
 def _sigmoid(a):

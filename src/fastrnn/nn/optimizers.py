@@ -28,7 +28,7 @@ import math
 import numpy as np
 
 from fastrnn import _params
-from fastrnn.nn._checks import number as _number
+from fastrnn._params import check as _check
 
 __all__ = ["Optimizer", "SGD", "Adam", "RMSprop", "get", "serialize"]
 
@@ -40,7 +40,7 @@ _DECAY = _params.Real(0, 1, closed="left")   # [0, 1)
 
 
 def _positive(value, name, allow_zero=False):
-    return _number(value, name, _NONNEGATIVE if allow_zero else _POSITIVE)
+    return _check(value, name, _NONNEGATIVE if allow_zero else _POSITIVE)
 
 
 class Optimizer:
@@ -141,7 +141,7 @@ class SGD(Optimizer):
 
     def __init__(self, learning_rate=0.01, momentum=0.0, nesterov=False, **clip):
         super().__init__(learning_rate, **clip)
-        self.momentum = _number(momentum, "momentum", _UNIT)
+        self.momentum = _check(momentum, "momentum", _UNIT)
         self.nesterov = bool(nesterov)
         self.n_slots = 1 if self.momentum else 0
 
@@ -171,8 +171,8 @@ class Adam(Optimizer):
         super().__init__(learning_rate, **clip)
         if amsgrad:
             raise NotImplementedError("Adam(amsgrad=True) is not implemented in fastrnn")
-        self.beta_1 = _number(beta_1, "beta_1", _DECAY)
-        self.beta_2 = _number(beta_2, "beta_2", _DECAY)
+        self.beta_1 = _check(beta_1, "beta_1", _DECAY)
+        self.beta_2 = _check(beta_2, "beta_2", _DECAY)
         self.epsilon = _positive(epsilon, "epsilon", allow_zero=True)
 
     def _prepare(self, t):
@@ -196,7 +196,7 @@ class RMSprop(Optimizer):
     def __init__(self, learning_rate=0.001, rho=0.9, momentum=0.0, epsilon=1e-7,
                  centered=False, **clip):
         super().__init__(learning_rate, **clip)
-        self.rho = _number(rho, "rho", _DECAY)
+        self.rho = _check(rho, "rho", _DECAY)
         self.momentum = _positive(momentum, "momentum", allow_zero=True)
         self.epsilon = _positive(epsilon, "epsilon", allow_zero=True)
         self.centered = bool(centered)

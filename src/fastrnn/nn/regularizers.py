@@ -14,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 
 from fastrnn import _params
-from fastrnn.nn._checks import number as _number
+from fastrnn._params import check as _check
 
 __all__ = ["Regularizer", "L1", "L2", "L1L2", "l1", "l2", "l1_l2", "get", "serialize"]
 
@@ -23,7 +23,7 @@ _FACTOR = _params.Real(0)
 
 
 def _factor(value, name):
-    return _number(value, name, _FACTOR)
+    return _check(value, name, _FACTOR)
 
 
 class Regularizer:

@@ -17,6 +17,8 @@ from typing import NamedTuple, Sequence
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
+from fastrnn import _params
+
 try:
     from fastrnn.timeseries import _kernels
 except ImportError:  # pragma: no cover - pure-Python install
@@ -45,15 +47,7 @@ class PanelWindows(NamedTuple):
 
 
 def _pos_int(v, name: str, minimum: int = 1) -> int:
-    if isinstance(v, bool):
-        raise TypeError(f"{name}: expected an int >= {minimum}, got {v!r}")
-    try:
-        v = operator.index(v)
-    except TypeError:
-        raise TypeError(f"{name}: expected an int >= {minimum}, got {v!r}") from None
-    if v < minimum:
-        raise ValueError(f"{name}: expected an int >= {minimum}, got {v}")
-    return int(v)
+    return _params.check(v, name, _params.Int(minimum))
 
 
 def n_windows(length: int, lags: int, horizon: int = 1, stride: int = 1) -> int:

@@ -1,9 +1,9 @@
 """The Numba backend: the fallback that still runs fast where fastrnn.backends._core is missing.
 
 Same six functions and signatures as the compiled core (see ``fastrnn/backends/numpy.py`` for
-the protocol) and the same algorithm; the kernels, matrix products included, are in
-``fastrnn/backends/numba/kernels.py``, parallel over the batch with ``prange``. This module
-validates (``fastrnn._params``: the same messages as the C++ binding), allocates the outputs
+the protocol) and the same algorithm; the kernels are in ``kernels.py``, parallel over the
+batch with ``prange``, built from the gate functions and matrix product of ``blocks.py``. This
+module validates (``fastrnn._params``: the same messages as the C++ binding), allocates the outputs
 and scratch buffers (those of 1 MiB or more from reused memory, ``_pool.py``), and adds up the
 per-thread weight-gradient sums. The backward functions re-check the shapes and dtypes of the
 saved arrays, so a damaged cache raises a ValueError instead of reading out of bounds.
@@ -37,7 +37,9 @@ except ImportError as exc:  # numba is an optional extra: pip install 'fastrnn[n
     _k = None
     _IMPORT_ERROR = exc
 
+# The kernels' activation codes (csrc's Activation enum; kernels.py specialises on 0, tanh).
 _ACT_CODES = {"tanh": 0, "relu": 1, "sigmoid": 2, "linear": 3}
+assert tuple(_ACT_CODES) == _cells.ACTIVATIONS
 _ROWS_PER_BLOCK = 16
 
 
@@ -163,8 +165,9 @@ def _check_saved(saved, n, cell, specs):
                              "unchanged")
 
 
-def _unpack(saved, n, cell, gates, extra):
-    """Checks the cache of `cell`; returns (B, T, I, H)."""
+def _unpack(saved, n, info, extra):
+    """Checks the cache of the cell `info` (a fastrnn.cells row); returns (B, T, I, H)."""
+    cell, gates = info.name, info.gates
     if not isinstance(saved, tuple) or len(saved) != n:
         _check_saved(saved, n, cell, [])
     x, W, U = saved[0], saved[1], saved[2]
@@ -197,7 +200,7 @@ def elman_forward(x, W, U, b, h0, activation):
 
 def elman_backward(saved, dh_seq, dh_last, activation):
     act = _act_code(activation)
-    B, T, I, H = _unpack(saved, 5, "elman", 1, [("h0", "BH", True), ("h_seq", "BTH", False)])
+    B, T, I, H = _unpack(saved, 5, _cells.ELMAN, [("h0", "BH", True), ("h_seq", "BTH", False)])
     x, W, U, h0, hs = saved
     dh_seq, dh_last = v.backward_grads(dh_seq, dh_last, x, H)
     dhs, has_dhs = _dhs_arg(dh_seq, x.dtype)
@@ -234,7 +237,7 @@ def lstm_forward(x, W, U, b, h0, c0, activation, recurrent_activation):
 
 def lstm_backward(saved, dh_seq, dh_last, dc_last, activation):
     act = _act_code(activation)
-    B, T, I, H = _unpack(saved, 8, "lstm", 4, [("h0", "BH", True), ("c0", "BH", True),
+    B, T, I, H = _unpack(saved, 8, _cells.LSTM, [("h0", "BH", True), ("c0", "BH", True),
                                                ("h_seq", "BTH", False), ("c_seq", "BTH", False),
                                                ("gates", "BTG", False)])
     x, W, U, h0, c0, hs, cs, Z = saved
@@ -278,7 +281,7 @@ def gru_forward(x, W, U, b, h0, reset_after, activation, recurrent_activation):
 def gru_backward(saved, dh_seq, dh_last, reset_after, activation):
     act = _act_code(activation)
     reset_after = bool(reset_after)
-    B, T, I, H = _unpack(saved, 7, "gru", 3, [("h0", "BH", True), ("h_seq", "BTH", False),
+    B, T, I, H = _unpack(saved, 7, _cells.GRU, [("h0", "BH", True), ("h_seq", "BTH", False),
                                               ("gates", "BTG", False), ("rec_h", "BTH", False)])
     x, W, U, h0, hs, X, rh = saved
     dh_seq, dh_last = v.backward_grads(dh_seq, dh_last, x, H)
