@@ -63,7 +63,7 @@ def _kernel_isa():
         _, cpp = backends.get("cpp")
     except RuntimeError:
         return None
-    return cpp.isa() if hasattr(cpp, "isa") else None
+    return cpp.isa()
 
 
 @pytest.fixture(scope="session")

@@ -97,3 +97,19 @@ def test_import_does_not_need_optional_packages():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                          env={k: v for k, v in os.environ.items() if k != "FASTRNN_BACKEND"})
     assert out.stdout.strip() == "[]"
+
+
+def test_capabilities_list_the_cells_a_backend_has_functions_for(monkeypatch):
+    import types
+
+    from fastrnn import backends, cells
+    _, numpy_backend = backends.get("numpy")
+    partial = types.SimpleNamespace(CAPABILITIES={"fused_training": False, "device": "cpu"},
+                                    is_built=lambda: True, is_available=lambda: True)
+    for name in ("forward_name", "backward_name"):
+        setattr(partial, getattr(cells.LSTM, name), getattr(numpy_backend, getattr(cells.LSTM, name)))
+    setattr(partial, cells.ELMAN.forward_name,  # a forward alone is not enough
+            getattr(numpy_backend, cells.ELMAN.forward_name))
+    monkeypatch.setitem(backends._loaded, "numba", partial)
+    assert backends.capabilities("numba")["cells"] == (cells.LSTM.name,)
+    assert backends.capabilities("numpy")["cells"] == cells.NAMES

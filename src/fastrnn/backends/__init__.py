@@ -23,6 +23,8 @@ import importlib
 import os
 import warnings
 
+from fastrnn import cells as _cells
+
 NAMES = ("cuda", "cpp", "numba", "numpy")
 _DEFAULT_ORDER = ("cpp", "numba", "numpy")
 _MODULES = {name: f"fastrnn.backends.{name}" for name in NAMES}
@@ -97,13 +99,19 @@ def default():
 
 
 def capabilities(name):
-    """What backend `name` can do: {"cells": names of the cells it runs, "fused_training": bool,
-    "device": "cpu" or "gpu"}. Empty cells for a backend that is not built here."""
+    """What backend `name` can do: {"cells": names of the cells it runs forward and backward,
+    "fused_training": bool, "device": "cpu" or "gpu"}; no cells for a backend not built here.
+
+    A backend runs a cell when it defines the cell's two functions (``<cell>_forward``,
+    ``<cell>_backward`` from the cell table), so a new cell is supported exactly where its
+    kernels exist."""
     _check_name(name)
     module = _load(name)
     if module is None:
         return {"cells": (), "fused_training": False, "device": None}
-    return dict(module.CAPABILITIES)
+    runs = tuple(c.name for c in _cells.CELLS
+                 if hasattr(module, c.forward_name) and hasattr(module, c.backward_name))
+    return {"cells": runs, **module.CAPABILITIES}
 
 
 def fused_trainer():

@@ -1,15 +1,13 @@
 """The compiled C++ backend: fastrnn.backends._core, whose functions already have the backend
 signature. This module is the only importer of ``_core``."""
 
-from fastrnn import cells as _cells
 from fastrnn.backends import _core
 from fastrnn.backends._core import (elman_backward, elman_forward, gru_backward,  # noqa: F401
                                     gru_forward, lstm_backward, lstm_forward)
 
-# What this backend can do (the registry's ``capabilities``): every cell forward and backward,
-# and whole training epochs in C++ (``Trainer``) where the build has it.
-CAPABILITIES = {"cells": _cells.NAMES, "fused_training": hasattr(_core, "Trainer"),
-                "device": "cpu"}
+# Besides the cells it has functions for, this backend trains whole epochs in C++ (``Trainer``)
+# where the build has it (the registry's ``capabilities``).
+CAPABILITIES = {"fused_training": hasattr(_core, "Trainer"), "device": "cpu"}
 
 Trainer = getattr(_core, "Trainer", None)
 
@@ -28,3 +26,9 @@ def why_unavailable():
 
 def threads():
     return _core.max_threads()
+
+
+def isa():
+    """The instruction-set variant of the kernels chosen at load time ("avx512", "avx2",
+    "baseline"; FASTRNN_ISA overrides)."""
+    return _core.isa()

@@ -15,11 +15,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from fastrnn import cells as _cells
 from fastrnn.backends import _cuda  # ImportError when the CUDA backend was not built: the registry skips it
 
 
-CAPABILITIES = {"cells": _cells.NAMES, "fused_training": False, "device": "gpu"}
+CAPABILITIES = {"fused_training": False, "device": "gpu"}
 
 
 def is_built():

@@ -19,12 +19,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from fastrnn import cells as _cells
 from fastrnn.backends import reference as ref
 from fastrnn import _params as v
 
 
-CAPABILITIES = {"cells": _cells.NAMES, "fused_training": False, "device": "cpu"}
+CAPABILITIES = {"fused_training": False, "device": "cpu"}
 
 
 def is_built():

@@ -30,7 +30,7 @@ def threads():
     """The OpenMP threads of the compiled core, or '?' where it is not built."""
     if "cpp" not in backends.available():
         return "?"
-    return backends.get("cpp")[1].threads()
+    return backends.threads("cpp")
 
 
 def optional_packages():

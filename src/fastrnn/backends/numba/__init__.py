@@ -43,7 +43,7 @@ assert tuple(_ACT_CODES) == _cells.ACTIVATIONS
 _ROWS_PER_BLOCK = 16
 
 
-CAPABILITIES = {"cells": _cells.NAMES, "fused_training": False, "device": "cpu"}
+CAPABILITIES = {"fused_training": False, "device": "cpu"}
 
 
 def is_built():
