@@ -113,3 +113,21 @@ def test_capabilities_list_the_cells_a_backend_has_functions_for(monkeypatch):
     monkeypatch.setitem(backends._loaded, "numba", partial)
     assert backends.capabilities("numba")["cells"] == (cells.LSTM.name,)
     assert backends.capabilities("numpy")["cells"] == cells.NAMES
+
+
+def test_every_built_backend_keeps_the_protocol():
+    import inspect
+
+    from fastrnn import backends
+    from fastrnn.backends._protocol import Backend, CellFunctions
+    for name in backends.built():
+        module = backends._load(name)
+        assert isinstance(module, Backend), name
+        for cell in backends.capabilities(name)["cells"]:
+            for fn in (f"{cell}_forward", f"{cell}_backward"):
+                want = list(inspect.signature(getattr(CellFunctions, fn)).parameters)[1:]
+                try:
+                    got = list(inspect.signature(getattr(module, fn)).parameters)
+                except ValueError:  # a compiled function without a Python signature
+                    continue
+                assert got == want, (name, fn)

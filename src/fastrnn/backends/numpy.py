@@ -1,18 +1,6 @@
-"""The reference backend: validation plus fastrnn.backends.reference. Defines the backend protocol.
-
-Every backend module provides exactly these functions (the compiled core has the same ones):
-
-    elman_forward(x, W, U, b, h0, activation) -> (h_seq, h_last, saved)
-    elman_backward(saved, dh_seq, dh_last, activation) -> (dx, dW, dU, db, dh0)
-    lstm_forward(x, W, U, b, h0, c0, activation, recurrent_activation)
-        -> (h_seq, h_last, c_last, saved)
-    lstm_backward(saved, dh_seq, dh_last, dc_last, activation) -> (dx, dW, dU, db, dh0, dc0)
-    gru_forward(x, W, U, b, h0, reset_after, activation, recurrent_activation)
-        -> (h_seq, h_last, saved)
-    gru_backward(saved, dh_seq, dh_last, reset_after, activation) -> (dx, dW, dU, db, dh0)
-
-plus is_built(), is_available(), why_unavailable(), threads() and CAPABILITIES (what the registry's
-``capabilities`` reports). `saved` is private to the backend.
+"""The reference backend: validation plus fastrnn.backends.reference (the plain NumPy ground
+truth). It implements the backend protocol of ``fastrnn/backends/_protocol.py`` as every other
+backend does; ``saved`` is private to the backend.
 """
 
 from __future__ import annotations

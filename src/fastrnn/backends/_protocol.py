@@ -1,0 +1,58 @@
+"""The backend protocol: what every backend module (numpy, numba, cpp, cuda) provides.
+
+The registry (``fastrnn.backends``) loads a backend module by name and calls these; ``ops``
+validates nothing itself and passes the backend the user's arrays. Shapes use the glossary of
+``fastrnn.ops`` (B batch, T steps, I inputs, H units). ``saved`` is the backend's own record of a
+forward pass (opaque to callers; ``ops.Cache`` carries it to the matching backward).
+
+A backend runs the cells whose two functions it defines: ``capabilities(name)["cells"]`` is
+derived from the functions present, so a backend may leave a cell out.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Protocol, runtime_checkable
+
+__all__ = ["Backend", "CellFunctions"]
+
+Array = Any  # a NumPy array (or, on the CUDA backend, also a device array)
+
+
+@runtime_checkable
+class Backend(Protocol):
+    """The module-level names of a backend."""
+
+    CAPABILITIES: dict  # {"fused_training": bool, "device": "cpu" | "gpu"}
+
+    def is_built(self) -> bool: ...
+    def is_available(self) -> bool: ...
+    def why_unavailable(self) -> str: ...
+    def threads(self) -> int: ...
+
+
+class CellFunctions(Protocol):
+    """The cell functions a backend defines, one forward and one backward per cell."""
+
+    def elman_forward(self, x: Array, W: Array, U: Array, b: Array, h0: Array | None,
+                      activation: str) -> tuple:
+        """-> (h_seq (B, T, H), h_last (B, H), saved)"""
+
+    def elman_backward(self, saved: Any, dh_seq: Array | None, dh_last: Array | None,
+                       activation: str) -> tuple:
+        """-> (dx, dW, dU, db, dh0)"""
+
+    def lstm_forward(self, x: Array, W: Array, U: Array, b: Array, h0: Array | None,
+                     c0: Array | None, activation: str, recurrent_activation: str) -> tuple:
+        """-> (h_seq, h_last, c_last, saved)"""
+
+    def lstm_backward(self, saved: Any, dh_seq: Array | None, dh_last: Array | None,
+                      dc_last: Array | None, activation: str) -> tuple:
+        """-> (dx, dW, dU, db, dh0, dc0)"""
+
+    def gru_forward(self, x: Array, W: Array, U: Array, b: Array, h0: Array | None,
+                    reset_after: bool, activation: str, recurrent_activation: str) -> tuple:
+        """-> (h_seq, h_last, saved)"""
+
+    def gru_backward(self, saved: Any, dh_seq: Array | None, dh_last: Array | None,
+                     reset_after: bool, activation: str) -> tuple:
+        """-> (dx, dW, dU, db, dh0)"""
