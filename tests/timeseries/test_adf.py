@@ -313,7 +313,7 @@ def test_errors():
         ts.adfuller(x.reshape(50, 2))
     with pytest.raises(ValueError, match="maxlag must be less than.*maxlag=49.*cap.*is 48"):
         ts.adfuller(x, maxlag=49, regression="c")
-    with pytest.raises(ValueError, match="maxlag: expected a non-negative int, got -1"):
+    with pytest.raises(ValueError, match="maxlag must be an int >= 0 or None, got -1"):
         ts.adfuller(x, maxlag=-1)
     with pytest.raises(TypeError, match="maxlag"):
         ts.adfuller(x, maxlag=2.5)

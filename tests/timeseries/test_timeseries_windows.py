@@ -247,7 +247,7 @@ def test_difference_roundtrip(d):
 
 
 def test_difference_errors():
-    with pytest.raises(ValueError, match="d: expected a non-negative int"):
+    with pytest.raises(ValueError, match="d must be an int >= 0"):
         ts.difference(np.arange(5.0), -1)
     with pytest.raises(ValueError, match="more than d = 5"):
         ts.difference(np.arange(5.0), 5)

@@ -25,10 +25,10 @@ R factor of one QR of that matrix contains every nested regression: RSS(first k 
 from __future__ import annotations
 
 import math
-import operator
 
 import numpy as np
 
+from fastrnn import _params
 from fastrnn.timeseries._mackinnon import mackinnoncrit, mackinnonp, mackinnonp_array
 from fastrnn.timeseries.adf_results import (ADFManyResult, ADFullerResult, RegressionResult,
                                             ResultsStore)
@@ -47,6 +47,8 @@ __all__ = [
     "ResultsStore",
     "RegressionResult",
 ]
+
+_MAXLAG = _params.Int(0, none_ok=True)
 
 _REGRESSIONS = ("c", "ct", "ctt", "n")
 _AUTOLAGS = {"aic": 1, "bic": 2, "t-stat": 3}
@@ -94,14 +96,7 @@ def _check_maxlag(maxlag, nobs: int, ntrend: int) -> int:
                 f"x: sample size is too short to use selected regression component "
                 f"(got {nobs} observations; need at least {2 * (ntrend + 1)})")
         return maxlag
-    if isinstance(maxlag, bool) or not isinstance(maxlag, (int, np.integer)):
-        try:
-            maxlag = operator.index(maxlag)
-        except TypeError:
-            raise TypeError(f"maxlag: expected an int or None, got {maxlag!r}") from None
-    maxlag = int(maxlag)
-    if maxlag < 0:
-        raise ValueError(f"maxlag: expected a non-negative int, got {maxlag}")
+    maxlag = _params.check(maxlag, "maxlag", _MAXLAG)
     if maxlag > cap:
         raise ValueError(
             f"maxlag must be less than (nobs/2 - 1 - ntrend) where n trend is the number of "

@@ -16,6 +16,7 @@ from math import comb
 
 import numpy as np
 
+from fastrnn import _params
 from fastrnn.timeseries.scaling import _float_array
 
 __all__ = ["difference", "inverse_difference", "level_offset", "undifference"]
@@ -27,8 +28,7 @@ def difference(x, d=1):
     x: (T,) or (T, F) -> (T - d, ...). ``d = 0`` returns a copy. Invert with
     ``inverse_difference(dx, x[:d])``.
     """
-    if isinstance(d, bool) or not isinstance(d, (int, np.integer)) or d < 0:
-        raise ValueError(f"d: expected a non-negative int, got {d!r}")
+    d = _params.nonnegative_int(d, "d")
     a = _float_array(x, "x")
     if a.ndim == 0:
         raise ValueError("x: expected a 1-D or 2-D array, got a scalar")
