@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 import fastrnn
+from fastrnn import cells
 
 # Every backend usable here is tested; "numpy" is the reference itself, tested against PyTorch
 # and finite differences. A backend that is built but cannot run here (cuda without a GPU) is
@@ -20,7 +21,7 @@ DTYPES = [np.float64, np.float32]
 # The one table of tolerances: max |got - want| / max(|want|, 1), want computed in float64.
 TOL = {np.float64: 1e-10, np.float32: 1e-4}
 
-GATES = {"elman": 1, "lstm": 4, "gru": 3}
+GATES = {c.name: c.gates for c in cells.CELLS}
 
 # (B, T, I, H): B=1, T=1, I != H, H not a multiple of the vector width, a larger one, and a
 # narrow layer (H below one vector) over many rows split across threads (the panel path).
@@ -39,12 +40,13 @@ def rel_err(got, want):
 def make_inputs(cell, B, T, I, H, dtype, seed=0, reset_after=True, scale=0.5):
     """Random x, W, U, b, h0, c0 and upstream gradients for one cell, in float64 then cast."""
     rng = np.random.default_rng(seed)
-    G = GATES[cell]
+    info = cells.get(cell)
+    G = info.gates
     d = dict(
         x=rng.standard_normal((B, T, I)),
         W=rng.standard_normal((I, G * H)) * scale / np.sqrt(I),
         U=rng.standard_normal((H, G * H)) * scale / np.sqrt(H),
-        b=rng.standard_normal((2, G * H) if cell == "gru" and reset_after else (G * H,)) * 0.1,
+        b=rng.standard_normal(info.bias_shape(H, reset_after)) * 0.1,
         h0=rng.standard_normal((B, H)) * 0.5,
         c0=rng.standard_normal((B, H)) * 0.5,
         dh_seq=rng.standard_normal((B, T, H)),

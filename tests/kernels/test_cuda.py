@@ -17,6 +17,7 @@ import fastrnn
 from fastrnn import backends, ops
 
 from conftest import GATES, TOL, make_inputs, rel_err
+from fastrnn import cells
 
 try:
     from fastrnn.backends import _cuda
@@ -143,7 +144,7 @@ def _check(got, want, dtype, what):
 
 
 @needs_gpu
-@pytest.mark.parametrize("cell", ["elman", "lstm", "gru"])
+@pytest.mark.parametrize("cell", list(cells.NAMES))
 def test_torch_cuda_tensors_in_and_out(cell):
     torch = _torch_cuda()
     if torch is None:
@@ -172,7 +173,7 @@ def test_torch_strided_cuda_tensor_is_accepted():
 
 
 @needs_gpu
-@pytest.mark.parametrize("cell", ["elman", "lstm", "gru"])
+@pytest.mark.parametrize("cell", list(cells.NAMES))
 def test_cupy_arrays_in_and_out(cell):
     cupy = _cupy()
     if cupy is None:

@@ -18,8 +18,9 @@ import pytest
 import fastrnn
 from conftest import BACKENDS, make_inputs
 from fastrnn import ops
+from fastrnn import cells
 
-CELLS = ["elman", "lstm", "gru"]
+CELLS = list(cells.NAMES)
 
 
 def forward(cell, inp, backend, **kw):

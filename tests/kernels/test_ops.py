@@ -13,6 +13,7 @@ import pytest
 
 from conftest import BACKENDS, DTYPES, SHAPES, TOL, make_inputs, rel_err
 from fastrnn import interop, ops
+from fastrnn import cells
 
 torch = pytest.importorskip("torch")
 
@@ -170,7 +171,7 @@ def test_strided_inputs_match_contiguous(backend, case):
         np.testing.assert_array_equal(got[name], want[name], err_msg=name)
 
 
-@pytest.mark.parametrize("cell", ["elman", "lstm", "gru"])
+@pytest.mark.parametrize("cell", list(cells.NAMES))
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_large_batch_matches_reference(backend, cell):
     """Enough work for the compiled backends to split the batch across threads."""

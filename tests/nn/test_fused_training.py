@@ -22,6 +22,7 @@ import fastrnn
 from fastrnn import callbacks, layers, losses, optimizers, regularizers
 from fastrnn.nn.seeding import set_random_seed
 from fastrnn.nn.sequential import Sequential
+from fastrnn import cells
 
 core = pytest.importorskip("fastrnn.backends._core")
 if not hasattr(core, "Trainer"):
@@ -119,7 +120,7 @@ def test_one_epoch_matches_python_path(cell, opt, dtype):
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
-@pytest.mark.parametrize("cell", ["elman", "lstm", "gru"])
+@pytest.mark.parametrize("cell", list(cells.NAMES))
 def test_several_epochs_with_validation_and_metrics(cell, dtype):
     x, y = _data(dtype=dtype, n=90)
     build = _model(lambda: [CELLS[cell](units=5, activation="relu" if cell == "elman" else "tanh"),
@@ -160,7 +161,7 @@ LOSSES = {
 
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("loss", list(LOSSES))
-@pytest.mark.parametrize("cell", ["elman", "lstm", "gru"])
+@pytest.mark.parametrize("cell", list(cells.NAMES))
 def test_losses(cell, loss, dtype):
     kind, head, loss_obj = LOSSES[loss]
     x, y = _data(kind, dtype=dtype)
@@ -248,7 +249,7 @@ def test_layers_without_bias(cell):
 # -- regularisers and clipping ------------------------------------------------------------------
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("reg", ["l1", "l2", "l1_l2"])
-@pytest.mark.parametrize("cell", ["elman", "lstm", "gru"])
+@pytest.mark.parametrize("cell", list(cells.NAMES))
 def test_regularizers(cell, reg, dtype):
     make = {"l1": lambda: regularizers.L1(0.01), "l2": lambda: regularizers.L2(0.02),
             "l1_l2": lambda: regularizers.L1L2(0.01, 0.02)}[reg]

@@ -8,6 +8,7 @@ import pytest
 
 import fastrnn
 from fastrnn import activations, initializers, layers
+from fastrnn import cells
 
 BACKENDS = [b for b in fastrnn.backends.available() if b != "cuda"]
 
@@ -189,7 +190,7 @@ def test_dense_2d_and_3d(act):
 
 # -- PyTorch as an oracle (weights copied with fastrnn.interop) ---------------------------------
 @pytest.mark.torch
-@pytest.mark.parametrize("cell", ["elman", "lstm", "gru"])
+@pytest.mark.parametrize("cell", list(cells.NAMES))
 def test_layer_reproduces_pytorch_module(cell):
     torch = pytest.importorskip("torch")
     from fastrnn import interop
