@@ -56,7 +56,7 @@ _TILE = dict(cache=True, nogil=True, fastmath={"contract"}, error_model="numpy",
 
 
 def tile_source(rows, cols):
-    out = [f"\n\n@njit(**_TILE)",
+    out = ["\n\n@njit(**_TILE)",
            f"def _tile_{rows}x{cols}(Cf, ldc, c0, cs, Af, lda, ar0, ari, arq, ac0, aci, acq, Mf, "
            "ldm, mr0,",
            " " * len(f"def _tile_{rows}x{cols}(") + "mrq, n_q, j0):",

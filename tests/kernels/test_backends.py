@@ -9,7 +9,6 @@ import sys
 import numpy as np
 import pytest
 
-import fastrnn
 from conftest import make_inputs
 from fastrnn import backends, ops
 

@@ -15,7 +15,6 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 import pytest
 
-import fastrnn
 from conftest import BACKENDS, make_inputs
 from fastrnn import ops
 from fastrnn import cells

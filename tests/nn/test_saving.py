@@ -10,7 +10,7 @@ import zipfile
 import numpy as np
 import pytest
 
-from fastrnn import callbacks, layers, optimizers, regularizers
+from fastrnn import layers, optimizers, regularizers
 from fastrnn.layers import Input
 from fastrnn.nn.saving import load_model
 from fastrnn.nn.seeding import set_random_seed

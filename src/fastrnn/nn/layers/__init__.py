@@ -21,4 +21,6 @@ from fastrnn.nn.layers.core import Dense, Dropout
 from fastrnn.nn.layers.recurrent import GRU, LSTM, RNN_ACTIVATIONS, Recurrent, SimpleRNN
 
 __all__ = ["Layer", "InputLayer", "Input", "Dense", "Dropout", "SimpleRNN", "LSTM", "GRU",
-           "RNN_ACTIVATIONS", "serialize", "deserialize"]
+           "RNN_ACTIVATIONS", "serialize", "deserialize",
+           # for custom layers: the recurrent base and the fused-path protocol
+           "Recurrent", "NotFused", "FusedSpec"]
