@@ -9,6 +9,7 @@ inside functions), so the rules hold for deferred imports too.
 from __future__ import annotations
 
 import ast
+import functools
 import re
 import statistics
 import subprocess
@@ -45,8 +46,14 @@ def module_name(path: Path) -> str:
     return ".".join(parts)
 
 
+@functools.lru_cache(maxsize=None)
 def python_files():
-    return sorted(p for p in PKG.rglob("*.py"))
+    return tuple(sorted(PKG.rglob("*.py")))
+
+
+@functools.lru_cache(maxsize=None)
+def known_modules():
+    return frozenset(module_name(p) for p in python_files())
 
 
 def rank(name: str) -> int:
@@ -61,7 +68,7 @@ def rank(name: str) -> int:
 def resolve(importer: str, is_package: bool, node) -> list[str]:
     """The fastrnn modules an import statement loads (for 'from X import a', X.a when that is a
     module of the package, else X)."""
-    known = {module_name(p) for p in python_files()}
+    known = known_modules()
     out = []
     if isinstance(node, ast.Import):
         out = [a.name for a in node.names if a.name.split(".")[0] == "fastrnn"]
@@ -115,8 +122,8 @@ def test_wings_import_only_downwards():
 
 
 def test_no_import_cycles():
-    graph = {k: {t for t in v if t in import_graph_nodes()} for k, v in import_graph().items()
-             if not is_alias_module(k)}
+    nodes = import_graph_nodes()
+    graph = {k: v & nodes for k, v in import_graph().items() if not is_alias_module(k)}
     # Each package's __init__ importing its own submodules is how packages work: collapse a
     # package and its own submodules' edges into the package only when the edge goes down
     # into it (parent -> child), which is not a cycle in the layering sense.
@@ -142,7 +149,7 @@ def test_no_import_cycles():
 
 
 def import_graph_nodes():
-    return {module_name(p) for p in python_files() if not is_alias_module(module_name(p))}
+    return {m for m in known_modules() if not is_alias_module(m)}
 
 
 def generated(path: Path) -> bool:
