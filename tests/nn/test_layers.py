@@ -325,11 +325,6 @@ def test_dropout_only_in_training():
     np.testing.assert_allclose(out, np.repeat(out[:, :1], 4, axis=1))
 
 
-def test_gru_recurrent_dropout_not_implemented():
-    with pytest.raises(NotImplementedError, match="recurrent_dropout"):
-        layers.GRU(4, recurrent_dropout=0.2)
-
-
 # -- initialisers --------------------------------------------------------------------------------
 def test_default_initialisers_follow_keras():
     fastrnn.nn.seeding.set_random_seed(0)
@@ -375,8 +370,6 @@ def test_bad_arguments_name_themselves():
         layers.LSTM(3, kernel_initializer="lecun_magic")
     with pytest.raises(ValueError, match="backend must be one of"):
         layers.LSTM(3, backend="tpu")
-    with pytest.raises(NotImplementedError, match="stateful"):
-        layers.LSTM(3, stateful=True)
     lay = layers.LSTM(3)
     lay.build((None, None, 2))
     with pytest.raises(ValueError, match="expects 2 features per time step"):

@@ -181,8 +181,8 @@ def test_bad_input_errors_name_the_argument():
         m.fit(np.zeros((10, 11, 3)), y, verbose=0)
     with pytest.raises(ValueError, match="y has 9 samples but x has 10"):
         m.fit(X, y[:9], verbose=0)
-    with pytest.raises(ValueError, match=r"y must match the model's output shape \(samples, 1\).*got \(10, 3\)"):
-        m.fit(X, np.zeros((10, 3)), verbose=0)
+    with pytest.raises(ValueError, match=r"y must match the model's output shape \(samples, 1\).*got \(10, 3, 2\)"):
+        m.fit(X, np.zeros((10, 3, 2)), verbose=0)
     with pytest.raises(ValueError, match="x contains NaN"):
         m.predict(np.full((2, 3, 4), np.nan), verbose=0)
     with pytest.raises(TypeError, match="x must hold numbers"):

@@ -44,6 +44,8 @@ class FusedPlan:
     """A model's fused-training plan for one fit: the compiled trainer and what it needs each
     epoch from Python (the dropout masks, drawn exactly as the Python path draws them)."""
 
+    loss_offset = 0.0   # added to each epoch's loss sum (losses.fused_target)
+
     def __init__(self, trainer, n_layers, dropouts, y, batch_size, out_shape):
         self.trainer, self.n_layers, self.dropouts = trainer, n_layers, dropouts
         self.y, self.batch_size, self.out_shape = y, batch_size, out_shape
@@ -84,18 +86,19 @@ class FusedPlan:
                                  self.masks(n, flat.dtype), _optimizer_spec(opt),
                                  opt.iterations, self.batch_size, pred)
         opt.iterations = res["iterations"]
+        res["loss_sum"] += self.loss_offset   # see losses.fused_target
         return res
 
 
 def _batch_hooks(cb):
-    for hook in ("on_train_batch_begin", "on_train_batch_end"):
-        if getattr(getattr(cb, hook), "__func__", None) is not getattr(_callbacks.Callback, hook):
-            return hook
-    return None
+    return _callbacks.batch_hook(cb)   # also Keras's older on_batch_begin / on_batch_end
 
 
-def plan(model, x, y, batch_size, cbs):
+def plan(model, x, y, batch_size, cbs, sample_weight=None):
     """A FusedPlan for fitting `model` on the prepared (x, y), or (None, why not)."""
+    if sample_weight is not None:
+        return None, ("sample_weight / class_weight (the compiled trainer has no per-sample "
+                      "loss weights)")
     backend, trainer_cls = _backends.fused_trainer()
     if backend is None:
         return None, trainer_cls
@@ -132,11 +135,12 @@ def plan(model, x, y, batch_size, cbs):
         shape = layer.compute_output_shape(shape)
     out_shape = tuple(int(s) for s in shape[1:])
     n = x.shape[0]
-    if model.loss.sparse:
-        labels = _losses._match_target(y, np.empty((n,) + out_shape, model.dtype), True)
-        y_fused = np.ascontiguousarray(labels, dtype=np.int64)
-    else:
-        y_fused = np.ascontiguousarray(y, dtype=model.dtype)
+    # the targets as the core reads them: exactly the output's shape (Keras's broadcasting of
+    # mse / mae targets resolved in Python; see losses.fused_target)
+    y_fused, loss_offset, why = _losses.fused_target(model.loss, y, (n,) + out_shape,
+                                                     model.dtype)
+    if y_fused is None:
+        return None, why
     bs = min(batch_size, n)
     try:
         trainer = trainer_cls(model.dtype.name, specs, arrays, int(model._flat.size),
@@ -144,5 +148,6 @@ def plan(model, x, y, batch_size, cbs):
                               bs)
     except (ValueError, TypeError) as exc:  # a plan the trainer does not take: Python path
         return None, f"the compiled core rejected the training plan: {exc}"
-    return (FusedPlan(trainer, len(specs), dropouts, y_fused, bs, out_shape),
-            "every layer, the loss and the optimizer are supported")
+    fused_plan = FusedPlan(trainer, len(specs), dropouts, y_fused, bs, out_shape)
+    fused_plan.loss_offset = loss_offset
+    return fused_plan, "every layer, the loss and the optimizer are supported"

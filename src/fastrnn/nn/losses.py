@@ -1,7 +1,8 @@
-"""Losses with Keras's definitions, each with its gradient with respect to the prediction.
+"""Losses with Keras 3's definitions, shape rules and reductions, each with its gradient with
+respect to the prediction.
 
-Every loss is first computed per sample (over the last axis), then averaged over all the
-remaining entries (Keras's default reduction "sum_over_batch_size"):
+Every loss is first computed per entry (over the last axis), then reduced (Keras's default
+reduction "sum_over_batch_size": the mean over the remaining entries):
 
     mean_squared_error (mse)        mean((y - p) ** 2, axis=-1)
     mean_absolute_error (mae)       mean(|y - p|, axis=-1)
@@ -13,9 +14,27 @@ remaining entries (Keras's default reduction "sum_over_batch_size"):
 eps = 1e-7 (Keras's epsilon). With ``from_logits=True`` the cross-entropies take raw scores
 and use the stable log-sigmoid / log-softmax forms instead of clipping. The gradients are
 exact for these formulas (zero where the clip is active, as automatic differentiation of the
-clip gives). A target of shape (B,) is accepted for a prediction of shape (B, 1), as in Keras.
+clip gives). ``label_smoothing`` (binary / categorical) is Keras's.
 
-``loss(y_true, y_pred) -> float``; ``loss.value_and_grad(y_true, y_pred) -> (float, dL/dy_pred)``.
+Shapes, as in Keras 3 (``squeeze_or_expand_to_same_rank``, then the loss's own rule): when the
+ranks of y_true and y_pred differ by one and the longer one ends in an axis of size 1, that
+axis is dropped (or, when the shorter is 1-D, added to it); then
+
+    mse, mae          y_true and y_pred broadcast (NumPy rules): a (batch, 1) prediction
+                      against a (batch, 11) target is averaged over the 11 targets
+    binary, categorical cross-entropy   the shapes must be equal
+    sparse categorical                  labels shaped like y_pred without its last axis
+                                        (a trailing axis of 1 is dropped)
+
+``sample_weight`` (``loss(y_true, y_pred, sample_weight)``) multiplies the per-entry losses
+after the same squeeze-or-expand step (shape (batch,), (batch, 1) or like the per-entry
+losses, e.g. (batch, time)); the default reduction still divides by the number of entries,
+not by the sum of the weights (Keras's rule; ``reduction="mean_with_sample_weight"`` divides
+by the weights' sum). Reductions: "sum_over_batch_size" (= "mean"), "sum",
+"mean_with_sample_weight", and None / "none" (the per-entry array; not for training).
+
+``loss(y_true, y_pred, sample_weight=None) -> float``;
+``loss.value_and_grad(y_true, y_pred, sample_weight=None) -> (float, dL/dy_pred)``.
 ``get(name_or_object)`` resolves Keras's names.
 """
 
@@ -25,66 +44,174 @@ import numpy as np
 
 __all__ = ["Loss", "MeanSquaredError", "MeanAbsoluteError", "BinaryCrossentropy",
            "CategoricalCrossentropy", "SparseCategoricalCrossentropy", "get", "serialize",
-           "EPSILON"]
+           "EPSILON", "REDUCTIONS"]
 
 EPSILON = 1e-7
+REDUCTIONS = ("sum_over_batch_size", "sum", "mean", "mean_with_sample_weight", None, "none")
 
 
 def _shape(s):
     return "(" + ", ".join(str(d) for d in s) + ("," if len(s) == 1 else "") + ")"
 
 
+def squeeze_or_expand(a, b):
+    """Keras's ``squeeze_or_expand_to_same_rank(a, b)`` on arrays: when the ranks differ by
+    exactly one and the longer array's last axis has size 1, drop that axis, unless the shorter
+    array is 1-D, which then gets a trailing axis of 1 instead."""
+    ra, rb = a.ndim, b.ndim
+    if ra == rb + 1 and a.shape[-1] == 1:
+        if rb == 1:
+            b = b[:, None]
+        else:
+            a = a[..., 0]
+    elif rb == ra + 1 and b.shape[-1] == 1:
+        if ra == 1:
+            a = a[:, None]
+        else:
+            b = b[..., 0]
+    return a, b
+
+
+def _labels(y, C):
+    if y.dtype.kind == "f":
+        if not np.all(np.mod(y, 1) == 0):
+            raise ValueError("y for sparse_categorical_crossentropy must hold integer class "
+                             "labels, got non-integer values")
+    elif y.dtype.kind not in "iub":
+        raise TypeError(f"y must hold integer class labels, got dtype {y.dtype}")
+    y = y.astype(np.int64)
+    if y.size and (y.min() < 0 or y.max() >= C):
+        raise ValueError(f"y class labels must be in [0, {C - 1}] for an output of {C} "
+                         f"classes, got values in [{y.min()}, {y.max()}]")
+    return y
+
+
+def _unbroadcast(g, shape):
+    """Sum the broadcast gradient `g` back to `shape` (the shape of the array broadcast)."""
+    if g.shape == tuple(shape):
+        return g
+    lead = g.ndim - len(shape)
+    axes = tuple(range(lead)) + tuple(lead + i for i, s in enumerate(shape)
+                                      if s == 1 and g.shape[lead + i] != 1)
+    return g.sum(axis=axes).reshape(shape)
+
+
 def _match_target(y_true, y_pred, sparse=False):
-    """y_true as an array shaped like y_pred (sparse: like y_pred without its last axis)."""
-    y_true = np.asarray(y_true)
-    want = y_pred.shape[:-1] if sparse else y_pred.shape
-    if sparse and y_true.shape == want + (1,):
-        y_true = y_true.reshape(want)
-    if not sparse and y_true.shape == want[:-1] and want[-1] == 1:
-        y_true = y_true.reshape(want)
-    if y_true.shape != want:
-        what = "integer class labels of shape" if sparse else "shape"
-        raise ValueError(f"y must have {what} {_shape(want)} to match the model's output "
-                         f"{_shape(y_pred.shape)}, got {_shape(y_true.shape)}")
-    if sparse:
-        if y_true.dtype.kind == "f":
-            if not np.all(np.mod(y_true, 1) == 0):
-                raise ValueError("y for sparse_categorical_crossentropy must hold integer class "
-                                 "labels, got non-integer values")
-        elif y_true.dtype.kind not in "iu":
-            raise TypeError(f"y must hold integer class labels, got dtype {y_true.dtype}")
-        y_true = y_true.astype(np.int64)
-        C = y_pred.shape[-1]
-        if y_true.size and (y_true.min() < 0 or y_true.max() >= C):
-            raise ValueError(f"y class labels must be in [0, {C - 1}] for an output of {C} "
-                             f"classes, got values in [{y_true.min()}, {y_true.max()}]")
-        return y_true
-    return y_true.astype(y_pred.dtype, copy=False)
+    """Kept for callers that only know whether the loss is sparse: y_true aligned with y_pred
+    by the rules of the cross-entropies (equal shapes) or of the sparse loss."""
+    loss = SparseCategoricalCrossentropy() if sparse else BinaryCrossentropy()
+    return loss.align(y_true, np.asarray(y_pred))[0]
 
 
 class Loss:
-    """Base class. Subclasses implement ``_per_sample_and_grad(y, p) -> (per_sample, dper/dp)``,
-    where per_sample has shape p.shape[:-1]."""
+    """Base class. Subclasses implement ``_per_sample_and_grad(y, p, need_grad) ->
+    (per_entry, d per_entry / d p)`` on aligned arrays (per_entry has the broadcast shape
+    without its last axis; the gradient has the broadcast shape)."""
 
-    name = "loss"
+    name = "loss"        # the Keras function name: what metrics and the compiled core go by
     sparse = False
+    broadcasts = False   # mse / mae: y_true and y_pred broadcast against each other
+    reduction = "sum_over_batch_size"
+    label_smoothing = 0.0
+    display_name = None  # Keras's name= argument (config only)
 
-    def __call__(self, y_true, y_pred):
-        return self.value_and_grad(y_true, y_pred, need_grad=False)[0]
+    def __init__(self, reduction="sum_over_batch_size", name=None, dtype=None):
+        if reduction not in REDUCTIONS:
+            raise ValueError(f"reduction must be one of {', '.join(map(repr, REDUCTIONS))}, "
+                             f"got {reduction!r}")
+        self.reduction = reduction
+        self.display_name = None if name is None else str(name)
+        self.dtype = dtype
 
-    def value_and_grad(self, y_true, y_pred, need_grad=True):
+    def __call__(self, y_true, y_pred, sample_weight=None):
+        return self._reduce(y_true, y_pred, sample_weight, need_grad=False)[0]
+
+    # -- shapes ----------------------------------------------------------------------------
+    def align(self, y_true, y_pred):
+        """(y, q): y_true and y_pred as the formula sees them (Keras's shape rules; q may be
+        y_pred without a trailing axis of 1). Raises ValueError when the shapes do not fit."""
+        y = np.asarray(y_true)
+        p = np.asarray(y_pred)
+        y, q = squeeze_or_expand(y, p)
+        if self.sparse:
+            if y.ndim == q.ndim and y.ndim and y.shape[-1] == 1:
+                y = y[..., 0]
+            if y.shape != q.shape[:-1]:
+                raise ValueError(f"y must have integer class labels of shape "
+                                 f"{_shape(q.shape[:-1])} to match the model's output "
+                                 f"{_shape(p.shape)}, got {_shape(np.shape(y_true))}")
+            return _labels(y, q.shape[-1]), q
+        if y.dtype.kind not in "fiub":
+            raise TypeError(f"y must hold numbers, got dtype {y.dtype}")
+        if self.broadcasts:
+            try:
+                np.broadcast_shapes(y.shape, q.shape)
+            except ValueError:
+                raise ValueError(f"y of shape {_shape(np.shape(y_true))} does not broadcast "
+                                 f"against the model's output {_shape(p.shape)} (Keras's "
+                                 f"rule for {self.name})") from None
+        elif y.shape != q.shape:
+            raise ValueError(f"y must have shape {_shape(p.shape)} to match the model's output "
+                             f"{_shape(p.shape)}, got {_shape(np.shape(y_true))}")
+        return y.astype(q.dtype, copy=False), q
+
+    def check_target(self, y_true, y_pred):
+        """Raise ValueError when y_true does not fit y_pred under this loss's shape rule."""
+        self.align(y_true, y_pred)
+
+    # -- value and gradient ----------------------------------------------------------------
+    def value_and_grad(self, y_true, y_pred, need_grad=True, sample_weight=None):
+        """(loss, dloss / dy_pred shaped like y_pred) under the loss's reduction."""
+        if self.reduction in (None, "none"):
+            raise ValueError(f"{type(self).__name__}(reduction={self.reduction!r}) gives one "
+                             "loss per entry; training needs a scalar reduction")
+        return self._reduce(y_true, y_pred, sample_weight, need_grad)
+
+    def _reduce(self, y_true, y_pred, sample_weight, need_grad):
         p = np.asarray(y_pred)
         if p.dtype not in (np.float32, np.float64):
             p = p.astype(np.float64)
-        y = _match_target(y_true, p, self.sparse)
-        per, dper = self._per_sample_and_grad(y, p, need_grad)
-        n = max(per.size, 1)
-        value = float(per.sum(dtype=np.float64)) / n
-        grad = None if dper is None else (dper / n).astype(p.dtype, copy=False)
-        return value, grad
+        y, q = self.align(y_true, p)
+        if self.label_smoothing:
+            y = self._smooth(y)
+        per, dper = self._per_sample_and_grad(y, q, need_grad)
+        dvalue = None                   # d value / d per, broadcastable to per
+        if sample_weight is None:
+            if self.reduction in (None, "none"):
+                return per, None
+            total = float(per.sum(dtype=np.float64))
+            divisor = 1.0 if self.reduction == "sum" else float(per.size)
+            dvalue = 1.0
+        else:
+            w = np.asarray(sample_weight, dtype=p.dtype)
+            vals, w2 = squeeze_or_expand(per, w)
+            if w2.ndim != vals.ndim or np.broadcast_shapes(vals.shape, w2.shape) != vals.shape:
+                raise ValueError(f"sample_weight of shape {_shape(w.shape)} does not fit the "
+                                 f"per-entry losses of shape {_shape(per.shape)}: give "
+                                 f"{_shape(per.shape[:1])}, {_shape(per.shape[:1] + (1,))}"
+                                 + (f" or {_shape(per.shape)}" if per.ndim > 1 else ""))
+            weighted = vals * w2
+            if self.reduction in (None, "none"):
+                return weighted.reshape(per.shape), None
+            total = float(weighted.sum(dtype=np.float64))
+            if self.reduction == "sum":
+                divisor = 1.0
+            elif self.reduction == "mean_with_sample_weight":
+                divisor = float(w2.sum(dtype=np.float64))
+            else:
+                divisor = float(weighted.size)
+            dvalue = np.broadcast_to(w2, vals.shape).reshape(per.shape)
+        value = total / divisor if divisor else 0.0
+        if dper is None:
+            return value, None
+        scale = (1.0 / divisor) if divisor else 0.0
+        d = dper * (np.asarray(dvalue, dtype=p.dtype)[..., None] * scale
+                    if np.ndim(dvalue) else dvalue * scale)
+        grad = _unbroadcast(d, q.shape).reshape(p.shape)
+        return value, grad.astype(p.dtype, copy=False)
 
     def get_config(self):
-        return {}
+        return {"name": self.display_name or self.name, "reduction": self.reduction}
 
     def __repr__(self):
         return f"{type(self).__name__}(" + ", ".join(
@@ -93,32 +220,49 @@ class Loss:
 
 class MeanSquaredError(Loss):
     name = "mean_squared_error"
+    broadcasts = True
 
     def _per_sample_and_grad(self, y, p, need_grad):
         d = p - y
-        k = p.shape[-1]
+        k = d.shape[-1]
         return (d * d).mean(axis=-1), (d * (2.0 / k) if need_grad else None)
 
 
 class MeanAbsoluteError(Loss):
     name = "mean_absolute_error"
+    broadcasts = True
 
     def _per_sample_and_grad(self, y, p, need_grad):
         d = p - y
-        k = p.shape[-1]
+        k = d.shape[-1]
         return np.abs(d).mean(axis=-1), (np.sign(d) / k if need_grad else None)
 
 
 class _FromLogits(Loss):
-    def __init__(self, from_logits=False):
+    def __init__(self, from_logits=False, label_smoothing=0.0, axis=-1,
+                 reduction="sum_over_batch_size", name=None, dtype=None):
+        super().__init__(reduction=reduction, name=name, dtype=dtype)
         self.from_logits = bool(from_logits)
+        ls = float(label_smoothing)
+        if not 0.0 <= ls <= 1.0:
+            raise ValueError(f"label_smoothing must be in [0, 1], got {label_smoothing!r}")
+        self.label_smoothing = ls
+        if axis != -1:
+            raise ValueError(f"axis must be -1 (the last axis) in fastrnn, got {axis!r}")
 
     def get_config(self):
-        return {"from_logits": self.from_logits}
+        cfg = super().get_config()
+        cfg["from_logits"] = self.from_logits
+        if not self.sparse:
+            cfg["label_smoothing"] = self.label_smoothing
+        return cfg
 
 
 class BinaryCrossentropy(_FromLogits):
     name = "binary_crossentropy"
+
+    def _smooth(self, y):
+        return y * (1.0 - self.label_smoothing) + 0.5 * self.label_smoothing
 
     def _per_sample_and_grad(self, y, p, need_grad):
         k = p.shape[-1]
@@ -142,6 +286,9 @@ class BinaryCrossentropy(_FromLogits):
 
 class CategoricalCrossentropy(_FromLogits):
     name = "categorical_crossentropy"
+
+    def _smooth(self, y):
+        return y * (1.0 - self.label_smoothing) + self.label_smoothing / y.shape[-1]
 
     def _per_sample_and_grad(self, y, p, need_grad):
         """y: one-hot (or any distribution) shaped like p; sparse subclass passes labels."""
@@ -169,6 +316,14 @@ class SparseCategoricalCrossentropy(CategoricalCrossentropy):
     name = "sparse_categorical_crossentropy"
     sparse = True
 
+    def __init__(self, from_logits=False, ignore_class=None, axis=-1,
+                 reduction="sum_over_batch_size", name=None, dtype=None):
+        if ignore_class is not None:
+            raise NotImplementedError("SparseCategoricalCrossentropy(ignore_class=...) is not "
+                                      "implemented in fastrnn")
+        super().__init__(from_logits=from_logits, axis=axis, reduction=reduction, name=name,
+                         dtype=dtype)
+
     def _per_sample_and_grad(self, y, p, need_grad):
         onehot = np.zeros_like(p)
         np.put_along_axis(onehot, y[..., None], 1, axis=-1)
@@ -192,10 +347,50 @@ def get(identifier):
     if isinstance(identifier, str) and identifier in _NAMES:
         return _NAMES[identifier]()
     if isinstance(identifier, dict) and identifier.get("class_name") in _CLASSES:
-        return _CLASSES[identifier["class_name"]](**identifier.get("config", {}))
+        config = dict(identifier.get("config") or {})
+        config.pop("fn", None)   # Keras 3 configs name the loss function too
+        return _CLASSES[identifier["class_name"]](**config)
     raise ValueError(f"loss must be one of {', '.join(repr(n) for n in _NAMES)} or a "
                      f"fastrnn.losses.Loss; got {identifier!r}")
 
 
 def serialize(loss):
     return {"class_name": type(loss).__name__, "config": loss.get_config()}
+
+
+def fused_target(loss, y, out_shape, dtype):
+    """What the compiled trainer needs for the targets `y` of a model with outputs of
+    `out_shape` (batch first): (y_fused, loss_offset, "") with y_fused of exactly the output's
+    shape (labels: without the class axis), or (None, 0.0, the reason) for the Python path.
+
+    A target that broadcasts up to the output is tiled (exact). For mse, an output that
+    broadcasts up to the target (a (batch, 1) prediction of a (batch, 11) target) trains on the
+    mean target ybar: mean_j (p - y_j)^2 = (p - ybar)^2 + mean_j (y_j - ybar)^2, so gradients
+    are the same and `loss_offset` (the epoch's sum of the second term, per sample) is added
+    to the reported loss."""
+    if getattr(loss, "reduction", "mean") not in ("sum_over_batch_size", "mean"):
+        return None, 0.0, f"loss reduction {loss.reduction!r} has no fused implementation"
+    if getattr(loss, "label_smoothing", 0.0):
+        return None, 0.0, "label_smoothing has no fused implementation"
+    probe = np.broadcast_to(np.zeros((), dtype), out_shape)   # no memory
+    y_al, q = loss.align(y, probe)
+    if q.shape != probe.shape and loss.sparse:   # the output's trailing axis of 1 was dropped
+        return None, 0.0, f"sparse labels for an output of shape {_shape(out_shape)}"
+    if loss.sparse:
+        return np.ascontiguousarray(y_al, dtype=np.int64), 0.0, ""
+    if y_al.ndim != q.ndim or y_al.shape[0] != q.shape[0]:
+        return None, 0.0, (f"targets of shape {_shape(np.shape(y))} broadcast across the batch "
+                           f"axis of the output {_shape(out_shape)}")
+    full = np.broadcast_shapes(y_al.shape, q.shape)
+    if full == q.shape:
+        tiled = np.broadcast_to(y_al, q.shape).reshape(out_shape)
+        return np.ascontiguousarray(tiled, dtype=dtype), 0.0, ""
+    if not isinstance(loss, MeanSquaredError):
+        return None, 0.0, (f"{loss.name} of targets {_shape(np.shape(y))} broadcast against "
+                           f"outputs {_shape(out_shape)} has no fused implementation")
+    yb = np.broadcast_to(y_al, full).astype(np.float64)
+    axes = tuple(i for i, (s, f) in enumerate(zip(q.shape, full)) if s != f)
+    ybar = yb.mean(axis=axes, keepdims=True)
+    spread = float(((yb - ybar) ** 2).sum()) / float(np.prod(full[1:]))
+    y_fused = np.ascontiguousarray(ybar.reshape(out_shape), dtype=dtype)
+    return y_fused, spread, ""

@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from fastrnn.nn import losses as _losses
+
 __all__ = ["Metric", "get", "NAMES"]
 
 
@@ -64,14 +66,34 @@ class Metric:
     def reset(self):
         self._total, self._count = 0.0, 0
 
-    def update(self, y_true, y_pred):
+    def update(self, y_true, y_pred, sample_weight=None):
+        """Add a batch. Keras's rules: the arrays are squeezed or expanded to one rank (see
+        ``losses.squeeze_or_expand``) and broadcast; a metric's per-entry values are averaged
+        per sample; with `sample_weight` ((batch,), (batch, 1) or per entry) the mean is
+        weighted and the count is the sum of the (per-sample averaged) weights."""
         y_pred = np.asarray(y_pred)
         y_true = np.asarray(y_true)
-        if self.fn is not _sparse_acc and y_true.shape == y_pred.shape[:-1] and y_pred.shape[-1] == 1:
-            y_true = y_true.reshape(y_pred.shape)
+        if self.fn is not _sparse_acc:
+            y_true, y_pred = _losses.squeeze_or_expand(y_true, y_pred)
         per = np.asarray(self.fn(y_true, y_pred), dtype=np.float64)
+        if sample_weight is None:
+            if per.ndim > 1:
+                per = per.mean(axis=tuple(range(1, per.ndim)))
+            self._total += float(per.sum())
+            self._count += per.shape[0] if per.ndim else 1
+            return
+        w = np.asarray(sample_weight, dtype=np.float64)
+        per, w = _losses.squeeze_or_expand(per, w)
+        if per.ndim > w.ndim:
+            per = per.mean(axis=tuple(range(w.ndim, per.ndim)))
+        w = np.broadcast_to(w, per.shape)
+        per = per * w
+        if w.ndim > 1:
+            w = w.mean(axis=tuple(range(1, w.ndim)))
+        if per.ndim > 1:
+            per = per.mean(axis=tuple(range(1, per.ndim)))
         self._total += float(per.sum())
-        self._count += per.size
+        self._count += float(w.sum())
 
     def result(self):
         if not self._count:

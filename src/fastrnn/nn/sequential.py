@@ -15,9 +15,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from fastrnn.nn import keras_api as _keras_api
 from fastrnn.nn import registry as _registry
-from fastrnn.nn import saving as _saving
 from fastrnn.nn import seeding as _seeding
+from fastrnn.nn.keras_api import KerasModelAPI
 from fastrnn.nn.layers import base as _base
 from fastrnn.nn.layers.recurrent import Recurrent as _Recurrent
 from fastrnn.nn.training import Training
@@ -35,7 +36,7 @@ def _readable_size(nbytes):
 
 
 @_registry.register("model")
-class Sequential(Training):
+class Sequential(KerasModelAPI, Training):   # KerasModelAPI first: it wraps the forward pass
     """A linear stack of layers (Keras's ``keras.Sequential``).
 
     ``Sequential(layers=None, name=None, backend=None)``: `backend` is given to every
@@ -136,13 +137,14 @@ class Sequential(Training):
         if gen is None:
             gen = _seeding.generator()
         shape = tuple(input_shape)
-        self.dtype = self._model_dtype()
-        for layer in self._layers:
-            layer.build(shape, self.dtype, gen)
-            shape = layer.compute_output_shape(shape)
-        self.input_shape = tuple(input_shape)
-        self.built = bool(self._layers)
-        self._flatten()
+        with _base.BUILD_LOCK:   # concurrent first calls: one builds, the others wait
+            self.dtype = self._model_dtype()
+            for layer in self._layers:
+                layer.build(shape, self.dtype, gen)
+                shape = layer.compute_output_shape(shape)
+            self.input_shape = tuple(input_shape)
+            self._flatten()
+            self.built = bool(self._layers)   # last: whoever sees built sees the flat vector
 
     def _flatten(self):
         """Put every trainable weight array into one contiguous vector, so that the optimiser,
@@ -280,10 +282,20 @@ class Sequential(Training):
             model.build(tuple(shape))
         return model
 
-    def save(self, filepath):
+    def save(self, filepath, overwrite=True, **kwargs):
         """Write the architecture, weights, compile settings and optimiser state to one file at
-        `filepath`, whatever its name (see ``fastrnn.nn.saving``)."""
-        _saving.save_model(self, filepath)
+        `filepath`: a Keras 3 ``.keras`` file for that extension (needs h5py; see
+        ``fastrnn.nn.keras_files``), fastrnn's own format for any other name (see
+        ``fastrnn.nn.saving``); '.h5' (Keras's legacy format) is refused."""
+        _keras_api.save(self, filepath, overwrite=overwrite)
+
+    def export_onnx(self, path, *, dtype=None, opset=None):
+        """Write the model as an ONNX graph at `path` and return `path` (needs the onnx
+        package): input (batch, time, features), the batch size and any length the model leaves
+        open symbolic. See ``fastrnn.nn.onnx_export`` for the supported layers, `dtype` and
+        `opset` (None: 17)."""
+        from fastrnn.nn import onnx_export
+        return onnx_export.export_onnx(self, path, dtype=dtype, opset=opset)
 
     def __repr__(self):
         return f"<Sequential name={self.name!r}, layers={[l.name for l in self._layers]}>"

@@ -20,8 +20,12 @@ reference); ``fit(fused=True)`` raises if the model cannot train on the fused pa
 Non-finite losses: if a batch's loss (or a gradient) is NaN or inf, fit stops at once,
 issues a ``RuntimeWarning`` that says where, puts back the weights (and optimiser state)
 from before the last update (the last weights whose loss was finite) and returns the
-History so far; ``model.stop_training`` is True and ``history.nonfinite`` holds
-(epoch, batch).
+History so far (the epoch it stopped in is logged with NaN values, as Keras logs the epoch
+whose loss became NaN); ``model.stop_training`` is True and ``history.nonfinite`` holds
+(epoch, batch). The same when an update itself makes the weights or the optimiser state
+non-finite (a huge learning rate): fit never returns NaN or inf weights. (On the fused path
+the epoch's last update is checked after the epoch; the model then keeps the weights from the
+start of that epoch.)
 
 Data: x is (samples, time, features) for a recurrent first layer (or (samples, features) for
 Dense); float64 or integer data is cast to the model's dtype (float32 unless a layer or
@@ -44,10 +48,12 @@ import numpy as np
 from fastrnn import _params
 from fastrnn.nn import callbacks as _callbacks
 from fastrnn.nn import fused as _fused
+from fastrnn.nn import keras_api as _keras_api
 from fastrnn.nn import losses as _losses
 from fastrnn.nn import metrics as _metrics
 from fastrnn.nn import optimizers as _optimizers
 from fastrnn.nn import seeding as _seeding
+from fastrnn.nn.layers.base import BUILD_LOCK as _BUILD_LOCK
 from fastrnn.nn.layers.base import _shape_str
 
 __all__ = ["Training"]
@@ -77,6 +83,13 @@ def _progress(steps, seconds, logs, verbose):
 
 class _NonFinite(Exception):
     pass
+
+
+_BAD_UPDATE = "the update made the weights or the optimizer state NaN or inf"
+
+
+def _all_finite(flat, state):
+    return bool(np.isfinite(flat).all()) and all(np.isfinite(s).all() for s in state)
 
 
 class Training:
@@ -120,10 +133,16 @@ class Training:
             raise TypeError(f"{name} must be an array of numbers, got {type(x).__name__}") from exc
         if arr.dtype.kind not in "fiub":
             raise TypeError(f"{name} must hold numbers, got dtype {arr.dtype}")
+        if 0 in arr.shape[1:]:
+            what = "time steps" if arr.ndim == 3 and arr.shape[1] == 0 else "entries per sample"
+            raise ValueError(f"{name} has no {what} (shape {_shape_str(arr.shape)}); every "
+                             "sample needs at least one")
         if not self.built:
             if not self._layers:
                 raise ValueError(f"model {self.name!r} has no layers")
-            self.build((None,) + arr.shape[1:], rng=rng)
+            with _BUILD_LOCK:   # concurrent first calls: the others find it built
+                if not self.built:
+                    self.build((None,) + arr.shape[1:], rng=rng)
         want = self.input_shape
         if arr.ndim != len(want) or any(w is not None and w != g
                                         for w, g in zip(want[1:], arr.shape[1:])):
@@ -153,16 +172,25 @@ class Training:
         out = self.output_shape
         dims = [(arr.shape[i + 1] if arr.ndim > i + 1 else 1) if s is None else s
                 for i, s in enumerate(out[1:])]
-        probe = np.zeros((1,) + tuple(dims), self.dtype)
-        sub = arr[:1]
+        probe = np.broadcast_to(np.zeros((), self.dtype), (n,) + tuple(dims))  # no memory
+        sparse = self.loss is not None and self.loss.sparse
         try:
-            _losses._match_target(sub, probe, self.loss.sparse if self.loss else False)
+            # the shape, by the loss's own rule (Keras's: mse and mae broadcast), on all the
+            # samples (a batch of one would broadcast against anything); zero-stride views
+            shape_only = np.broadcast_to(np.zeros((), arr.dtype if sparse else self.dtype),
+                                         arr.shape)
+            _losses.get(self.loss or "mse").check_target(shape_only, probe)
         except ValueError as exc:
             want = _shape_str(("samples",) + tuple("any" if s is None else s for s in out[1:]))
             raise ValueError(f"{name} must match the model's output shape {want}"
-                             f"{' (integer labels without the class axis)' if self.loss is not None and self.loss.sparse else ''}, "
+                             f"{' (integer labels without the class axis)' if sparse else ''}, "
                              f"got {_shape_str(arr.shape)}") from exc
-        if self.loss is not None and self.loss.sparse:
+        if sparse:
+            # the labels of all of y: a bad one at sample 50 fails here, before any update
+            try:
+                self.loss.check_target(arr, probe)
+            except ValueError as exc:
+                raise ValueError(str(exc) if name == "y" else f"{name}: {exc}") from None
             return arr
         arr = np.ascontiguousarray(arr, dtype=self.dtype)
         if not np.isfinite(arr).all():
@@ -186,7 +214,7 @@ class Training:
     def _grads(self):
         return [g for layer in self._layers if layer.trainable for g in (layer.grads or [])]
 
-    def _step(self, x, y, training=True):
+    def _step(self, x, y, training=True, sample_weight=None):
         """Loss (data + penalties), gradients aligned with trainable_weights, prediction."""
         with np.errstate(over="ignore", invalid="ignore"):  # non-finite values are caught below
             try:
@@ -195,7 +223,7 @@ class Training:
                 if "NaN or inf" in str(exc):
                     raise _NonFinite(str(exc)) from exc
                 raise
-            value, dpred = self.loss.value_and_grad(y, pred)
+            value, dpred = self.loss.value_and_grad(y, pred, sample_weight=sample_weight)
             value += self._penalty()
             if not np.isfinite(value):
                 raise _NonFinite(f"the loss is {value}")
@@ -235,8 +263,8 @@ class Training:
 
     # -- fit -------------------------------------------------------------------------------
     def fit(self, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callbacks=None,
-            validation_split=0.0, validation_data=None, shuffle=True, initial_epoch=0,
-            fused=None, rng=None):
+            validation_split=0.0, validation_data=None, shuffle=True, class_weight=None,
+            sample_weight=None, initial_epoch=0, fused=None, rng=None):
         """Train for `epochs` passes over (x, y); returns a ``History``.
 
         `rng` (a fastrnn extension): None draws the shuffling, the dropout masks of layers
@@ -248,22 +276,30 @@ class Training:
         `fused` (a fastrnn extension): None runs each epoch in the compiled core when the
         model allows it (see ``fused_training_plan``) and on the Python path otherwise;
         False always uses the Python path; True raises ValueError if the model cannot train
-        on the fused path. ``model.fused_fit_info`` records the path taken and the reason."""
+        on the fused path. ``model.fused_fit_info`` records the path taken and the reason.
+
+        `sample_weight` / `class_weight`: Keras's per-sample loss weights (see
+        ``fastrnn.nn.keras_api``); they train on the Python path."""
         _params.check(fused, "fused", _FUSED)
         self._require_compiled()
         fit_rng = _seeding.as_generator(rng)
         x = self._prepare_x(x, "x", rng=fit_rng)
         y = self._prepare_y(y, x.shape[0], "y", "x")
+        sample_weight = _keras_api.check_sample_weight(sample_weight, class_weight, x.shape[0])
         batch_size = _batch_size(batch_size)
         epochs = _params.check(epochs, "epochs", _EPOCHS)
         verbose = 1 if verbose == "auto" else int(verbose)
-        xv = yv = None
+        xv = yv = swv = None
         if validation_data is not None:
-            if not isinstance(validation_data, (tuple, list)) or len(validation_data) != 2:
-                raise ValueError("validation_data must be a tuple (x_val, y_val)")
+            if not isinstance(validation_data, (tuple, list)) or len(validation_data) not in (2, 3):
+                raise ValueError("validation_data must be a tuple (x_val, y_val) or (x_val, "
+                                 "y_val, val_sample_weight)")
             xv = self._prepare_x(validation_data[0], "validation_data[0]")
             yv = self._prepare_y(validation_data[1], xv.shape[0], "validation_data[1]",
                                  "validation_data[0]")
+            if len(validation_data) == 3:
+                swv = _keras_api.check_sample_weight(validation_data[2], None, xv.shape[0],
+                                                     "validation_data[2]")
         elif validation_split:
             vs = _params.check(float(validation_split), "validation_split", _SPLIT)
             split_at = int(np.floor(x.shape[0] * (1.0 - vs)))
@@ -272,6 +308,9 @@ class Training:
                                  f"{split_at} training and {x.shape[0] - split_at} validation "
                                  f"samples out of {x.shape[0]}; both must be non-empty")
             x, xv, y, yv = x[:split_at], x[split_at:], y[:split_at], y[split_at:]
+            if sample_weight is not None:
+                sample_weight, swv = sample_weight[:split_at], sample_weight[split_at:]
+        sw = _keras_api.with_class_weight(sample_weight, class_weight, y)
 
         history = _callbacks.History()
         history.nonfinite = None
@@ -305,7 +344,7 @@ class Training:
             if fused is False:
                 plan, reason = None, "fit(fused=False) was passed"
             else:
-                plan, reason = _fused.plan(self, x, y, batch_size, cbs)
+                plan, reason = _fused.plan(self, x, y, batch_size, cbs, sw)
                 if plan is None and fused:
                     raise ValueError(f"fit(fused=True): model {self.name!r} cannot train in the "
                                      f"compiled core: {reason}")
@@ -330,14 +369,27 @@ class Training:
                         xs, ys = x[order], y[order]
                 else:
                     xs, ys = x, y
+                sws = None if sw is None else (sw[order] if shuffle else sw)
                 total, count = 0.0, 0
                 for m in metrics:
                     m.reset()
                 if plan is not None:
+                    # the core checks each update by the next batch's loss, so not the epoch's
+                    # last one: that is checked below, against this copy
+                    iterations_before = opt.iterations
+                    np.copyto(backup_w[0], flat)
+                    for dst, src in zip(backup_s, opt.state()):
+                        np.copyto(dst, src)
                     res = plan.run_epoch(flat, opt, x, order if shuffle else None, pred_all)
                     if res["stop"]:
                         self._fused_nonfinite(res, epoch)
                         history.nonfinite = (epoch, res["stop_batch"])
+                        break
+                    if not _all_finite(flat, opt.state()):
+                        opt.iterations = iterations_before
+                        self._stop_nonfinite(_NonFinite(_BAD_UPDATE), epoch, steps - 1, params,
+                                             backup_w, backup_s, "epoch")
+                        history.nonfinite = (epoch, steps - 1)
                         break
                     total, count = res["loss_sum"], res["samples"]
                     for m in metrics:
@@ -346,8 +398,9 @@ class Training:
                     for cb in cbs:
                         cb.on_train_batch_begin(b, {})
                     xb, yb = xs[b * batch_size:(b + 1) * batch_size], ys[b * batch_size:(b + 1) * batch_size]
+                    swb = None if sws is None else sws[b * batch_size:(b + 1) * batch_size]
                     try:
-                        value, grads, pred = self._step(xb, yb, training=True)
+                        value, grads, pred = self._step(xb, yb, training=True, sample_weight=swb)
                     except _NonFinite as exc:
                         self._stop_nonfinite(exc, epoch, b, params, backup_w, backup_s, have_backup)
                         history.nonfinite = (epoch, b)
@@ -365,12 +418,19 @@ class Training:
                     for dst, src in zip(backup_s, opt.state()):
                         np.copyto(dst, src)
                     have_backup = True
-                    opt.step(params, [flat_grad])
+                    with np.errstate(over="ignore", invalid="ignore"):   # checked below
+                        opt.step(params, [flat_grad])
+                    self._apply_constraints()   # Keras's weight constraints, after the update
+                    if not _all_finite(flat, opt.state()):   # e.g. a huge learning rate
+                        self._stop_nonfinite(_NonFinite(_BAD_UPDATE), epoch, b, params, backup_w,
+                                             backup_s, True)
+                        history.nonfinite = (epoch, b)
+                        break
                     k = xb.shape[0]
                     total += value * k
                     count += k
                     for m in metrics:
-                        m.update(yb, pred)
+                        m.update(yb, pred, swb)
                     for cb in cbs:
                         cb.on_train_batch_end(b, {"loss": total / count})
                 if history.nonfinite is not None:
@@ -379,7 +439,7 @@ class Training:
                 for m in metrics:
                     logs[m.name] = m.result()
                 if xv is not None:
-                    val = self._evaluate_arrays(xv, yv, batch_size)
+                    val = self._evaluate_arrays(xv, yv, batch_size, swv)
                     logs.update({f"val_{k}": v for k, v in val.items()})
                 if verbose:
                     print(_progress(steps, time.perf_counter() - t0, logs, verbose))
@@ -409,6 +469,7 @@ class Training:
                     "applied)")
         self.optimizer.iterations = res["iterations"]
         self.stop_training = True
+        self._record_diverged_epoch(epoch)
         warnings.warn(f"fit stopped at epoch {epoch + 1}, batch {res['stop_batch'] + 1}: {msg}. "
                       f"The model keeps {kept}. Try a lower learning_rate, clipnorm=, or scaled "
                       "data.", RuntimeWarning, stacklevel=3)
@@ -417,6 +478,12 @@ class Training:
         if have_backup is None:
             kept = ("its current weights (their loss was finite; the non-finite gradient was "
                     "not applied)")
+        elif have_backup == "epoch":   # the fused path's copy from the start of the epoch
+            for dst, src in zip(params, backup_w):
+                np.copyto(dst, src)
+            for dst, src in zip(self.optimizer.state(), backup_s):
+                np.copyto(dst, src)
+            kept = "the weights from the start of this epoch (the last ones known to be finite)"
         elif have_backup:
             for dst, src in zip(params, backup_w):
                 np.copyto(dst, src)
@@ -427,33 +494,39 @@ class Training:
         else:
             kept = "the weights it had before fit (no update was applied)"
         self.stop_training = True
+        self._record_diverged_epoch(epoch)
         warnings.warn(f"fit stopped at epoch {epoch + 1}, batch {batch + 1}: {exc}. The model "
                       f"keeps {kept}. Try a lower learning_rate, clipnorm=, or scaled data.",
                       RuntimeWarning, stacklevel=3)
 
     # -- evaluate / predict ----------------------------------------------------------------
-    def _evaluate_arrays(self, x, y, batch_size):
+    def _evaluate_arrays(self, x, y, batch_size, sample_weight=None):
         metrics = [_metrics.get(m, self.loss.name) for m in self._metric_names]
         total, n = 0.0, x.shape[0]
         for start in range(0, n, batch_size):
             xb, yb = x[start:start + batch_size], y[start:start + batch_size]
+            swb = None if sample_weight is None else sample_weight[start:start + batch_size]
             pred = self._forward(xb, False)
-            total += self.loss(yb, pred) * xb.shape[0]
+            # each batch's penalties (weights and this batch's activity regularisation)
+            total += (self.loss(yb, pred, swb) + self._penalty()) * xb.shape[0]
             for m in metrics:
-                m.update(yb, pred)
-        out = {"loss": total / n + self._penalty()}
+                m.update(yb, pred, swb)
+        out = {"loss": total / n}
         for m in metrics:
             out[m.name] = m.result()
         return out
 
-    def evaluate(self, x=None, y=None, batch_size=None, verbose="auto", return_dict=False):
-        """The loss (plus metrics: a list [loss, m1, ...], or a dict with return_dict=True)."""
+    def evaluate(self, x=None, y=None, batch_size=None, verbose="auto", sample_weight=None,
+                 return_dict=False):
+        """The loss (plus metrics: a list [loss, m1, ...], or a dict with return_dict=True);
+        `sample_weight` as in ``fit``."""
         self._require_compiled()
         x = self._prepare_x(x)
         y = self._prepare_y(y, x.shape[0])
+        sw = _keras_api.check_sample_weight(sample_weight, None, x.shape[0])
         batch_size = _batch_size(batch_size)
         t0 = time.perf_counter()
-        res = self._evaluate_arrays(x, y, batch_size)
+        res = self._evaluate_arrays(x, y, batch_size, sw)
         verbose = 1 if verbose == "auto" else int(verbose)
         if verbose:
             print(_progress(-(-x.shape[0] // batch_size), time.perf_counter() - t0, res, verbose))

@@ -1,4 +1,4 @@
-"""Keras-style layers: SimpleRNN, LSTM, GRU, Dense, Dropout, and Input.
+"""Keras-style layers: SimpleRNN, LSTM, GRU, Dense, Dropout, Bidirectional, Masking, and Input.
 
 Arguments, defaults, weight shapes and get_weights() order are Keras's, so weights copied
 from a Keras model give the same outputs:
@@ -15,12 +15,22 @@ see ``recurrent``. One file per family: ``base`` (the protocol a model relies on
 (de)serialisation), ``core`` (Dense, Dropout), ``recurrent`` (the cells).
 """
 
-from fastrnn.nn.layers.base import (FusedSpec, InputLayer, Input, Layer, NotFused, deserialize,
-                                    serialize)
+from fastrnn.nn.layers.base import (
+                                    FusedSpec,
+                                    Input,
+                                    InputLayer,
+                                    Layer,
+                                    NotFused,
+                                    deserialize,
+                                    serialize,
+)
 from fastrnn.nn.layers.core import Dense, Dropout
+from fastrnn.nn.layers.masking import Masking
 from fastrnn.nn.layers.recurrent import GRU, LSTM, RNN_ACTIVATIONS, Recurrent, SimpleRNN
+from fastrnn.nn.layers.wrappers import Bidirectional
 
 __all__ = ["Layer", "InputLayer", "Input", "Dense", "Dropout", "SimpleRNN", "LSTM", "GRU",
+           "Bidirectional", "Masking",
            "RNN_ACTIVATIONS", "serialize", "deserialize",
            # for custom layers: the recurrent base and the fused-path protocol
            "Recurrent", "NotFused", "FusedSpec"]

@@ -25,13 +25,17 @@ define ``fused_spec`` itself is not fused either (it may compute something else)
 
 from __future__ import annotations
 
+import contextlib
+import copy
 import numbers
 import re
+import threading
 from typing import NamedTuple
 
 import numpy as np
 
 from fastrnn import _params
+from fastrnn.nn import initializers as _inits
 from fastrnn.nn import registry as _registry
 from fastrnn.nn import regularizers as _regs
 from fastrnn.nn import seeding as _seeding
@@ -40,6 +44,13 @@ __all__ = ["Layer", "InputLayer", "Input", "NotFused", "FusedSpec", "serialize",
 
 _counters: dict = {}
 _RATE = _params.Real(0, 1, closed="left")
+
+# Building creates a layer's weight list; two threads building the same layer (or model) at
+# once, e.g. the first predict of an unbuilt model from a thread pool, would interleave their
+# appends. Builds are rare and short, so one re-entrant lock for all of them (a model's build
+# holds it while its layers build) is enough; it is module-level so that layers stay picklable.
+BUILD_LOCK = threading.RLock()
+_SKIP_INIT = threading.local()
 
 
 def _auto_name(cls_name):
@@ -92,6 +103,82 @@ def _shape_arg(shape, name):
 def _inverted_mask(rng, shape, rate, dtype):
     keep = rng.random(shape) >= rate
     return (keep / (1.0 - rate)).astype(dtype)
+
+
+class _Uninitialised(_inits.Initializer):
+    """Zeros without a draw (calloc'd pages cost nothing until written): for a build whose
+    weights are all overwritten at once."""
+
+    def __call__(self, shape, dtype, rng):
+        return np.zeros(tuple(int(s) for s in shape), dtype)
+
+
+class _ShapeOnly(_inits.Initializer):
+    """A read-only zero-stride view of one zero: the shape of a weight without its memory."""
+
+    def __call__(self, shape, dtype, rng):
+        return np.broadcast_to(np.zeros((), dtype), tuple(int(s) for s in shape))
+
+
+_UNINITIALISED, _SHAPE_ONLY = _Uninitialised(), _ShapeOnly()
+
+
+@contextlib.contextmanager
+def _initialisers_replaced(layer, init):
+    """Every initialiser attribute of `layer` replaced by `init` for the duration (None: kept)."""
+    saved = {} if init is None else {k: v for k, v in vars(layer).items()
+                                     if isinstance(v, _inits.Initializer)}
+    for k in saved:
+        setattr(layer, k, init)
+    try:
+        yield
+    finally:
+        for k, v in saved.items():
+            setattr(layer, k, v)
+
+
+@contextlib.contextmanager
+def uninitialised_builds():
+    """Within the block, builds in this thread skip the weight initialisers (the weights start
+    as zeros; the generators are not drawn from): for ``load_model``, which sets every weight
+    right after building, so that loading costs what the file holds, not an orthogonal
+    initialisation of it."""
+    before = getattr(_SKIP_INIT, "on", False)
+    _SKIP_INIT.on = True
+    try:
+        yield
+    finally:
+        _SKIP_INIT.on = before
+
+
+def planned_weight_shapes(layer, input_shape, dtype=None, check=None):
+    """The shapes, in order, that ``layer.build(input_shape, dtype)`` would give
+    ``layer.weights``, found without allocating or initialising any weight: a shallow copy
+    of `layer` runs its ``_make_weights`` with initialisers that return zero-stride views and
+    an ``_add_weight`` that only records. ``check(name, shape)``, if given, sees each weight
+    as it is planned and may raise to stop before the next one (``load_model`` compares with
+    the file's arrays there). `layer` itself is not changed. A layer that does more with its
+    weights than ``_add_weight`` them may raise here; the caller then has to build it."""
+    probe = copy.copy(layer)
+    probe.dtype = layer._dtype_arg or _dtype(dtype) or np.dtype(np.float32)
+    probe.built = False
+    probe._weights = []
+    shapes = []
+
+    def record(wname, array, regularizer=None):
+        shape = tuple(int(s) for s in np.shape(array))
+        if check is not None:
+            check(wname, shape)
+        shapes.append(shape)
+
+    probe._add_weight = record
+    for k, v in list(vars(probe).items()):
+        if isinstance(v, _inits.Initializer):
+            setattr(probe, k, _SHAPE_ONLY)
+    input_shape = tuple(input_shape)
+    probe._check_input_shape(input_shape)
+    probe._make_weights(input_shape, None)
+    return shapes
 
 
 class NotFused(Exception):
@@ -209,9 +296,16 @@ class Layer:
             if v.shape != w.shape:
                 raise ValueError(f"layer {self.name!r}: weight {wname!r} must have shape "
                                  f"{_shape_str(w.shape)}, got {_shape_str(v.shape)}")
-            if v.dtype.kind not in "fiu" or not np.isfinite(v).all():
+            if v.dtype.kind not in "fiu":
                 raise ValueError(f"layer {self.name!r}: weight {wname!r} must be finite numbers")
-            new.append(v)
+            # checked after the cast: 1e39 is finite in float64 but inf in float32
+            with np.errstate(over="ignore", invalid="ignore"):
+                cast = v.astype(w.dtype, copy=False)
+            if not np.isfinite(cast).all():
+                why = ("must be finite numbers" if v.dtype.kind != "f" or not np.isfinite(v).all()
+                       else f"has values too large for {w.dtype.name} (they would become inf)")
+                raise ValueError(f"layer {self.name!r}: weight {wname!r} {why}")
+            new.append(cast)
         for (_, w, _), v in zip(self._weights, new):
             w[...] = v
 
@@ -237,13 +331,17 @@ class Layer:
         model's dtype (the layer's own ``dtype=`` wins); `rng` the Generator the initialisers
         draw from (None: the library's global one; a layer's own ``seed=`` wins)."""
         input_shape = tuple(input_shape)
-        self.dtype = self._dtype_arg or _dtype(dtype) or np.dtype(np.float32)
-        self._check_input_shape(input_shape)
-        if not self.built:
-            self._weights = []
-            self._make_weights(input_shape, rng if rng is not None else _seeding.generator())
-        self.input_shape = input_shape
-        self.built = True
+        with BUILD_LOCK:   # a second thread waits, then finds the layer built
+            self.dtype = self._dtype_arg or _dtype(dtype) or np.dtype(np.float32)
+            self._check_input_shape(input_shape)
+            if not self.built:
+                self._weights = []
+                with _initialisers_replaced(self, _UNINITIALISED if getattr(_SKIP_INIT, "on", False)
+                                            else None):
+                    self._make_weights(input_shape,
+                                       rng if rng is not None else _seeding.generator())
+            self.input_shape = input_shape
+            self.built = True
 
     def _check_input_shape(self, input_shape):
         pass

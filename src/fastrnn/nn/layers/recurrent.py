@@ -8,10 +8,15 @@ one call forward and one backward, on the backend named by ``backend=`` (None:
 
 Dropout follows Keras: ``dropout`` multiplies the inputs by one inverted-dropout mask per
 sequence (the same for every time step); ``recurrent_dropout`` multiplies h_{t-1} by one mask
-per sequence in the recurrent product only (for the LSTM the carry c is not masked).
-recurrent_dropout runs on a per-step path (one ops call per time step, training only); for the
-GRU, Keras versions disagree on where the mask goes, so ``GRU(recurrent_dropout>0)`` raises
-NotImplementedError.
+per sequence in the recurrent product only (for the LSTM the carry c is not masked); the GRU
+follows Keras 3 (one mask per gate block, see ``stepwise``). recurrent_dropout runs on a
+per-step path (``stepwise``, training only), as do masks.
+
+Keras's other RNN arguments: ``stateful=True`` keeps the last states of a call as the initial
+states of the next (batches of one size; ``reset_states()`` / ``reset_state()`` zero them);
+``mask=`` in the call (a (batch, time) boolean array) with ``zero_output_for_mask``;
+``implementation`` 1 or 2 is accepted (the maths is the same); ``unroll`` is accepted and has
+no effect; ``activity_regularizer`` and the weight constraints (``keras_extras``).
 """
 
 from __future__ import annotations
@@ -25,15 +30,23 @@ from fastrnn import ops as _ops
 from fastrnn.nn import initializers as _inits
 from fastrnn.nn import registry as _registry
 from fastrnn.nn import regularizers as _regs
-from fastrnn.nn.layers.base import (FusedSpec, Layer, NotFused, _inverted_mask, _rate,
-                                    _shape_str)
+from fastrnn.nn.layers import stepwise as _stepwise
+from fastrnn.nn.layers.base import (
+    FusedSpec,
+    Layer,
+    NotFused,
+    _inverted_mask,
+    _rate,
+    _shape_str,
+)
+from fastrnn.nn.layers.keras_extras import KerasExtras
 
 __all__ = ["Recurrent", "SimpleRNN", "LSTM", "GRU", "RNN_ACTIVATIONS"]
 
 RNN_ACTIVATIONS = _cells.ACTIVATIONS
 
 
-class Recurrent(Layer):
+class Recurrent(KerasExtras, Layer):
     """Shared machinery of SimpleRNN, LSTM and GRU: a subclass names its row of the cell
     table (``cell``) and adds its options."""
 
@@ -45,12 +58,14 @@ class Recurrent(Layer):
                  bias_initializer="zeros", kernel_regularizer=None, recurrent_regularizer=None,
                  bias_regularizer=None, dropout=0.0, recurrent_dropout=0.0, seed=None,
                  return_sequences=False, return_state=False, go_backwards=False, stateful=False,
-                 unroll=False, backend=None, **kwargs):
+                 unroll=False, backend=None, activity_regularizer=None, kernel_constraint=None,
+                 recurrent_constraint=None, bias_constraint=None, zero_output_for_mask=False,
+                 **kwargs):
+        implementation = kwargs.pop("implementation", 2)
+        kwargs.pop("use_cudnn", None)        # Keras 3: a device choice, not a model property
         super().__init__(**kwargs)
         self.units = _params.positive_int(units, "units")
-        activation = _params.check(activation, "activation",
-                                   _params.Options(self.cell.activations, none_ok=True))
-        self.activation = "linear" if activation is None else activation
+        self.activation = activation
         self.use_bias = bool(use_bias)
         self.kernel_initializer = _inits.get(kernel_initializer, "kernel_initializer")
         self.recurrent_initializer = _inits.get(recurrent_initializer, "recurrent_initializer")
@@ -65,15 +80,50 @@ class Recurrent(Layer):
         self.return_sequences = bool(return_sequences)
         self.return_state = bool(return_state)
         self.go_backwards = bool(go_backwards)
-        if stateful:
-            raise NotImplementedError(f"{type(self).__name__}(stateful=True) is not implemented "
-                                      "in fastrnn; pass initial_state= to the layer call instead")
+        self.stateful = bool(stateful)
+        self.states = None           # the carried states of a stateful layer (list of arrays)
+        self.zero_output_for_mask = bool(zero_output_for_mask)
         self.unroll = bool(unroll)  # accepted for Keras compatibility; has no effect
+        # Keras's implementation 1 / 2 only changes how the products are grouped; 0 is its
+        # legacy value, read as 2 (Keras does the same)
+        self.implementation = _params.check(implementation, "implementation",
+                                            _params.Options((0, 1, 2))) or 2
+        self._init_extras(activity_regularizer, kernel_constraint=("kernel", kernel_constraint),
+                          recurrent_constraint=("recurrent_kernel", recurrent_constraint),
+                          bias_constraint=("bias", bias_constraint))
         if backend is not None:
             _backends._check_name(backend)
         self.backend = backend
         self._zero_bias = None
         self._cache = None
+
+    @property
+    def activation(self):
+        return self._activation
+
+    @activation.setter
+    def activation(self, value):
+        if value is not None and not isinstance(value, str) and hasattr(value, "name"):
+            value = value.name          # a fastrnn.activations object
+        value = _params.check(value, "activation",
+                              _params.Options(self.cell.activations, none_ok=True))
+        self._activation = "linear" if value is None else value
+
+    def reset_states(self, states=None):
+        """Zero the carried states of a stateful layer (or set them to `states`, a list of
+        (batch, units) arrays); Keras's ``reset_state`` / ``reset_states``."""
+        if not self.stateful:
+            raise AttributeError(f"layer {self.name!r} is not stateful (stateful=False): it has "
+                                 "no states to reset")
+        if states is None:
+            self.states = (None if self.states is None
+                           else [np.zeros_like(s) for s in self.states])
+        else:
+            B = np.shape(states[0] if isinstance(states, (list, tuple)) else states)[0]
+            h0, c0 = self._states(states, B)
+            self.states = [h0] + ([c0] if c0 is not None else [])
+
+    reset_state = reset_states
 
     def _recurrent_activation(self, value):
         return _params.check(value, "recurrent_activation",
@@ -175,66 +225,69 @@ class Recurrent(Layer):
             out.append(np.ascontiguousarray(s))
         return out[0], (out[1] if n == 2 else None)
 
-    def forward(self, x, training=False, initial_state=None):
+    def _step_mask(self, mask, B, T):
+        if mask is None:
+            return None
+        m = np.asarray(mask)
+        if m.shape != (B, T):
+            raise ValueError(f"mask for layer {self.name!r} must have shape ({B}, {T}) (batch, "
+                             f"time), got {_shape_str(m.shape)}")
+        return m.astype(bool)
+
+    def forward(self, x, training=False, initial_state=None, mask=None):
         B, T, _ = x.shape
+        if self.stateful and initial_state is None and self.states is not None:
+            if self.states[0].shape[0] != B:
+                raise ValueError(f"stateful layer {self.name!r} holds states for batches of "
+                                 f"{self.states[0].shape[0]} samples, got {B}: feed batches of "
+                                 "one size (Keras's rule) or call reset_states() first")
+            initial_state = self.states
         h0, c0 = self._states(initial_state, B)
+        step_mask = self._step_mask(mask, B, T)
         rng = self.noise_rng()
-        in_mask = None
-        if training and self.dropout > 0:
+        in_mask = gate_masks = rec_mask = None
+        keras3_gru = training and self.recurrent_dropout > 0 and self.cell is _cells.GRU
+        if keras3_gru:   # one mask per gate block (Keras 3), for the inputs and for h_{t-1}
+            def masks(shape, rate):
+                return [(_inverted_mask(rng, shape, rate, x.dtype) if rate > 0 else None)
+                        for _ in range(3)]
+            gate_masks = (masks((B, x.shape[2]), self.dropout)
+                          + masks((B, self.units), self.recurrent_dropout))
+        elif training and self.dropout > 0:
             in_mask = _inverted_mask(rng, (B, x.shape[2]), self.dropout, x.dtype)
             x = x * in_mask[:, None, :]
         if self.go_backwards:
             x = x[:, ::-1]
-        if training and self.recurrent_dropout > 0:
+            step_mask = None if step_mask is None else step_mask[:, ::-1]
+        if not keras3_gru and training and self.recurrent_dropout > 0:
             rec_mask = _inverted_mask(rng, (B, self.units), self.recurrent_dropout, x.dtype)
-            h_seq, h_last, c_last, caches = self._forward_per_step(x, h0, c0, rec_mask)
-            self._cache = ("steps", caches, rec_mask, in_mask, T)
+        if gate_masks is not None or rec_mask is not None or step_mask is not None:
+            h_seq, out_last, h_last, c_last, cache = _stepwise.run(
+                self, x, h0, c0, rec_mask, gate_masks, step_mask, self.zero_output_for_mask)
+            self._cache = ("steps", cache, None, in_mask, T)
         else:
             h_seq, h_last, c_last, cache = self._cell_forward(x, h0, c0)
+            out_last = h_last
             self._cache = ("whole", cache, None, in_mask, T)
-        out = h_seq if self.return_sequences else h_last
+        if self.stateful:
+            self.states = [h_last.copy()] + ([c_last.copy()] if self._n_states > 1 else [])
+        out = self._activity(h_seq if self.return_sequences else out_last)
         if self.return_state:
             return [out, h_last] + ([c_last] if self._n_states > 1 else [])
         return out
-
-    def _forward_per_step(self, x, h0, c0, m):
-        """recurrent_dropout (Keras's rule): h_{t-1} * m enters the recurrent product only."""
-        B, T, _ = x.shape
-        H = self.units
-        h = np.zeros((B, H), x.dtype) if h0 is None else h0
-        c = None
-        if self._n_states > 1:
-            c = np.zeros((B, H), x.dtype) if c0 is None else c0
-        h_seq = np.empty((B, T, H), x.dtype)
-        caches = []
-        for t in range(T):
-            hs, h, c_new, cache = self._cell_forward(x[:, t:t + 1], h * m, c)
-            c = c_new
-            h_seq[:, t] = h
-            caches.append(cache)
-        return h_seq, h, c, caches
 
     def backward(self, dy):
         """dx for dL/d(output) = dy; sets self.grads (kernel, recurrent_kernel[, bias])."""
         if self._cache is None:
             raise RuntimeError(f"layer {self.name!r}: backward called before forward")
-        kind, cache, rec_mask, in_mask, T = self._cache
+        dy = self._activity_grad(dy)
+        kind, cache, _, in_mask, _ = self._cache
         dh_seq, dh_last = (dy, None) if self.return_sequences else (None, dy)
         if kind == "whole":
             g = self._cell_backward(cache, dh_seq, dh_last, None)
             dx, dW, dU, db = g.dx, g.dW, g.dU, g.db
         else:
-            dW = dU = db = 0
-            dx = np.empty((dy.shape[0], T, self.kernel.shape[0]), dy.dtype)
-            dh_next = dh_last
-            dc_next = None
-            for t in reversed(range(T)):
-                g = self._cell_backward(cache[t], None if dh_seq is None else dh_seq[:, t:t + 1],
-                                        dh_next, dc_next)
-                dW, dU, db = dW + g.dW, dU + g.dU, db + g.db
-                dx[:, t] = g.dx[:, 0]
-                dh_next = g.dh0 * rec_mask
-                dc_next = g.dc0
+            dx, dW, dU, db = _stepwise.backward(self, cache, dh_seq, dh_last)
         if self.go_backwards:
             dx = dx[:, ::-1]
         if in_mask is not None:
@@ -246,6 +299,9 @@ class Recurrent(Layer):
     # -- fused training --------------------------------------------------------------------
     def _recurrent_fused_spec(self, cls, input_shape, offsets, backend):
         spec, arrays, offs = self._fused_base(cls, input_shape, offsets)
+        self._extras_not_fused()
+        if self.stateful:
+            raise NotFused(f"{self.describe()} is stateful")
         mine = self.backend or _backends.default()
         if mine != backend:
             raise NotFused(f"{self.describe()} runs on the {mine!r} backend")
@@ -277,7 +333,9 @@ class Recurrent(Layer):
                 "dropout": self.dropout, "recurrent_dropout": self.recurrent_dropout,
                 "seed": self.seed, "return_sequences": self.return_sequences,
                 "return_state": self.return_state, "go_backwards": self.go_backwards,
-                "unroll": self.unroll}
+                "stateful": self.stateful, "unroll": self.unroll,
+                "zero_output_for_mask": self.zero_output_for_mask,
+                **self._extras_config()}
 
 
 @_registry.register("layer")
@@ -332,11 +390,6 @@ class GRU(Recurrent):
                  reset_after=True, **kwargs):
         super().__init__(units, activation=activation, **kwargs)
         self.recurrent_activation = self._recurrent_activation(recurrent_activation)
-        if self.recurrent_dropout > 0:
-            raise NotImplementedError(
-                "GRU(recurrent_dropout>0) is not implemented in fastrnn: Keras versions apply "
-                "the mask differently for the GRU. Use dropout= (on the inputs), a Dropout "
-                "layer, or an LSTM/SimpleRNN with recurrent_dropout")
         self.reset_after = bool(reset_after)
 
     def fused_spec(self, input_shape, offsets, backend):
