@@ -29,12 +29,14 @@ RANKS = [
     (2, ("fastrnn.ops", "fastrnn.interop", "fastrnn.timeseries", "fastrnn.data")),
     (3, ("fastrnn.nn", "fastrnn.benchmarking")),
     (4, ("fastrnn.forecasting",)),
+    (4, ("fastrnn.sklearn",)),  # adapters for optional libraries, beside forecasting: no wing
+    (4, ("fastrnn.torch",)),    # at or below nn may import them, so the core needs neither
     (5, ("fastrnn.cli", "fastrnn.__main__")),
 ]
 # The face and the Keras-place aliases sit above everything: nothing inside may import them.
 FACE_RANK = 6
 KERAS_ALIASES = ("layers", "optimizers", "losses", "regularizers", "callbacks", "initializers",
-                 "activations")
+                 "activations", "constraints")
 MAX_LINES = 600
 
 
