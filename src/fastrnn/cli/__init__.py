@@ -11,8 +11,9 @@
 
 Presentation only: the parser (parser.py), one module per command (forecast.py, info.py,
 bench.py), the report's tables (tables.py) and the chart (plot.py). The work is done by
-fastrnn.forecasting, fastrnn.data and fastrnn.benchmarking; their ValueErrors and RuntimeErrors
-become one-line messages and exit status 2 here.
+fastrnn.forecasting, fastrnn.data and fastrnn.benchmarking; their ValueErrors and
+RuntimeErrors, and any MemoryError or OSError, become one-line messages and exit status 2
+here (130 for Ctrl-C).
 """
 
 from __future__ import annotations
@@ -38,6 +39,14 @@ def main(argv=None):
         return getattr(module, f"run_{args.command}")(args)
     except (CLIError, ValueError, RuntimeError) as exc:
         print(f"fastrnn: error: {exc}", file=sys.stderr)
+        return 2
+    except MemoryError:
+        print("fastrnn: error: out of memory (try fewer or smaller candidates: --units, "
+              "--layers, --lags, --jobs; or a shorter series)", file=sys.stderr)
+        return 2
+    except OSError as exc:   # a disk that fills up, a file that vanishes, ...
+        what = f"{exc.filename}: " if exc.filename else ""
+        print(f"fastrnn: error: {what}{exc.strerror or exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("fastrnn: interrupted", file=sys.stderr)

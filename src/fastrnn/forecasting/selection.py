@@ -31,12 +31,15 @@ Parallel runs: candidates are fitted with joblib (``n_jobs``; joblib is optional
 the candidates run one after another); inside ``with joblib.parallel_backend("dask"):`` the
 same call runs on a Dask cluster. Results do not depend on ``n_jobs`` or the backend: each
 candidate's weights and shuffling come from its own generator, seeded from ``seed`` and the
-candidate's name.
+candidate's name. ``n_jobs`` never starts more workers than the cores this process may run on
+(its affinity mask) or the models to fit, and the workers end when the process that started
+them dies (killed or crashed), even in the middle of a fit.
 """
 
 from __future__ import annotations
 
 import itertools
+import os
 import time
 import warnings
 import zlib
@@ -49,14 +52,17 @@ from fastrnn.forecasting.baselines import AR, Naive, SeasonalNaive
 from fastrnn.forecasting.calendar import future_index
 from fastrnn.forecasting.metrics import information_criteria, one_step_mse
 from fastrnn.forecasting.rnn import CELLS, RNNForecaster
+from fastrnn.forecasting.workers import end_with_parent, worker_count
 from fastrnn.timeseries import adfuller, detect_period, difference
 
 __all__ = ["choose_diff", "out_of_sample_mse", "grid", "select", "Selection"]
 
 _CRITERIA = _params.Options(("mse", "aic", "bic"))
-_DIFF = _params.Int(0, none_ok=True)
 _REFIT = _params.Int(1, none_ok=True)
 _SEASON = _params.Int(1, none_ok=True)
+_ALPHA = _params.Real(0, 1, closed="right")
+_TEST_FRACTION = _params.Real(0, 1, closed="neither")
+_TEST_COUNT = _params.Int(1)
 
 
 def out_of_sample_mse(model, series, train_size, refit_every=None):
@@ -95,6 +101,7 @@ def choose_diff(x, alpha=0.05, max_diff=2, regression="c"):
     statistic, pvalue, lags, nobs, critical_values."""
     x = np.asarray(x, np.float64)
     max_diff = _params.nonnegative_int(max_diff, "max_diff")
+    alpha = _params.check(alpha, "alpha", _ALPHA)
     tests = []
     for d in range(max_diff + 1):
         z = difference(x, d)
@@ -150,6 +157,11 @@ def _evaluate(f, x, m, t0, refit_every):
     return rec, f, preds
 
 
+def _job(i, f, x, m, t0, refit_every, parent):
+    end_with_parent(parent)
+    return i, _evaluate(f, x, m, t0, refit_every)
+
+
 def _run(tasks, x, m, t0, refit_every, n_jobs, progress):
     try:
         import joblib
@@ -163,11 +175,11 @@ def _run(tasks, x, m, t0, refit_every, n_jobs, progress):
                           RuntimeWarning, stacklevel=3)
         gen = ((i, _evaluate(f, x, m, t0, refit_every)) for i, f in enumerate(tasks))
     else:
-        def job(i, f):
-            return i, _evaluate(f, x, m, t0, refit_every)
-
-        calls = (joblib.delayed(job)(i, f) for i, f in enumerate(tasks))
-        par = joblib.Parallel(n_jobs=n_jobs, return_as="generator_unordered")
+        parent = os.getpid()
+        calls = (joblib.delayed(_job)(i, f, x, m, t0, refit_every, parent)
+                 for i, f in enumerate(tasks))
+        par = joblib.Parallel(n_jobs=worker_count(n_jobs, total),
+                              return_as="generator_unordered")
         gen = par(calls)
     for done, (i, res) in enumerate(gen, 1):
         results[i] = res
@@ -259,13 +271,16 @@ def select(series, candidates=None, criterion="mse", *, test=0.2, diff=None, max
         default ``grid()`` (every cell x 8, 16 units x 6, 12 lags).
     criterion : "mse" (out-of-sample one-step), "aic" or "bic" (in-sample, common sample)
     test : fraction (0 < test < 1) or count of the last values held out
-    diff : order of differencing; None: by the ADF test at level `alpha`, at most `max_diff`
+    diff : order of differencing, 0 .. `max_diff`; None: by the ADF test at level `alpha`
+        (in (0, 1]), at most `max_diff`
     baselines : add naive, seasonal naive (when a period is given or detected) and AR(p)
     season : the seasonal-naive period (None: ``detect_period`` on the training part)
     ar_max_lag : largest AR order tried (default: the largest candidate lag, at least
         round(12 (n/100)^(1/4)))
     refit_every : rolling-origin refits for the MSE (None: fit once)
-    n_jobs : joblib workers (None: 1, or what an enclosing ``joblib.parallel_backend`` says)
+    n_jobs : joblib workers (None: 1, or what an enclosing ``joblib.parallel_backend`` says;
+        -1: all cores); never more than the cores this process may use or the models to fit
+        (``worker_count``)
     seed : int; every candidate without its own seed gets one from it and its name
     backend : fastrnn backend for the RNNs (None: the default)
     progress : callable(done, total, record) called as each model finishes
@@ -273,9 +288,12 @@ def select(series, candidates=None, criterion="mse", *, test=0.2, diff=None, max
     Returns a :class:`Selection`.
     """
     criterion = _params.check(criterion, "criterion", _CRITERIA)
-    diff = _params.check(diff, "diff", _DIFF)
+    max_diff = _params.nonnegative_int(max_diff, "max_diff")
+    diff = _params.check(diff, "diff", _params.Int(0, max_diff, none_ok=True))
+    alpha = _params.check(alpha, "alpha", _ALPHA)
     season = _params.check(season, "season", _SEASON)
-    refit_every = _params.check(refit_every or None, "refit_every", _REFIT)
+    refit_every = _params.check(refit_every, "refit_every", _REFIT)
+    worker_count(n_jobs, 1)   # its checks, before any work
     t_start = time.perf_counter()
     x, index = as_series(series)
     n = x.shape[0]
@@ -316,15 +334,12 @@ def select(series, candidates=None, criterion="mse", *, test=0.2, diff=None, max
 
 def _test_size(test, n):
     """The size of the test part from a fraction in (0, 1) or a count (at least 1)."""
-    if isinstance(test, (float, np.floating)) and not isinstance(test, bool):
-        if not 0.0 < test < 1.0:
-            raise ValueError(f"test: expected a fraction in (0, 1) or a count, got {test!r}")
-        n_test = int(round(test * n))
-    elif isinstance(test, (int, np.integer)) and not isinstance(test, bool):
-        n_test = int(test)
-    else:
-        raise ValueError(f"test: expected a fraction in (0, 1) or a count, got {test!r}")
-    return max(n_test, 1)
+    if _TEST_COUNT.accepts(test):
+        return int(test)
+    if not _TEST_COUNT.is_kind(test) and _TEST_FRACTION.accepts(test):
+        return max(int(round(float(test) * n)), 1)
+    error = ValueError if _TEST_FRACTION.is_kind(test) else _params.ParameterError
+    raise error(f"test must be a fraction in (0, 1) or a count >= 1, got {test!r}")
 
 
 def _differencing(x, diff, alpha, max_diff):

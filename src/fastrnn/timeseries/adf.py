@@ -20,6 +20,13 @@ and nobs. With the columns ordered [deterministic, x_t, d_{t-1}, ..., d_{t-maxla
 R factor of one QR of that matrix contains every nested regression: RSS(first k columns)
 = sum_{i>=k} R[i, -1]^2, and the t-value of column k-1 is R[k-1, -1] / sqrt(RSS_k/(nobs-k))
 (up to sign).
+
+Magnitudes: the statistic, the p-value and the lag choice do not depend on the units of x
+(multiplying x by s scales every column but the deterministic ones by s). The regressions
+run on x divided by a power of two near max|x| (exact, so nothing is lost), which keeps
+their sums of squares away from overflow (x ~ 1e300) and underflow (x ~ 1e-300); what
+depends on the units (icbest, the stored regressions' constant and trend coefficients,
+their standard errors, ssr) is put back into the units of x.
 """
 
 from __future__ import annotations
@@ -137,6 +144,18 @@ def _check_series(x) -> np.ndarray:
 # ----------------------------------------------------------------------------------------------
 # the regressions (NumPy + LAPACK QR)
 # ----------------------------------------------------------------------------------------------
+def _exponent(x: np.ndarray) -> int:
+    """e with max|x| = f 2^e, 0.5 <= f < 1: x * 2^-e has magnitudes below 1, exactly."""
+    top = float(np.max(np.abs(x))) if x.size else 0.0
+    return math.frexp(top)[1] if math.isfinite(top) and top > 0 else 0
+
+
+def _in_units(v, e: int):
+    """v * 2^e (overflowing to inf where the value in the units of x is not a float64)."""
+    with np.errstate(over="ignore", under="ignore"):
+        return np.ldexp(v, e)
+
+
 def _det_columns(m: int, ntrend: int) -> tuple[list[np.ndarray], list[float]]:
     """const, trend/m, (trend/m)^2 with trend = 1..m; and the factors that map a coefficient
     on the scaled column back to statsmodels' raw trend columns."""
@@ -230,7 +249,10 @@ def _ic(rss: np.ndarray, m: int, ks: np.ndarray, method: str) -> np.ndarray:
 
 def _adf_single(x: np.ndarray, maxlag: int, regression: str, autolag, store: bool,
                 regresults: bool):
-    n = x.shape[0]
+    """The test on x, computed on x * 2^-e (see the module's notes on magnitudes); what
+    depends on the units is returned in the units of x."""
+    e = _exponent(x)
+    x = np.ldexp(x, -e)
     ntrend = 0 if regression == "n" else len(regression)
     kconst = 1 if ntrend else 0
     d = np.diff(x)
@@ -247,7 +269,8 @@ def _adf_single(x: np.ndarray, maxlag: int, regression: str, autolag, store: boo
         if autolag in ("aic", "bic"):
             ic = _ic(rss, m, ks.astype(np.float64), autolag)
             best = int(np.argmin(ic))  # first minimum = smallest lag, as min() over tuples
-            icbest = float(ic[best])
+            # rss in the units of x is rss * 4^e: the criteria shift by 2 m e log 2
+            icbest = float(ic[best]) + 2.0 * m * e * math.log(2.0)
             bestlag = best
         else:
             bestlag = maxlag
@@ -266,9 +289,10 @@ def _adf_single(x: np.ndarray, maxlag: int, regression: str, autolag, store: boo
                 k = startlag + lag
                 params, bse = _ols_from_r(R, k, m, rss_all[k])
                 for c, f in enumerate(scale):  # back to statsmodels' raw trend columns
-                    params[c] *= f
-                    bse[c] *= f
-                alres[k] = _make_result(params, bse, rss_all[k], m, k, kconst, tss)
+                    params[c] = _in_units(params[c] * f, e)
+                    bse[c] = _in_units(bse[c] * f, e)
+                alres[k] = _make_result(params, bse, _in_units(rss_all[k], 2 * e), m, k,
+                                        kconst, _in_units(tss, 2 * e))
         usedlag = bestlag
     else:
         usedlag = maxlag
@@ -287,11 +311,12 @@ def _adf_single(x: np.ndarray, maxlag: int, regression: str, autolag, store: boo
         tss = _tss(y, kconst)
         params, bse = _ols_from_r(R, k, m, ssr)
         for c, f in enumerate(scale):
-            params[c] *= f
-            bse[c] *= f
+            params[c] = _in_units(params[c] * f, e)
+            bse[c] = _in_units(bse[c] * f, e)
         # ours: [det, lags, level] -> statsmodels: [level, lags, det]
         order = [k - 1] + list(range(ntrend, k - 1)) + list(range(ntrend))
-        resols = _make_result(params[order], bse[order], ssr, m, k, kconst, tss)
+        resols = _make_result(params[order], bse[order], _in_units(ssr, 2 * e), m, k, kconst,
+                              _in_units(tss, 2 * e))
     return adfstat, usedlag, m, icbest, resols, alres
 
 
@@ -441,11 +466,17 @@ def adfuller_many(X, maxlag=None, regression="c", autolag="AIC", *, on_error="ra
     if S:
         use_compiled = _kernels is not None and backend != "numpy"
         if use_compiled:
-            X = np.ascontiguousarray(X)
+            # each row in its own units (see the module's notes on magnitudes): exact scaling
+            with np.errstate(invalid="ignore"):
+                top = np.where(np.isfinite(X).all(axis=1), np.abs(X).max(axis=1), 0.0)
+            e = np.frexp(top)[1].astype(np.int64)
+            X = np.ascontiguousarray(np.ldexp(X, -e[:, None]))
             p = ntrend + maxlag + 2
             work = np.empty(4 * n + p * p + p + 8)
             _kernels.adf_many(X, ntrend, maxlag, method, stat, usedlag, nobs, icbest, status,
                               work)
+            if method in (1, 2):   # aic, bic: back to the units of each row
+                icbest += 2.0 * (n - 1 - maxlag) * e * math.log(2.0)
         else:
             for r in range(S):
                 row = X[r]
