@@ -34,15 +34,20 @@ def test_predict_is_the_forecast_after_the_fitted_series(f):
 
 
 @pytest.mark.parametrize("level", [80, [80, 95], 0.9])
-def test_level_is_refused_until_intervals_exist(level):
+def test_levels_give_ordered_bounds_everywhere(level):
     f = Naive().fit(SUN[:50])
-    with pytest.raises(NotImplementedError, match="prediction intervals are not available yet"):
-        f.predict(3, level=level)
-    with pytest.raises(NotImplementedError, match="intervals"):
-        forecasting.forecast(f, SUN[:50], 3, level=level)
+    pred = f.predict(3, level=level)
+    levels = sorted(set(np.atleast_1d(level).tolist()))
+    assert pred.levels == tuple(levels) or list(pred.levels) == levels
+    for lv in levels:
+        assert np.all(pred.lo[lv] < pred.mean) and np.all(pred.mean < pred.hi[lv])
+    via = forecasting.forecast(f, SUN[:50], 3, level=level)
+    np.testing.assert_allclose(via.mean, pred.mean)
     sel = forecasting.select(SUN, [], baselines=True)
-    with pytest.raises(NotImplementedError, match="intervals"):
-        sel.forecast(3, level=level)
+    chosen = sel.forecast(3, level=level)
+    np.testing.assert_allclose(chosen.mean, sel.forecast(3))
+    for lv in levels:
+        assert np.all(chosen.lo[lv] < chosen.mean) and np.all(chosen.mean < chosen.hi[lv])
     assert f.predict(3, level=None).mean.shape == (3,)
 
 

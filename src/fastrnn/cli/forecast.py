@@ -16,11 +16,22 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from fastrnn import _params, backends, data, forecasting
+from fastrnn import _params, backends, cells, data, forecasting
 from fastrnn._version import __version__
-from fastrnn.cli import tables
+from fastrnn.backends import _threading
+from fastrnn.cli import _common, tables
 from fastrnn.cli._common import CLIError, check_available, set_threads
 from fastrnn.cli.plot import have_matplotlib, plot_forecast
+from fastrnn.forecasting.workers import worker_count
+
+# What one run may ask for: the recursive forecast runs one network call per step; the
+# selection fits every candidate on every window and its regressions grow faster than the
+# series (the ADF and AR designs are n x ~12 (n/100)^(1/4)); longer series: the library
+MAX_HORIZON = 10_000
+MAX_VALUES = 100_000
+MAX_CSV_CHARS = 64 << 20
+_HORIZON = _params.Int(1, MAX_HORIZON)
+_ALPHA = _params.Real(0, 1, closed="right")
 
 
 @dataclass
@@ -54,16 +65,75 @@ def _check_options(args):
                            "'fastrnn[plot]' (or matplotlib)")
         if not args.plot.lower().endswith(".png"):
             raise CLIError(f"--plot: expected a .png file name, got {args.plot!r}")
-    _params.positive_int(args.horizon, "--horizon")
+        _check_writable(args.plot)
+    if args.output:
+        if not args.output.lower().endswith(".csv"):
+            raise CLIError(f"--output: expected a .csv file name, got {args.output!r}")
+        _check_writable(args.output, "--output")
+    args.level = _levels(args.level)
+    _params.check(args.horizon, "--horizon", _HORIZON)
+    _params.check(args.alpha, "--alpha", _ALPHA)
     if args.jobs is not None and args.jobs == 0:
         raise CLIError("--jobs must not be 0 (use 1, N, or -1 for all cores)")
 
 
+def _levels(levels):
+    """--level as a sorted tuple of percentages (() without it); CLIError for one outside
+    (0, 100)."""
+    for v in levels or ():
+        if not 0 < v < 100:
+            raise CLIError(f"--level: levels are percentages in (0, 100), e.g. --level 80 95; "
+                           f"got {v:g}")
+    return forecasting.check_levels(levels)
+
+
+def _check_writable(path, option="--plot"):
+    """CLIError unless a file can be written at `path` (checked before any work, so that a
+    typo in a directory name does not cost the whole run)."""
+    suffix = os.path.splitext(path)[1] or ".png"
+    if os.path.isdir(path):
+        raise CLIError(f"{option}: {path!r} is a directory; give a file name ending in "
+                       f"{suffix}")
+    parent = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(parent):
+        raise CLIError(f"{option}: the directory {parent!r} does not exist")
+    if not os.access(parent, os.W_OK | os.X_OK) or (os.path.exists(path)
+                                                     and not os.access(path, os.W_OK)):
+        raise CLIError(f"{option}: {path!r} cannot be written (permission denied)")
+
+
+def _fit_bytes(f, n_train):
+    """A generous estimate of the memory one RNN candidate's fit takes: its parameters about
+    twelve times over (weights, flat vector, gradients, Adam's slots, the backups of a step,
+    early stopping's best weights, the initialisers' float64 draws), the activations of a
+    batch of 1024 windows (prediction), and the windows themselves."""
+    gates = cells.get(f.cell).gates
+    acts = max(f.batch_size, 1024) * f.lags * (gates + 3) * f.units * f.layers * 4 * 2
+    return f.n_params * 4 * 12 + acts + n_train * (f.lags + f.horizon) * 4 * 4
+
+
+def _check_memory(candidates, workers, n):
+    """CLIError when the largest candidate's fit, on every worker at once, or the selection's
+    regressions on the n values would not fit in the memory available (before allocating)."""
+    avail = _common.available_memory()
+    if avail is None or not candidates:
+        return
+    worst = max(candidates, key=lambda f: _fit_bytes(f, n))
+    lag = max(max(f.lags for f in candidates), math.ceil(12 * (n / 100) ** 0.25))
+    need = _fit_bytes(worst, n) * (workers or 1) + n * (lag + 4) * 8 * 4
+    if need > avail:
+        size = _common.readable_bytes
+        raise CLIError(f"the largest candidate, {worst.name} ({worst.n_params:,} parameters), "
+                       f"needs about {size(need)} to train on {workers or 1} job(s) and {n} "
+                       f"values; {size(avail)} of memory are available: use fewer --units, "
+                       "--layers or --jobs")
+
+
 def _prepare_backend(args):
-    """Threads first (the compiled core reads OMP_NUM_THREADS when it loads), then the
-    backend asked for must be able to run here."""
+    """Threads first (numba reads its pool size when it starts), then the backend asked for
+    must be able to run here."""
     threads = args.threads
-    if threads is None and "OMP_NUM_THREADS" not in os.environ:
+    if threads is None and not any(name in os.environ for name in _threading.ENVIRONMENT):
         threads = 1   # forecasting sizes: one thread per fit is fastest (and parallel jobs)
     set_threads(threads)
     if args.backend is not None:
@@ -76,8 +146,8 @@ def _read(args):
         source = f"shipped series 'sunspots' ({data.NAMES['sunspots'][1]})"
     else:
         path = source = args.csv
-    values, labels, column, time_column = data.read_series_csv(path, args.column,
-                                                               args.time_column)
+    values, labels, column, time_column = data.read_series_csv(
+        path, args.column, args.time_column, max_rows=MAX_VALUES, max_bytes=MAX_CSV_CHARS)
     n = len(values)
     if n < 3:
         raise CLIError(f"{path}: column {column!r} has {n} value(s); too few for a forecast")
@@ -157,13 +227,16 @@ def _progress(args, t_start):
 
 
 def _select(args, s, sp, t_start):
-    _print_series(s, sp)
     candidates = forecasting.grid(cells=args.cells, units=args.units, lags=args.lags,
                                   layers=args.layers, epochs=args.epochs,
                                   learning_rate=args.learning_rate, batch_size=args.batch_size,
                                   horizon=args.horizon if args.direct else 1,
                                   patience=args.patience)
     jobs = _jobs(args)
+    if jobs is not None:   # the workers select will start: at most the cores and the models
+        jobs = worker_count(jobs, len(candidates) + 3)
+    _check_memory(candidates, jobs, len(s.values))
+    _print_series(s, sp)
     _print_plan(args, len(candidates), jobs)
     try:
         return forecasting.select(s.values, candidates, criterion=args.criterion, test=sp.n_test,
@@ -207,18 +280,44 @@ def _future_labels(s, horizon):
     return [str(n + h) for h in range(horizon)], None
 
 
+def _predict(args, s, sel):
+    """The chosen model's forecast as a ``Prediction`` (with the bounds of --level), and the
+    words saying how its intervals were made."""
+    if not args.level:
+        fc = np.asarray(sel.forecast(args.horizon, refit=not args.no_refit), np.float64)
+        return forecasting.Prediction(fc), ""
+    model = sel.models[sel.best_record["model"]]
+    fitted = model.clone().fit(s.values) if not args.no_refit else model
+    fc = np.asarray(fitted.forecast(s.values, args.horizon), np.float64)
+    try:
+        pred = fitted.with_intervals(fc, args.level)
+    except ValueError as exc:
+        raise CLIError(f"--level: {exc}") from None
+    return pred, tables.interval_text(fitted.interval_method(), args.level)
+
+
 def _forecast(args, s, sel):
-    fc = np.asarray(sel.forecast(args.horizon, refit=not args.no_refit), np.float64)
+    pred, how = _predict(args, s, sel)
+    fc = pred.mean
     labels, future = _future_labels(s, args.horizon)
     best = sel.best_record["model"]
     kind = "direct" if getattr(sel.models[best], "horizon", 1) > 1 else "recursive"
     refit = (f"refitted on all {len(s.values)} values" if not args.no_refit
              else "fitted on the training part")
     print(f"forecast: {args.horizon} steps ({kind}), {refit}")
-    print("\n".join(tables.forecast_lines(labels, fc, s.time_column, s.column)))
+    if how:
+        print(how)
+    columns = pred.to_dict()
+    print("\n".join(tables.forecast_lines(labels, fc, s.time_column, s.column,
+                                          {k: v for k, v in columns.items()
+                                           if k != "forecast"})))
+    if args.output:
+        tables.write_forecast_csv(args.output, s.time_column or "step", labels, columns)
+        print(f"output: {args.output}")
     if args.plot:
+        bands = {lv: (pred.lo[lv], pred.hi[lv]) for lv in pred.levels}
         plot_forecast(args.plot, sel, s.values, s.times if future is not None else None, fc,
-                      future, s.column, best)
+                      future, s.column, best, bands=bands)
         print(f"plot: {args.plot}")
 
 

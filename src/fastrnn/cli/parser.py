@@ -39,13 +39,14 @@ def _add_forecast(sub):
                         description="Choose among RNN candidates and baselines by AIC, BIC or "
                         "one-step MSE, and forecast. Without CSV: the shipped yearly sunspot "
                         "numbers 1700-2008 (NGDC/NOAA, public domain).")
-    fc.add_argument("csv", nargs="?", help="a CSV file with a header (default: the shipped "
-                    "sunspots series)")
+    fc.add_argument("csv", nargs="?", help="a CSV file with a header, at most 100,000 values "
+                    "(default: the shipped sunspots series)")
     fc.add_argument("--column", help="the value column (default: the first that is not the "
                     "time column)")
     fc.add_argument("--time-column", help="the time column (default: the first column when it "
                     "is named like date/year/time or holds non-numbers)")
-    fc.add_argument("--horizon", type=int, default=10, help="steps to forecast (default 10)")
+    fc.add_argument("--horizon", type=int, default=10, help="steps to forecast (default 10, "
+                    "at most 10000)")
     fc.add_argument("--direct", action="store_true", help="train the RNNs with --horizon "
                     "outputs (direct multi-step) instead of recursive one-step models")
     fc.add_argument("--cells", nargs="+", default=list(cells.NAMES), choices=cells.NAMES)
@@ -62,7 +63,8 @@ def _add_forecast(sub):
                     help="test part: a fraction or a count of the last values (default 0.2)")
     fc.add_argument("--diff", choices=["auto", "0", "1", "2"], default="auto",
                     help="order of differencing (default: by the ADF test)")
-    fc.add_argument("--alpha", type=float, default=0.05, help="ADF test level (default 0.05)")
+    fc.add_argument("--alpha", type=float, default=0.05, help="ADF test level, in (0, 1] "
+                    "(default 0.05)")
     fc.add_argument("--season", type=positive_int, default=None,
                     help="seasonal-naive period (default: detected)")
     fc.add_argument("--refit-every", type=positive_int, default=None,
@@ -75,8 +77,13 @@ def _add_forecast(sub):
     fc.add_argument("--threads", type=int, default=None, help="threads per fit (default 1 "
                     "unless OMP_NUM_THREADS is set)")
     fc.add_argument("--seed", type=int, default=0)
+    fc.add_argument("--level", nargs="+", type=float, default=None, metavar="L",
+                    help="prediction intervals at these levels in percent, e.g. 80 95 "
+                    "(analytic for the baselines, conformal for the RNNs)")
+    fc.add_argument("--output", metavar="OUT.csv", help="write the forecast as CSV: the time "
+                    "column, forecast, and lo-L, hi-L per --level")
     fc.add_argument("--plot", metavar="FILE.png", help="write a PNG of history, test-period "
-                    "predictions and forecast (needs matplotlib)")
+                    "predictions and forecast, with a band per --level (needs matplotlib)")
     fc.add_argument("--quiet", action="store_true", help="no progress lines")
 
 

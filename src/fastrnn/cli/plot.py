@@ -1,5 +1,6 @@
 """The --plot chart of `fastrnn forecast`: history, the test-period predictions of the chosen
-model and of the best baseline, and the forecast (matplotlib, written as a PNG)."""
+model and of the best baseline, and the forecast with a shaded band per interval level
+(matplotlib, written as a PNG)."""
 
 from __future__ import annotations
 
@@ -14,9 +15,10 @@ def have_matplotlib():
     return True
 
 
-def plot_forecast(path, sel, x, tvals, fc, fc_t, name, best):
+def plot_forecast(path, sel, x, tvals, fc, fc_t, name, best, bands=None):
     """Write the chart to `path`; `tvals` / `fc_t` are the time values of the history and of
-    the forecast (None: positions)."""
+    the forecast (None: positions); `bands` {level: (lo, hi)} are shaded, the widest
+    lightest, each in the legend."""
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
@@ -34,6 +36,9 @@ def plot_forecast(path, sel, x, tvals, fc, fc_t, name, best):
     if base is not None:
         ax.plot(t[m:], sel.test_predictions[base], color="tab:green", lw=1, ls="--",
                 label=f"{base} (best baseline)")
+    for i, (lv, (lo, hi)) in enumerate(sorted((bands or {}).items(), reverse=True)):
+        ax.fill_between(ft, lo, hi, color="tab:red", alpha=0.12 + 0.12 * i, lw=0,
+                        label=f"{lv:g}% prediction interval")
     ax.plot(np.concatenate([t[-1:], ft]), np.concatenate([x[-1:], fc]), color="tab:red",
             lw=1.8, label=f"forecast, {len(fc)} steps")
     ax.set_title(f"{name}: {best} chosen by {sel.criterion.upper()}")

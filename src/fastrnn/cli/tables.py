@@ -75,9 +75,39 @@ def choice_lines(sel, criterion):
     return lines
 
 
-def forecast_lines(labels, values, time_name, value_name):
-    """The forecast as a two-column table: time label, value."""
+def interval_text(method, levels):
+    """One line saying how the intervals at `levels` were made (`method`: "analytic" or a
+    ``ConformalIntervals``)."""
+    what = ", ".join(f"{lv:g}%" for lv in levels)
+    if method == "analytic":
+        return (f"intervals: {what}, analytic (Gaussian, the model's h-step error sd from its "
+                f"fitted residuals)")
+    fits = "refitted on each window" if method.refit else "fitted once before the first window"
+    return (f"intervals: {what}, conformal (absolute errors per step on {method.n_windows} "
+            f"rolling origins {method.step} apart, model {fits})")
+
+
+def forecast_lines(labels, values, time_name, value_name, bounds=None):
+    """The forecast as a table: time label, value, then the columns of `bounds` ({"lo-80":
+    (h,), "hi-80": (h,), ...}, in their order)."""
     head = time_name or "step"
+    bounds = bounds or {}
     w = max(len(head), max(len(s) for s in labels))
-    return [f"  {head:>{w}}  {value_name:>12}"] + [f"  {lbl:>{w}}  {fmt(float(v), 12, 2)}"
-                                                   for lbl, v in zip(labels, values)]
+    extra = "".join(f"  {k:>10}" for k in bounds)
+    lines = [f"  {head:>{w}}  {value_name:>12}" + extra]
+    for i, (lbl, v) in enumerate(zip(labels, values)):
+        lines.append(f"  {lbl:>{w}}  {fmt(float(v), 12, 2)}"
+                     + "".join(f"  {fmt(float(b[i]), 10, 2)}" for b in bounds.values()))
+    return lines
+
+
+def write_forecast_csv(path, time_name, labels, columns):
+    """Write the forecast as CSV: `time_name` (the labels), then `columns` ({"forecast": (h,),
+    "lo-80": (h,), ...}) at full precision."""
+    import csv
+
+    with open(path, "w", newline="") as fh:
+        out = csv.writer(fh)
+        out.writerow([time_name, *columns])
+        for i, lbl in enumerate(labels):
+            out.writerow([lbl, *(repr(float(v[i])) for v in columns.values())])

@@ -32,9 +32,13 @@ from typing import NamedTuple
 import numpy as np
 
 from fastrnn.data.csvfile import SeriesCSV, parse_time, read_series_csv
+from fastrnn.data.hygiene import SeriesReport, clean_series
+from fastrnn.data.longcsv import read_long_csv
+from fastrnn.data.timeaxis import Frequency, TimeLabels, parse_times
 
 __all__ = ["Dataset", "load_sunspots", "load_nile", "path", "NAMES", "SeriesCSV",
-           "read_series_csv", "parse_time"]
+           "read_series_csv", "parse_time", "parse_times", "Frequency", "TimeLabels",
+           "SeriesReport", "clean_series", "read_long_csv"]
 
 _HERE = os.path.dirname(os.path.abspath(__file__))
 

@@ -4,17 +4,27 @@
 semicolon or tab; a leading date/year column) and refuses anything it cannot read with a
 ValueError whose one-line message names the file, the line and the column, so that a command
 line can print it as it is.
+
+What it reads is bounded: the file is read line by line (never whole), a line may hold at most
+``MAX_LINE`` characters (a binary file or ``/dev/zero`` fails on its first "line"), and
+``max_rows`` / ``max_bytes`` cap the rest, so that a huge or endless input fails fast with one
+line instead of exhausting memory. Only the values (8 bytes each) and the time labels are kept.
 """
 
 from __future__ import annotations
 
 import csv
+import itertools
 import math
+from array import array
 from typing import NamedTuple
 
 import numpy as np
 
-__all__ = ["SeriesCSV", "read_series_csv", "parse_time"]
+__all__ = ["SeriesCSV", "read_series_csv", "parse_time", "MAX_LINE"]
+
+MAX_LINE = 1 << 20   # characters in one line
+_SNIFF = 4096        # characters the delimiter is guessed from
 
 # Header names that mark the first column as time labels rather than values.
 _TIME_NAMES = {"date", "time", "year", "month", "day", "week", "quarter", "period",
@@ -40,34 +50,52 @@ def _is_number(s):
         return False
 
 
-def _read_text(path):
+def _open(path):
     try:
-        with open(path, newline="", encoding="utf-8-sig") as f:
-            return f.read()
+        return open(path, newline="", encoding="utf-8-sig")
     except FileNotFoundError:
         raise ValueError(f"{path}: no such file") from None
     except IsADirectoryError:
         raise ValueError(f"{path}: is a directory, not a CSV file") from None
-    except UnicodeDecodeError:
-        raise ValueError(f"{path}: not a text (UTF-8) CSV file") from None
     except OSError as exc:
         raise ValueError(f"{path}: cannot read: {exc.strerror or exc}") from None
 
 
-def _rows(path, text):
-    """(line number, fields) of the non-blank lines."""
+def _lines(path, f, max_bytes):
+    """The lines of the open file f, each checked for length and NUL bytes as it is read; at
+    most `max_bytes` characters in all (None: no limit)."""
+    total = 0
+    for number in itertools.count(1):
+        line = f.readline(MAX_LINE + 1)
+        if not line:
+            return
+        if "\0" in line:
+            raise ValueError(f"{path}: not a text CSV file (line {number} holds NUL bytes)")
+        if len(line) > MAX_LINE:
+            raise ValueError(f"{path}, line {number}: longer than {MAX_LINE:,} characters; not "
+                             "a CSV file of one series")
+        total += len(line)
+        if max_bytes is not None and total > max_bytes:
+            raise ValueError(f"{path}: larger than the {max_bytes:,} characters read at most")
+        yield line
+
+
+def _rows(path, f, max_bytes):
+    """(line number, fields) of the non-blank lines, read as they are needed."""
+    lines = _lines(path, f, max_bytes)
+    head = []
+    for line in lines:
+        head.append(line)
+        if sum(len(h) for h in head) >= _SNIFF:
+            break
     try:
-        delim = csv.Sniffer().sniff(text[:4096], delimiters=",;\t").delimiter
+        delim = csv.Sniffer().sniff("".join(head)[:_SNIFF], delimiters=",;\t").delimiter
     except csv.Error:
         delim = ","
-    try:
-        rows = [(i, r) for i, r in enumerate(csv.reader(text.splitlines(), delimiter=delim), 1)
-                if r and any(c.strip() for c in r)]
-    except csv.Error as exc:
-        raise ValueError(f"{path}: not a readable CSV file ({exc})") from None
-    if not rows:
-        raise ValueError(f"{path}: the file is empty")
-    return rows
+    reader = csv.reader(itertools.chain(head, lines), delimiter=delim)
+    for r in reader:
+        if r and any(c.strip() for c in r):
+            yield reader.line_num, r
 
 
 def _find(path, header, name, what):
@@ -113,27 +141,48 @@ def _value(path, line, name, cell):
     return v
 
 
-def read_series_csv(path, column=None, time_column=None) -> SeriesCSV:
+def read_series_csv(path, column=None, time_column=None, *, max_rows=None,
+                    max_bytes=None) -> SeriesCSV:
     """One column of a CSV file as a :class:`SeriesCSV`.
 
     ``column`` and ``time_column`` are header names (any case) or 1-based positions; by default
     the time column is the first one when it is named like a date/year/time or holds
     non-numbers, and the value column the first other one. A file whose first line is all
     numbers has no header: its columns are called "column 1", "column 2", ... Missing or
-    non-finite values are refused, not skipped. Raises ValueError for anything wrong."""
-    rows = _rows(path, _read_text(path))
-    first = [c.strip() for c in rows[0][1]]
+    non-finite values are refused, not skipped. ``max_rows`` (values) and ``max_bytes``
+    (characters) bound what is read (None: no bound; a line is at most ``MAX_LINE``
+    characters in any case). Raises ValueError for anything wrong."""
+    with _open(path) as f:
+        try:
+            return _read(path, _rows(path, f, max_bytes), column, time_column, max_rows)
+        except UnicodeDecodeError:
+            raise ValueError(f"{path}: not a text (UTF-8) CSV file") from None
+        except csv.Error as exc:
+            raise ValueError(f"{path}: not a readable CSV file ({exc})") from None
+        except OSError as exc:
+            raise ValueError(f"{path}: cannot read: {exc.strerror or exc}") from None
+
+
+def _read(path, rows, column, time_column, max_rows):
+    first_row = next(rows, None)
+    if first_row is None:
+        raise ValueError(f"{path}: the file is empty")
+    first = [c.strip() for c in first_row[1]]
+    body = list(itertools.islice(rows, 1))   # what the time column is guessed from
     if all(_is_number(c) for c in first):
-        header, body = [f"column {j + 1}" for j in range(len(first))], rows
+        header, body = [f"column {j + 1}" for j in range(len(first))], [first_row] + body
     else:
-        header, body = first, rows[1:]
+        header = first
     vcol, tcol = _columns(path, header, body, column, time_column)
     name = header[vcol]
     if not body:
         raise ValueError(f"{path}: column {name!r} has no values (only a header line)")
-    values, labels = [], []
+    values, labels = array("d"), []
     need = max(vcol, tcol if tcol is not None else 0) + 1
-    for line, r in body:
+    for line, r in itertools.chain(body, rows):
+        if max_rows is not None and len(values) >= max_rows:
+            raise ValueError(f"{path}: more than {max_rows:,} values in column {name!r}, the "
+                             "most read")
         if len(r) < need:
             raise ValueError(f"{path}, line {line}: {len(r)} field(s), expected at least {need} "
                              f"(column {name!r} is field {vcol + 1})")

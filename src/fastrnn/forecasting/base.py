@@ -10,10 +10,20 @@ A forecaster (``Forecaster`` subclasses, or any object with the same methods):
     predict_one_step(x, start)  predictions of x[start:], each from the true past x[:i]
     forecast(x, steps)          the next `steps` levels after any history x
     name, kind, n_params, min_history, max_history, diff, describe(), get_params(), clone()
+    forecast_sd(h)              optional: (h,) sds of the 1..h-step errors (analytic intervals)
 
-``level=`` is where prediction intervals will come in: ``Prediction`` has room for a lower
-and an upper bound per level (``lo-80``, ``hi-80``, ...). Until they exist a level raises
-NotImplementedError, so that nobody mistakes a point forecast for an interval.
+Prediction intervals: ``predict(h, level=[80, 95])`` adds a lower and an upper bound per
+level (``lo[80]``, ``hi[80]``; ``lo-80``, ``hi-80`` in the long format), in the series' own
+units. How they are made is the forecaster's ``intervals`` setting (``set_intervals``):
+
+    None (default)          analytic where the model has them (``forecast_sd``: Gaussian
+                            bounds from the sd of the h-step errors; naive, seasonal naive,
+                            AR), else conformal with the model's ``default_intervals``
+    "analytic"              analytic, ValueError for a model without them
+    ConformalIntervals(..)  conformal from rolling-origin windows (``forecasting.intervals``)
+
+A forecaster of the protocol that is not a ``Forecaster`` subclass gets conformal intervals
+through ``fastrnn.forecasting.intervals.conformal_scores``.
 """
 
 from __future__ import annotations
@@ -23,8 +33,13 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from fastrnn import _params
+from fastrnn.forecasting.intervals import (
+    ConformalIntervals,
+    check_levels,
+    gaussian_bounds,
+)
 
-__all__ = ["Forecaster", "Prediction", "as_series"]
+__all__ = ["Forecaster", "Prediction", "as_series", "check_levels"]
 
 
 def as_series(series, name="series"):
@@ -55,19 +70,11 @@ def as_series(series, name="series"):
     return a, index
 
 
-def check_level(level):
-    """The door for ``level=``: None passes; anything else is refused until intervals exist."""
-    if level is not None:
-        raise NotImplementedError(
-            f"prediction intervals are not available yet: level={level!r} was asked for; "
-            "pass level=None for point forecasts")
-    return level
-
-
 @dataclass(frozen=True, eq=False)
 class Prediction:
     """What ``predict`` returns: ``mean`` (h,), the point forecasts in the series' units, and
-    per level L the bounds ``lo[L]`` and ``hi[L]`` (empty while intervals do not exist)."""
+    per level L (a float percentage) the bounds ``lo[L]`` and ``hi[L]`` (h,) (empty without
+    levels)."""
 
     mean: np.ndarray
     lo: dict = field(default_factory=dict)
@@ -96,12 +103,17 @@ class Forecaster:
     kind = "baseline"
     diff = 0
     y_ = None
+    intervals = None
+    # conformal calibration when a model has no analytic intervals (refit on every window:
+    # cheap for the classical models; the RNN forecasters fit once)
+    default_intervals = ConformalIntervals(n_windows=20, step=1, refit=True)
 
     def fit(self, y):
         """Train on the levels y (1-D: array, list or pandas Series); returns self."""
         x, _ = as_series(y, "y")
         self._fit(x)
         self.y_ = x
+        self._scores = {}
         return self
 
     def _fit(self, x):
@@ -111,13 +123,76 @@ class Forecaster:
         if self.y_ is None:
             raise RuntimeError(f"{self.name} is not fitted: call fit(y) first")
 
+    def set_intervals(self, method):
+        """How ``predict(h, level=...)`` makes intervals: None (analytic where the model has
+        them, else conformal), "analytic", or a ``ConformalIntervals``. Returns self (kept by
+        ``clone``)."""
+        if not (method is None or isinstance(method, ConformalIntervals)
+                or (isinstance(method, str) and method == "analytic")):
+            raise _params.ParameterError(f"intervals must be None, 'analytic' or a "
+                                         f"ConformalIntervals, got {method!r}")
+        self.intervals = method
+        self._scores = {}
+        return self
+
+    @property
+    def has_analytic_intervals(self):
+        return callable(getattr(self, "forecast_sd", None))
+
+    def interval_method(self):
+        """"analytic" or the ``ConformalIntervals`` that ``predict`` uses."""
+        if self.intervals is None:
+            return "analytic" if self.has_analytic_intervals else self.default_intervals
+        if self.intervals == "analytic" and not self.has_analytic_intervals:
+            raise ValueError(f"{self.name} has no analytic intervals; use "
+                             f"set_intervals(ConformalIntervals(...)) or None (the default)")
+        return self.intervals
+
     def predict(self, h, level=None):
-        """The `h` values after the fitted series, as a ``Prediction`` (point forecasts in
-        ``.mean``). `level` (intervals) is not available yet and raises NotImplementedError."""
-        check_level(level)
+        """The `h` values after the fitted series, as a ``Prediction``: point forecasts in
+        ``.mean`` (h,), and with `level` (a percentage in (0, 100) or a list of them) the
+        bounds ``.lo[L]``, ``.hi[L]`` (h,) of each level (``interval_method``)."""
+        levels = check_levels(level)
         h = _params.positive_int(h, "h")
         self._require_data()
-        return Prediction(mean=np.asarray(self.forecast(self.y_, h), np.float64))
+        mean = np.asarray(self.forecast(self.y_, h), np.float64)
+        return self.with_intervals(mean, levels)
+
+    def with_intervals(self, mean, level):
+        """A ``Prediction`` of the forecasts `mean` (h,) of this fitted model (after its
+        fitted series, or after a longer history with the same fitted parameters) with the
+        bounds of `level`."""
+        levels = check_levels(level)
+        mean = np.asarray(mean, np.float64)
+        if not levels:
+            return Prediction(mean=mean)
+        self._require_data()
+        h = mean.shape[0]
+        method = self.interval_method()
+        if method == "analytic":
+            lo, hi = gaussian_bounds(mean, self.forecast_sd(h), levels)
+        else:
+            lo, hi = method.bounds(mean, self.conformal_scores(h, method), levels)
+        return Prediction(mean=mean, lo=lo, hi=hi)
+
+    def conformal_scores(self, h, method=None):
+        """(W, h) absolute errors of the rolling-origin windows of the fitted series
+        (``forecasting.intervals``), computed once per h and method after each fit."""
+        self._require_data()
+        method = self.default_intervals if method is None else method
+        cache = self.__dict__.setdefault("_scores", {})
+        key = (int(h),) + method.key()
+        if key not in cache:
+            cache[key] = method.scores(self, self.y_, int(h))
+        return cache[key]
+
+    def _residual_sigma(self, residuals, k=0):
+        """sqrt(sum e^2 / (N - k)) of N residuals and k estimated parameters."""
+        e = np.asarray(residuals, np.float64)
+        if e.shape[0] - k < 1:
+            raise ValueError(f"{self.name}: {e.shape[0]} residual(s) are too few for an "
+                             f"interval")
+        return float(np.sqrt(np.sum(e * e) / (e.shape[0] - k)))
 
     def residuals(self, start=None):
         """In-sample one-step residuals y_t - y^_t of the fitted series for t >= `start`
@@ -127,8 +202,11 @@ class Forecaster:
         return self.y_[start:] - self.predict_one_step(self.y_, start)
 
     def clone(self):
-        """An unfitted copy with the same settings."""
-        return type(self)(**self.get_params())
+        """An unfitted copy with the same settings (and the same ``intervals``)."""
+        new = type(self)(**self.get_params())
+        if "intervals" in self.__dict__:
+            new.intervals = self.intervals
+        return new
 
     def describe(self):
         return {"cell": "", "units": "", "lags": "", "layers": ""}

@@ -13,7 +13,7 @@ import warnings
 import numpy as np
 
 from fastrnn import _params
-from fastrnn.forecasting.base import as_series, check_level
+from fastrnn.forecasting.base import as_series, check_levels
 
 __all__ = ["future_index", "forecast"]
 
@@ -83,16 +83,27 @@ def forecast(model, series, steps, level=None):
     Scaling and differencing are inverted: the values are in the series' own units. A pandas
     Series in gives a pandas Series out, indexed by the continuation of its time index
     (``future_index``; a RangeIndex continuing the positions when none can be inferred); an
-    array in gives an array out. `level` (intervals) is not available yet: NotImplementedError."""
-    check_level(level)
+    array in gives an array out. With `level` (80, or [80, 95]) the bounds of the model's
+    intervals come too (``Forecaster.with_intervals``, calibrated on the model's fitted
+    series): a ``Prediction`` for an array, a DataFrame with the columns ``forecast``,
+    ``lo-80``, ``hi-80``, ... for a pandas Series."""
+    levels = check_levels(level)
     steps = _params.positive_int(steps, "steps")
     x, index = as_series(series)
     values = model.forecast(x, steps)
+    pred = None
+    if levels:
+        if not hasattr(model, "with_intervals"):
+            raise TypeError(f"{type(model).__name__} makes no intervals (level={level!r}); "
+                            "use a fastrnn.forecasting.Forecaster")
+        pred = model.with_intervals(values, levels)
     if index is None:
-        return values
+        return values if pred is None else pred
     import pandas as pd
 
     fut = future_index(index, steps)
     if fut is None:
         fut = pd.RangeIndex(len(x), len(x) + steps)
+    if pred is not None:
+        return pd.DataFrame(pred.to_dict(), index=fut)
     return pd.Series(values, index=fut, name=getattr(series, "name", None))

@@ -12,6 +12,7 @@ import numpy as np
 
 from fastrnn import _params, cells
 from fastrnn.forecasting.base import Forecaster
+from fastrnn.forecasting.intervals import ConformalIntervals
 from fastrnn.nn import Sequential, callbacks, layers, optimizers
 from fastrnn.timeseries import (StandardScaler, difference, level_offset, make_windows,
                                 undifference)
@@ -51,9 +52,14 @@ class RNNForecaster(Forecaster):
     steps at once (and feeds blocks back beyond); one-step predictions use its first output.
     ``seed`` fixes weights, dropout and shuffling (``select`` sets one per candidate when it is
     None). ``backend``: a ``fastrnn.backends`` name or None for the default.
-    The fitted network is ``model_`` (a ``fastrnn.Sequential``), the scaler ``scaler_``."""
+    The fitted network is ``model_`` (a ``fastrnn.Sequential``), the scaler ``scaler_``.
+    ``predict(h, level=[80, 95])`` gives conformal intervals (``default_intervals``; another
+    calibration with ``set_intervals``)."""
 
     kind = "rnn"
+    # intervals: conformal from 20 rolling origins one step apart, forecast by one network
+    # fitted on the data before the first (one extra fit, not 20; see forecasting.intervals)
+    default_intervals = ConformalIntervals(n_windows=20, step=1, refit=False)
 
     def __init__(self, cell=cells.GRU.name, units=8, lags=12, layers=1, *, horizon=1,
                  epochs=100, batch_size=32, learning_rate=0.01, optimizer="adam", dropout=0.0,
@@ -194,6 +200,7 @@ class RNNForecaster(Forecaster):
 
     def forecast(self, x, steps):
         """The next `steps` levels: recursive (horizon 1) or direct in blocks of `horizon`."""
+        steps = _params.positive_int(steps, "steps")
         self._require_fitted()
         x = np.asarray(x, np.float64)
         if len(x) < self.min_history:

@@ -47,7 +47,8 @@ import zlib
 import numpy as np
 
 from fastrnn import _params
-from fastrnn.forecasting.base import as_series, check_level
+from fastrnn.forecasting.base import as_series
+from fastrnn.forecasting.intervals import check_levels
 from fastrnn.forecasting.baselines import AR, Naive, SeasonalNaive
 from fastrnn.forecasting.calendar import future_index
 from fastrnn.forecasting.metrics import information_criteria, one_step_mse
@@ -234,8 +235,10 @@ class Selection:
         """`steps` values after the end of the series from the chosen model (or the model
         named `model`), refitted on the whole series first when `refit` (same settings and
         seed); in the series' units, as a pandas Series with the continued time index when
-        the input had an index, else an array. `level` (intervals) is not available yet."""
-        check_level(level)
+        the input had an index, else an array. With `level` (a number or a list in (0, 100)):
+        a ``Prediction`` with the bounds of the chosen model's intervals for an unindexed
+        series, else a DataFrame with the ``forecast``, ``lo-L`` and ``hi-L`` columns."""
+        levels = check_levels(level)
         steps = _params.positive_int(steps, "steps")
         name = self.records[0]["model"] if model is None else model
         if name not in self.models:
@@ -244,13 +247,16 @@ class Selection:
         if refit:
             f = f.clone().fit(self._x)
         values = f.forecast(self._x, steps)
+        pred = f.with_intervals(values, levels) if levels else None
         if self.index is None:
-            return values
+            return values if pred is None else pred
         import pandas as pd
 
         fut = future_index(self.index, steps)
         if fut is None:
             fut = pd.RangeIndex(self.n, self.n + steps)
+        if pred is not None:
+            return pd.DataFrame(pred.to_dict(), index=fut)
         return pd.Series(values, index=fut, name=self.name)
 
     def __repr__(self):

@@ -21,7 +21,7 @@ from fastrnn.timeseries.differencing import (
     undifference,
 )
 from fastrnn.timeseries.scaling import MinMaxScaler, StandardScaler
-from fastrnn.timeseries.seasonal import detect_period
+from fastrnn.timeseries.seasonal import detect_period, period_from_frequency, seasonal_period
 from fastrnn.timeseries.split import split_indices, train_val_test_split
 from fastrnn.timeseries.windows import (
     PanelWindows,
@@ -47,6 +47,8 @@ __all__ = [
     "level_offset",
     "undifference",
     "detect_period",
+    "period_from_frequency",
+    "seasonal_period",
     "split_indices",
     "train_val_test_split",
     "PanelWindows",

@@ -1,0 +1,440 @@
+"""Many series in, many forecasts out: the long format.
+
+    panel = read_panel(df, id_col="unique_id", time_col="ds", target_col="y")
+    for s in panel:                 # one Series per id, cleaned, oldest first
+        s.y, s.season, s.report
+    panel.to_long({s.uid: model.clone().fit(s.y).predict(h) for s in panel})
+
+One row per (series, time): an id column (or several, such as Region, State, Purpose), a
+time column (dates, months "1998 Jan", quarters "1998 Q1", weeks, decimal years, integer
+steps: ``fastrnn.data.timeaxis``), a value column, and optional covariates. In: a pandas
+DataFrame, a polars DataFrame (when polars is installed), a mapping of columns, or a single
+series (a 1-D NumPy array or list: integer steps; a pandas Series: its index is the time).
+Out (``to_long``): the same library's frame with the id column(s), the time column continuing
+each series' own calendar, ``forecast`` and ``lo-L``/``hi-L`` per level.
+
+Each series is cleaned by ``fastrnn.data.hygiene.clean_series`` (sorted oldest-first and
+said to be, duplicates an error or an explicit ``duplicates=``, leading missing values
+dropped, missing values and calendar gaps an error or filled by an explicit ``fill=``); every
+note is in ``panel.notes()``. Its seasonal period is ``season=`` when given, else the one of
+its frequency (12 monthly, 4 quarterly, ...); for integer steps it is left to the
+autocorrelation of the training values (``Series.period``).
+
+Errors are ValueError (TypeError for a wrong kind of input) with one line naming the column.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from fastrnn import _params
+from fastrnn.data.hygiene import clean_series
+from fastrnn.data.timeaxis import frequency_from_name, parse_times
+from fastrnn.timeseries.seasonal import detect_period, period_from_frequency
+
+__all__ = ["Panel", "Series", "read_panel"]
+
+
+@dataclass(eq=False)
+class Series:
+    """One cleaned series: ``uid`` (its id; a tuple for several id columns), ``y`` (float64
+    (n,), oldest first), ``ticks`` (int64 (n,), its times), ``frequency`` (or None),
+    ``season`` (given or from the frequency; None when neither knows), ``report`` (what the
+    cleaning did) and ``covariates`` ({column: float64 (n,)}) and ``static`` ({column: value})."""
+
+    uid: object
+    y: np.ndarray
+    ticks: np.ndarray
+    frequency: object
+    season: int | None
+    season_source: str
+    report: object
+    covariates: dict = field(default_factory=dict)
+    static: dict = field(default_factory=dict)
+
+    def period(self, x=None):
+        """The seasonal period for training values `x` (default: all of ``y``): ``season``
+        when known, else the autocorrelation's (``detect_period``) for integer steps."""
+        if self.season is not None or self.season_source != "autocorrelation":
+            return self.season
+        return detect_period(self.y if x is None else x)
+
+    def __len__(self):
+        return self.y.shape[0]
+
+
+def _name(uid):
+    return f"series {uid!r}"
+
+
+class _Frame:
+    """Columns of the input, whatever library it came from, as NumPy arrays."""
+
+    def __init__(self, data, name="data"):
+        mod = type(data).__module__.split(".")[0]
+        if mod == "pandas" and hasattr(data, "columns"):
+            self.library, self.names = "pandas", [str(c) for c in data.columns]
+            self._get = lambda c: data[c]
+        elif mod == "polars" and hasattr(data, "columns"):
+            self.library, self.names = "polars", list(data.columns)
+            self._get = lambda c: data[c]
+        elif isinstance(data, dict):
+            self.library, self.names = "dict", [str(c) for c in data]
+            self._get = lambda c: data[c]
+        else:
+            raise TypeError(f"{name} must be a pandas or polars DataFrame, a mapping of columns "
+                            f"or a 1-D array, got {type(data).__name__}")
+        self.data = data
+        self.rows = None
+
+    def has(self, c):
+        return c in self.names
+
+    def require(self, c, what):
+        if c not in self.names:
+            raise ValueError(f"data: no column {c!r} ({what}); columns: "
+                             f"{', '.join(self.names)}")
+
+    def values(self, c):
+        col = self._get(c)
+        if self.library == "pandas":
+            import pandas as pd
+
+            dt = col.dtype
+            if isinstance(dt, pd.PeriodDtype):
+                self.period_freq = dt.freq
+                return col.dt.start_time.to_numpy()
+            if isinstance(dt, pd.DatetimeTZDtype):
+                self.tz = dt.tz
+                return col.dt.tz_convert("UTC").dt.tz_localize(None).to_numpy()
+            if isinstance(dt, pd.CategoricalDtype):
+                return col.astype(object).to_numpy()
+            if (pd.api.types.is_numeric_dtype(dt) and not pd.api.types.is_bool_dtype(dt)
+                    and (col.hasnans or pd.api.types.is_extension_array_dtype(dt))):
+                return col.to_numpy(dtype=np.float64, na_value=np.nan)
+            return col.to_numpy()
+        if self.library == "polars":
+            return col.to_numpy()
+        a = np.asarray(col)
+        if a.ndim != 1:
+            raise ValueError(f"data: column {c!r} must be 1-D, got shape {a.shape}")
+        return a
+
+
+def _numbers(a, col, what):
+    """A column as float64 (NaN for missing); errors name the column."""
+    if a.dtype == object:
+        try:
+            a = np.array([np.nan if v is None else v for v in a], dtype=np.float64)
+        except (TypeError, ValueError):
+            bad = next(v for v in a if not isinstance(v, (int, float, np.number, type(None))))
+            raise ValueError(f"column {col!r} ({what}) must hold numbers, got {bad!r}") from None
+    if a.dtype.kind not in "biuf":
+        raise ValueError(f"column {col!r} ({what}) must hold numbers, got dtype {a.dtype}")
+    a = a.astype(np.float64)
+    inf = np.flatnonzero(np.isinf(a))
+    if inf.size:
+        raise ValueError(f"column {col!r} ({what}): {a[inf[0]]} at position {inf[0]} "
+                         f"({inf.size} infinite value(s)); only finite numbers or missing")
+    return a
+
+
+def _factorize(arrays, cols):
+    """(codes (n,), uids in order of first appearance) of one or more id columns."""
+    for a, c in zip(arrays, cols):
+        missing = [i for i, v in enumerate(a) if v is None or type(v).__name__ == "NAType"
+                   or (isinstance(v, float) and np.isnan(v))]
+        if missing:
+            raise ValueError(f"column {c!r} (id_col): {len(missing)} missing id(s), first at "
+                             f"position {missing[0]}")
+    keys = zip(*arrays) if len(arrays) > 1 else arrays[0]
+    index, codes = {}, np.empty(len(arrays[0]), np.int64)
+    for i, k in enumerate(keys):
+        k = tuple(v.item() if hasattr(v, "item") else v for v in k) if len(arrays) > 1 else (
+            k.item() if hasattr(k, "item") else k)
+        codes[i] = index.setdefault(k, len(index))
+    return codes, list(index)
+
+
+class Panel:
+    """A collection of cleaned series (``read_panel``), iterable in the order the ids first
+    appear, and the door back to the long format (``to_long``)."""
+
+    def __init__(self, series, times, id_cols, time_col, target_col, frame_info):
+        self.series = series
+        self.times = times
+        self.id_cols = id_cols
+        self.time_col = time_col
+        self.target_col = target_col
+        self._info = frame_info
+        self._by_uid = {s.uid: s for s in series}
+        freqs = Counter(s.frequency for s in series if s.frequency is not None)
+        self.frequency = freqs.most_common(1)[0][0] if freqs else None
+
+    def __len__(self):
+        return len(self.series)
+
+    def __iter__(self):
+        return iter(self.series)
+
+    def __getitem__(self, uid):
+        return self._by_uid[uid]
+
+    @property
+    def uids(self):
+        return [s.uid for s in self.series]
+
+    def notes(self):
+        """Every line the cleaning reported, series by series."""
+        return [line for s in self.series for line in s.report.notes()]
+
+    def summary(self):
+        """One line: series, rows, frequency, where the seasonal period came from, and the
+        counts of what the cleaning did."""
+        n = len(self.series)
+        rows = sum(s.report.rows for s in self.series)
+        freq = self.frequency.name if self.frequency is not None else "none"
+        seasons = Counter((s.season, s.season_source) for s in self.series)
+        season = "; ".join(f"season {p} ({src}) for {k}" if len(seasons) > 1 else
+                           f"season {p} ({src})" for (p, src), k in seasons.most_common(3))
+        counts = []
+        for what, attr in (("sorted", "order"), ("with duplicates merged", "duplicates"),
+                           ("with leading or trailing missing values dropped", "edges"),
+                           ("with missing values or gaps filled", "gaps")):
+            if attr == "order":
+                k = sum(s.report.order != "ascending" for s in self.series)
+            elif attr == "gaps":
+                k = sum((s.report.gaps + s.report.missing) > 0 for s in self.series)
+            elif attr == "edges":
+                k = sum((s.report.leading_missing + s.report.trailing_missing) > 0
+                        for s in self.series)
+            else:
+                k = sum(getattr(s.report, attr) > 0 for s in self.series)
+            if k:
+                counts.append(f"{k} {what}")
+        return (f"{n} series, {rows} rows, {self.times.describe}, frequency {freq}, {season}"
+                + (f"; {', '.join(counts)}" if counts else ""))
+
+    # -- the long format out ----------------------------------------------------------------
+    def future_ticks(self, s, h):
+        """The ticks of the `h` times after series `s` (its frequency, else the panel's)."""
+        freq = s.frequency or self.frequency
+        if freq is None:
+            raise ValueError(f"{_name(s.uid)}: its calendar cannot be continued (fewer than "
+                             f"two times and no other series to learn the frequency from); "
+                             f"pass freq=")
+        return s.ticks[-1] + freq.step * np.arange(1, h + 1, dtype=np.int64)
+
+    def future(self, s, h):
+        """The labels of the `h` times after series `s`, written like the input's."""
+        return self.times.write(self.future_ticks(s, h))
+
+    def to_long(self, predictions, h=None):
+        """The long format of forecasts: `predictions` maps a series' uid to a
+        ``Prediction`` (or an array of point forecasts, or a dict of columns of equal length).
+        Returns a frame of the input's library (pandas for a mapping or a NumPy series, when
+        installed; else a dict of columns) with the id column(s), the time column continuing
+        each series' calendar, then ``forecast``, ``lo-L``, ``hi-L``, ... in that order."""
+        ids, times, cols = [[] for _ in self.id_cols], [], {}
+        cache = {}
+        k = 0
+        for uid, pred in predictions.items():
+            s = self._by_uid.get(uid)
+            if s is None:
+                raise ValueError(f"to_long: no series {uid!r} in this panel")
+            block = pred.to_dict() if hasattr(pred, "to_dict") else (
+                dict(pred) if isinstance(pred, dict) else {"forecast": pred})
+            block = {c: np.asarray(v, np.float64).ravel() for c, v in block.items()}
+            n = {v.shape[0] for v in block.values()}
+            if len(n) != 1 or (h is not None and n != {h}):
+                raise ValueError(f"to_long: {_name(uid)}: columns of lengths {sorted(n)}"
+                                 + (f", expected {h}" if h is not None else ""))
+            n = n.pop()
+            key = (int(s.ticks[-1]), s.frequency, n)
+            if key not in cache:
+                cache[key] = list(self.future(s, n))
+            times.extend(cache[key])
+            parts = uid if len(self.id_cols) > 1 else (uid,)
+            for lst, v in zip(ids, parts):
+                lst.extend([v] * n)
+            for c, v in block.items():
+                if c not in cols:
+                    cols[c] = [np.full(k, np.nan)]
+                cols[c].append(v)
+            for c, parts in cols.items():
+                if c not in block:
+                    parts.append(np.full(n, np.nan))
+            k += n
+        out = {c: v for c, v in zip(self.id_cols, ids)}
+        out[self.time_col] = self._time_column(times)
+        for c, parts in cols.items():
+            out[c] = np.concatenate(parts) if parts else np.empty(0)
+        return self._frame(out)
+
+    def to_frame(self):
+        """The cleaned series in the long format (id column(s), time, target)."""
+        ids, ticks, ys = [[] for _ in self.id_cols], [], []
+        for s in self.series:
+            parts = s.uid if len(self.id_cols) > 1 else (s.uid,)
+            for lst, v in zip(ids, parts):
+                lst.extend([v] * len(s))
+            ticks.append(s.ticks)
+            ys.append(s.y)
+        out = {c: v for c, v in zip(self.id_cols, ids)}
+        all_ticks = np.concatenate(ticks) if ticks else np.empty(0, np.int64)
+        out[self.time_col] = self._time_column(list(self.times.write(all_ticks)))
+        out[self.target_col] = np.concatenate(ys) if ys else np.empty(0)
+        return self._frame(out)
+
+    def _time_column(self, labels):
+        info = self._info
+        if not labels or isinstance(labels[0], str):
+            return labels
+        a = np.asarray(labels)
+        if info.get("library") == "pandas" and np.issubdtype(a.dtype, np.datetime64):
+            import pandas as pd
+
+            idx = pd.DatetimeIndex(a)
+            if info.get("period_freq") is not None:
+                return pd.Series(idx.to_period(info["period_freq"]))
+            if info.get("tz") is not None:
+                return pd.Series(idx.tz_localize("UTC").tz_convert(info["tz"]))
+        return a
+
+    def _frame(self, cols):
+        lib = self._info.get("library")
+        if lib == "polars":
+            import polars as pl
+
+            return pl.DataFrame({c: (v.to_numpy() if hasattr(v, "to_numpy") else v)
+                                 for c, v in cols.items()})
+        if lib == "dict":
+            return cols
+        try:
+            import pandas as pd
+        except ImportError:  # pragma: no cover - pandas is optional
+            return cols
+        return pd.DataFrame({c: (v.to_numpy() if hasattr(v, "to_numpy") and
+                                 not hasattr(v, "dt") else v) for c, v in cols.items()})
+
+
+def _single(data, ds, target_col, time_col):
+    """A single series as a mapping of columns: its values, and its times (the pandas index,
+    `ds`, or integer steps 0..n-1)."""
+    name = "series"
+    info = {"library": "numpy"}
+    if type(data).__module__.split(".")[0] == "pandas":          # a pandas Series
+        import pandas as pd
+
+        name = data.name if data.name is not None else "series"
+        if ds is None:
+            idx = data.index
+            if isinstance(idx, pd.PeriodIndex):
+                info["period_freq"] = idx.freq
+                ds = idx.to_timestamp(how="start").to_numpy()
+            elif isinstance(idx, pd.DatetimeIndex) and idx.tz is not None:
+                info["tz"] = idx.tz
+                ds = idx.tz_convert("UTC").tz_localize(None).to_numpy()
+            elif not isinstance(idx, pd.RangeIndex):
+                ds = idx.to_numpy()
+        info["library"] = "pandas"
+        data = data.to_numpy(dtype=np.float64, na_value=np.nan)
+    y = np.asarray(data)
+    if y.ndim == 2 and y.shape[1] == 1:
+        y = y[:, 0]
+    if y.ndim != 1:
+        raise ValueError(f"data: a single series must be 1-D, got shape {y.shape}")
+    if ds is None:
+        ds = np.arange(y.shape[0], dtype=np.int64)
+    ds = np.asarray(ds)
+    if ds.shape != y.shape:
+        raise ValueError(f"ds: {ds.shape[0]} time labels for {y.shape[0]} values")
+    cols = {"unique_id": np.full(y.shape[0], str(name), dtype=object), time_col: ds,
+            target_col: y}
+    return cols, info
+
+
+def read_panel(data, id_col="unique_id", time_col="ds", target_col="y", *, ds=None,
+               fill=None, duplicates="error", freq=None, season=None, format=None,
+               dayfirst=None, covariates=(), static=()):
+    """The series of `data` in the long format, validated and cleaned: a :class:`Panel`.
+
+    data        pandas/polars DataFrame or mapping of columns (one row per series and time),
+                or one series (1-D array or list; pandas Series: its index is the time)
+    id_col      the id column, a list of them (the id is then a tuple), or None: one series
+    time_col    the time column (``fastrnn.data.parse_times`` reads it; ``format=`` and
+                ``dayfirst=`` go there)
+    target_col  the value column (numbers; missing values allowed, see ``fill``)
+    ds          time labels of a single series given as an array (default 0..n-1)
+    fill        None (missing values and calendar gaps are an error), "interpolate",
+                "ffill" or "zero"
+    duplicates  "error", "first", "last", "mean" or "sum" for rows sharing (id, time)
+    freq        the frequency ("D", "W", "M", "Q", "Y", "h", "B", ...; default: inferred
+                per series)
+    season      the seasonal period for every series (default: from the frequency)
+    covariates  columns carried beside the values (numbers, cleaned the same way)
+    static      columns constant within each series (any values), kept per series
+    """
+    info = {}
+    season = _params.check(season, "season", _params.Int(1, none_ok=True))
+    if isinstance(data, (np.ndarray, list, tuple)) or (
+            type(data).__module__.split(".")[0] == "pandas" and getattr(data, "ndim", 0) == 1):
+        data, info = _single(data, ds, target_col, time_col)
+        id_col = "unique_id"
+    elif ds is not None:
+        raise ValueError("ds= is for a single series given as an array; a frame has its "
+                         "time column (time_col=)")
+    frame = _Frame(data)
+    info.setdefault("library", frame.library)
+    id_cols = () if id_col is None else (id_col,) if isinstance(id_col, str) else tuple(id_col)
+    for c, what in [(c, "id_col") for c in id_cols] + [(time_col, "time_col"),
+                                                       (target_col, "target_col")]:
+        frame.require(c, what)
+    for c in (*covariates, *static):
+        frame.require(c, "covariates" if c in covariates else "static")
+    y = _numbers(frame.values(target_col), target_col, "target_col")
+    if y.shape[0] == 0:
+        raise ValueError(f"data: no rows (column {target_col!r} is empty)")
+    raw_times = frame.values(time_col)
+    for attr in ("period_freq", "tz"):
+        if getattr(frame, attr, None) is not None:
+            info[attr] = getattr(frame, attr)
+    times = parse_times(raw_times, format=format, dayfirst=dayfirst, name=f"column {time_col!r}")
+    given_freq = frequency_from_name(freq, unit=times.unit) if freq is not None else None
+    if id_cols:
+        codes, uids = _factorize([frame.values(c) for c in id_cols], id_cols)
+    else:
+        codes, uids = np.zeros(y.shape[0], np.int64), ["series"]
+        id_cols = ("unique_id",)
+    covs = {c: _numbers(frame.values(c), c, "covariates") for c in covariates}
+    stat = {c: frame.values(c) for c in static}
+    order = np.argsort(codes, kind="stable")
+    bounds = np.searchsorted(codes[order], np.arange(len(uids) + 1))
+    series = []
+    for k, uid in enumerate(uids):
+        rows = order[bounds[k]:bounds[k + 1]]
+        name = _name(uid)
+        statics = {}
+        for c, a in stat.items():
+            vals = a[rows]
+            if any(v != vals[0] for v in vals[1:]):
+                raise ValueError(f"{name}: static column {c!r} changes within the series "
+                                 f"({vals[0]!r}, then others)")
+            statics[c] = vals[0].item() if hasattr(vals[0], "item") else vals[0]
+        ticks, values, cols, report = clean_series(
+            times.ticks[rows], y[rows], times=times, frequency=given_freq, fill=fill,
+            duplicates=duplicates, name=name, columns={c: a[rows] for c, a in covs.items()})
+        f = report.frequency
+        if season is not None:
+            p, src = season, "given"
+        elif f is not None and f.unit != "step":
+            p, src = period_from_frequency(f), "from the frequency"
+        elif times.unit == "step":
+            p, src = None, "autocorrelation"
+        else:
+            p, src = None, "none"
+        series.append(Series(uid, values, ticks, f, p, src, report, cols, statics))
+    return Panel(series, times, id_cols, time_col, target_col, info)
