@@ -7,7 +7,10 @@
 // (4) releases the GIL and calls the kernel. No arithmetic happens here. The forward functions
 // return, besides their results, the tuple of saved arrays that the matching backward function
 // takes back; the backward functions re-check that tuple, so a stale or edited cache raises
-// instead of reading out of bounds.
+// instead of reading out of bounds. The h_seq a forward function returns is a read-only view of
+// the one its tuple holds, so that editing a result cannot change a later backward pass.
+// Interruption: the kernels stop at a step or chunk boundary when Ctrl-C is pressed, and the
+// call raises KeyboardInterrupt (signals.hpp).
 #include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
 
@@ -24,6 +27,7 @@
 #include "fastrnn/gru.hpp"
 #include "fastrnn/lstm.hpp"
 #include "register.hpp"
+#include "signals.hpp"
 
 namespace fastrnn {
 namespace bindings {
@@ -95,8 +99,7 @@ void release_block(void* data) {
 template <class T>
 py::array_t<T> empty(Shape shape) {
   std::vector<py::ssize_t> dims(shape.begin(), shape.end());
-  size_t n = 1;
-  for (auto d : dims) n *= static_cast<size_t>(d);
+  const size_t n = static_cast<size_t>(size_product(shape, "an output array"));
   if (n * sizeof(T) < BlockPool::kMinBytes) return py::array_t<T>(dims);
   const size_t bytes = kHeader + n * sizeof(T);
   char* base = static_cast<char*>(pool().get(bytes));
@@ -104,6 +107,23 @@ py::array_t<T> empty(Shape shape) {
   T* data = reinterpret_cast<T*>(base + kHeader);
   py::capsule owner(data, release_block);
   return py::array_t<T>(dims, data, owner);
+}
+
+// A read-only view of `a`, which it keeps alive (a stays writeable: the cache holds it). Made
+// through NumPy's C API directly: this runs on every forward call, and py::array's constructor
+// copies the shape and strides into two vectors first.
+py::array read_only_view(const py::array& a) {
+  auto& api = py::detail::npy_api::get();
+  PyObject* v = api.PyArray_NewFromDescr_(
+      api.PyArray_Type_, a.dtype().release().ptr(), static_cast<int>(a.ndim()),
+      const_cast<Py_intptr_t*>(a.shape()), const_cast<Py_intptr_t*>(a.strides()),
+      const_cast<void*>(a.data()), /*flags: not writeable*/ 0, nullptr);
+  if (!v) throw py::error_already_set();
+  if (api.PyArray_SetBaseObject_(v, a.inc_ref().ptr()) < 0) {
+    Py_DECREF(v);
+    throw py::error_already_set();
+  }
+  return py::reinterpret_steal<py::array>(v);
 }
 
 // The state after the last step: seq[:, T-1] when T > 0, else the initial state (or zeros).
@@ -128,15 +148,24 @@ struct Dims {
   int64_t B, T, I, H;
 };
 
-// x must be (B, T, I); U must be (H, G*H) with H >= 1; returns the dimensions.
-Dims read_dims(const py::array& x, const py::array& U, int gates, const char* u_sym) {
+// x must be (B, T, I); U must be (H, G*H) with H >= 1; returns the dimensions. `x_name` and
+// `u_name` say where the arrays came from ("cache x" in a backward call). Every array of the call
+// (the (B, T, G*H) gates above all) must be small enough to index without overflow.
+Dims read_dims(const py::array& x, const py::array& U, int gates, const char* u_sym,
+               const char* x_name = "x", const char* u_name = "U") {
   if (x.ndim() != 3)
-    throw py::value_error("x must have shape (B, T, I) (3 dimensions), got " +
+    throw py::value_error(std::string(x_name) + " must have shape (B, T, I) (3 dimensions), got " +
                           shape_str(shape_of(x)));
   if (U.ndim() != 2 || U.shape(0) < 1 || U.shape(1) != gates * U.shape(0))
-    throw py::value_error(std::string("U must have shape ") + u_sym + " with H >= 1, got " +
-                          shape_str(shape_of(U)));
-  return {x.shape(0), x.shape(1), x.shape(2), U.shape(0)};
+    throw py::value_error(std::string(u_name) + " must have shape " + u_sym +
+                          " with H >= 1, got " + shape_str(shape_of(U)));
+  const Dims d{x.shape(0), x.shape(1), x.shape(2), U.shape(0)};
+  if (checked_product({d.B, d.T, gates, d.H}) < 0 || checked_product({d.B, d.T, d.I}) < 0 ||
+      checked_product({d.I, gates, d.H}) < 0)
+    throw py::value_error(std::string("the arrays of a call with ") + x_name + " of shape " +
+                          shape_str(shape_of(x)) + " and H = " + std::to_string(d.H) +
+                          " are too large (more than 2^56 elements)");
+  return d;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -154,20 +183,23 @@ py::tuple elman_forward_t(const py::array& x_in, const py::handle& W_, const py:
   py::object h0 = optional_checked<T>(h0_, "h0", {d.B, d.H}, "(B, H)");
   auto h_seq = empty<T>({d.B, d.T, d.H});
   const T* h0p = ptr_or_null<T>(h0);
+  const PythonSignals signals;
   {
     py::gil_scoped_release nogil;
     fastrnn::elman_forward<T>(d.B, d.T, d.I, d.H, act, x.data(), W.data(), U.data(), b.data(), h0p,
                               h_seq.mutable_data());
   }
+  if (signals.interrupted()) signals.raise();
   auto h_last = last_state<T>(h_seq, d.B, d.T, d.H, h0p);
-  return py::make_tuple(h_seq, h_last, py::make_tuple(x, W, U, h0, h_seq));
+  return py::make_tuple(read_only_view(h_seq), h_last, py::make_tuple(x, W, U, h0, h_seq));
 }
 
 template <class T>
 py::tuple elman_backward_t(const py::tuple& saved, const py::object& dh_seq_,
                            const py::object& dh_last_, Activation act) {
   const py::array x_in = float_array(saved[0], "cache x");
-  const Dims d = read_dims(x_in, float_array(saved[2], "cache U"), kElman.gates, kElman.u_symbol);
+  const Dims d = read_dims(x_in, float_array(saved[2], "cache U"), kElman.gates, kElman.u_symbol,
+                           "cache x", "cache U");
   auto x = cached<T>(saved[0], "cache x", {d.B, d.T, d.I}, "(B, T, I)");
   auto W = cached<T>(saved[1], "cache W", {d.I, d.H}, kElman.w_symbol);
   auto U = cached<T>(saved[2], "cache U", {d.H, d.H}, kElman.u_symbol);
@@ -183,11 +215,13 @@ py::tuple elman_backward_t(const py::tuple& saved, const py::object& dh_seq_,
   const T *h0p = ptr_or_null<T>(h0), *dsp = ptr_or_null<T>(dh_seq), *dlp = ptr_or_null<T>(dh_last);
   T *dxp = dx.mutable_data(), *dWp = dW.mutable_data(), *dUp = dU.mutable_data(),
     *dbp = db.mutable_data(), *dh0p = dh0.mutable_data();
+  const PythonSignals signals;
   {
     py::gil_scoped_release nogil;
     fastrnn::elman_backward<T>(d.B, d.T, d.I, d.H, act, x.data(), W.data(), U.data(), h0p,
                                h_seq.data(), dsp, dlp, dxp, dWp, dUp, dbp, dh0p);
   }
+  if (signals.interrupted()) signals.raise();
   return py::make_tuple(dx, dW, dU, db, dh0);
 }
 
@@ -212,14 +246,16 @@ py::tuple lstm_forward_t(const py::array& x_in, const py::handle& W_, const py::
   auto gates = empty<T>({d.B, d.T, G});
   const T *h0p = ptr_or_null<T>(h0), *c0p = ptr_or_null<T>(c0);
   T *hp = h_seq.mutable_data(), *cp = c_seq.mutable_data(), *gp = gates.mutable_data();
+  const PythonSignals signals;
   {
     py::gil_scoped_release nogil;
     fastrnn::lstm_forward<T>(d.B, d.T, d.I, d.H, act, x.data(), W.data(), U.data(), b.data(), h0p,
                              c0p, hp, cp, gp);
   }
+  if (signals.interrupted()) signals.raise();
   auto h_last = last_state<T>(h_seq, d.B, d.T, d.H, h0p);
   auto c_last = last_state<T>(c_seq, d.B, d.T, d.H, c0p);
-  return py::make_tuple(h_seq, h_last, c_last,
+  return py::make_tuple(read_only_view(h_seq), h_last, c_last,
                         py::make_tuple(x, W, U, h0, c0, h_seq, c_seq, gates));
 }
 
@@ -227,7 +263,8 @@ template <class T>
 py::tuple lstm_backward_t(const py::tuple& saved, const py::object& dh_seq_,
                           const py::object& dh_last_, const py::object& dc_last_, Activation act) {
   const py::array x_in = float_array(saved[0], "cache x");
-  const Dims d = read_dims(x_in, float_array(saved[2], "cache U"), kLstm.gates, kLstm.u_symbol);
+  const Dims d = read_dims(x_in, float_array(saved[2], "cache U"), kLstm.gates, kLstm.u_symbol,
+                           "cache x", "cache U");
   const int64_t G = kLstm.gates * d.H;
   auto x = cached<T>(saved[0], "cache x", {d.B, d.T, d.I}, "(B, T, I)");
   auto W = cached<T>(saved[1], "cache W", {d.I, G}, kLstm.w_symbol);
@@ -250,12 +287,14 @@ py::tuple lstm_backward_t(const py::tuple& saved, const py::object& dh_seq_,
           *dlp = ptr_or_null<T>(dh_last), *dcp = ptr_or_null<T>(dc_last);
   T *dxp = dx.mutable_data(), *dWp = dW.mutable_data(), *dUp = dU.mutable_data(),
     *dbp = db.mutable_data(), *dh0p = dh0.mutable_data(), *dc0p = dc0.mutable_data();
+  const PythonSignals signals;
   {
     py::gil_scoped_release nogil;
     fastrnn::lstm_backward<T>(d.B, d.T, d.I, d.H, act, x.data(), W.data(), U.data(), h0p, c0p,
                               h_seq.data(), c_seq.data(), gates.data(), dsp, dlp, dcp, dxp, dWp,
                               dUp, dbp, dh0p, dc0p);
   }
+  if (signals.interrupted()) signals.raise();
   return py::make_tuple(dx, dW, dU, db, dh0, dc0);
 }
 
@@ -280,20 +319,24 @@ py::tuple gru_forward_t(const py::array& x_in, const py::handle& W_, const py::h
   auto rec_h = empty<T>({d.B, d.T, d.H});
   const T* h0p = ptr_or_null<T>(h0);
   T *hp = h_seq.mutable_data(), *gp = gates.mutable_data(), *rp = rec_h.mutable_data();
+  const PythonSignals signals;
   {
     py::gil_scoped_release nogil;
     fastrnn::gru_forward<T>(d.B, d.T, d.I, d.H, reset_after, act, x.data(), W.data(), U.data(),
                             b.data(), h0p, hp, gp, rp);
   }
+  if (signals.interrupted()) signals.raise();
   auto h_last = last_state<T>(h_seq, d.B, d.T, d.H, h0p);
-  return py::make_tuple(h_seq, h_last, py::make_tuple(x, W, U, h0, h_seq, gates, rec_h));
+  return py::make_tuple(read_only_view(h_seq), h_last,
+                        py::make_tuple(x, W, U, h0, h_seq, gates, rec_h));
 }
 
 template <class T>
 py::tuple gru_backward_t(const py::tuple& saved, const py::object& dh_seq_,
                          const py::object& dh_last_, bool reset_after, Activation act) {
   const py::array x_in = float_array(saved[0], "cache x");
-  const Dims d = read_dims(x_in, float_array(saved[2], "cache U"), kGru.gates, kGru.u_symbol);
+  const Dims d = read_dims(x_in, float_array(saved[2], "cache U"), kGru.gates, kGru.u_symbol,
+                           "cache x", "cache U");
   const int64_t G = kGru.gates * d.H;
   auto x = cached<T>(saved[0], "cache x", {d.B, d.T, d.I}, "(B, T, I)");
   auto W = cached<T>(saved[1], "cache W", {d.I, G}, kGru.w_symbol);
@@ -312,25 +355,42 @@ py::tuple gru_backward_t(const py::tuple& saved, const py::object& dh_seq_,
   const T *h0p = ptr_or_null<T>(h0), *dsp = ptr_or_null<T>(dh_seq), *dlp = ptr_or_null<T>(dh_last);
   T *dxp = dx.mutable_data(), *dWp = dW.mutable_data(), *dUp = dU.mutable_data(),
     *dbp = db.mutable_data(), *dh0p = dh0.mutable_data();
+  const PythonSignals signals;
   {
     py::gil_scoped_release nogil;
     fastrnn::gru_backward<T>(d.B, d.T, d.I, d.H, reset_after, act, x.data(), W.data(), U.data(),
                              h0p, h_seq.data(), gates.data(), rec_h.data(), dsp, dlp, dxp, dWp,
                              dUp, dbp, dh0p);
   }
+  if (signals.interrupted()) signals.raise();
   return py::make_tuple(dx, dW, dU, db, dh0);
 }
 
 // dtype dispatch: the dtype of x decides; every other array must match it.
 py::array x_of(const py::handle& x) { return float_array(x, "x"); }
 py::array cache_x(const py::tuple& saved) {
-  if (saved.size() < 1) throw py::value_error("cache is empty; pass the cache of a forward call");
-  return float_array(saved[0], "cache x");
+  try {
+    return float_array(saved[0], "cache x");
+  } catch (const py::type_error& e) {
+    throw py::value_error(std::string(e.what()) +
+                          " (the cache is damaged: pass the cache of a forward call unchanged)");
+  }
 }
-void check_cache_len(const py::tuple& saved, size_t n, const char* cell) {
-  if (saved.size() != n)
+
+// The saved arrays of a cache: the tuple of n a <cell>_forward call returned (ValueError naming
+// what came instead, as for any other damage to a cache).
+py::tuple cache_tuple(const py::handle& saved, size_t n, const char* cell) {
+  if (!PyTuple_Check(saved.ptr()))
+    throw py::value_error(std::string("cache does not come from ") + cell +
+                          "_forward of the cpp backend: its saved arrays must be the tuple of " +
+                          std::to_string(n) + " that the forward call returned, got " +
+                          std::string(py::str(py::type::handle_of(saved).attr("__name__"))) +
+                          "; pass the cache of a forward call unchanged");
+  py::tuple t = py::reinterpret_borrow<py::tuple>(saved);
+  if (t.size() != n)
     throw py::value_error(std::string("cache does not come from ") + cell + "_forward: expected " +
-                          std::to_string(n) + " saved arrays, got " + std::to_string(saved.size()));
+                          std::to_string(n) + " saved arrays, got " + std::to_string(t.size()));
+  return t;
 }
 
 // The Python name of a cell's entry point: its table name + "_forward" or "_backward".
@@ -344,7 +404,7 @@ void register_cells(py::module_& m) {
   m.def(
       entry(kElman, "_forward").c_str(),
       [](const py::handle& x, const py::handle& W, const py::handle& U, const py::handle& b,
-         const py::object& h0, const std::string& activation) {
+         const py::object& h0, const py::handle& activation) {
         const py::array xa = x_of(x);
         const Activation act = parse_activation(activation, "activation");
         return is_double(xa) ? elman_forward_t<double>(xa, W, U, b, h0, act)
@@ -355,9 +415,9 @@ void register_cells(py::module_& m) {
 
   m.def(
       entry(kElman, "_backward").c_str(),
-      [](const py::tuple& saved, const py::object& dh_seq, const py::object& dh_last,
-         const std::string& activation) {
-        check_cache_len(saved, 5, kElman.name);
+      [](const py::handle& saved_, const py::object& dh_seq, const py::object& dh_last,
+         const py::handle& activation) {
+        const py::tuple saved = cache_tuple(saved_, 5, kElman.name);
         const Activation act = parse_activation(activation, "activation");
         return is_double(cache_x(saved)) ? elman_backward_t<double>(saved, dh_seq, dh_last, act)
                                          : elman_backward_t<float>(saved, dh_seq, dh_last, act);
@@ -368,8 +428,8 @@ void register_cells(py::module_& m) {
   m.def(
       entry(kLstm, "_forward").c_str(),
       [](const py::handle& x, const py::handle& W, const py::handle& U, const py::handle& b,
-         const py::object& h0, const py::object& c0, const std::string& activation,
-         const std::string& recurrent_activation) {
+         const py::object& h0, const py::object& c0, const py::handle& activation,
+         const py::handle& recurrent_activation) {
         const py::array xa = x_of(x);
         const Activation act = parse_activation(activation, "activation");
         check_recurrent_activation(recurrent_activation);
@@ -382,9 +442,9 @@ void register_cells(py::module_& m) {
 
   m.def(
       entry(kLstm, "_backward").c_str(),
-      [](const py::tuple& saved, const py::object& dh_seq, const py::object& dh_last,
-         const py::object& dc_last, const std::string& activation) {
-        check_cache_len(saved, 8, kLstm.name);
+      [](const py::handle& saved_, const py::object& dh_seq, const py::object& dh_last,
+         const py::object& dc_last, const py::handle& activation) {
+        const py::tuple saved = cache_tuple(saved_, 8, kLstm.name);
         const Activation act = parse_activation(activation, "activation");
         return is_double(cache_x(saved))
                    ? lstm_backward_t<double>(saved, dh_seq, dh_last, dc_last, act)
@@ -396,8 +456,8 @@ void register_cells(py::module_& m) {
   m.def(
       entry(kGru, "_forward").c_str(),
       [](const py::handle& x, const py::handle& W, const py::handle& U, const py::handle& b,
-         const py::object& h0, bool reset_after, const std::string& activation,
-         const std::string& recurrent_activation) {
+         const py::object& h0, bool reset_after, const py::handle& activation,
+         const py::handle& recurrent_activation) {
         const py::array xa = x_of(x);
         const Activation act = parse_activation(activation, "activation");
         check_recurrent_activation(recurrent_activation);
@@ -410,9 +470,9 @@ void register_cells(py::module_& m) {
 
   m.def(
       entry(kGru, "_backward").c_str(),
-      [](const py::tuple& saved, const py::object& dh_seq, const py::object& dh_last,
-         bool reset_after, const std::string& activation) {
-        check_cache_len(saved, 7, kGru.name);
+      [](const py::handle& saved_, const py::object& dh_seq, const py::object& dh_last,
+         bool reset_after, const py::handle& activation) {
+        const py::tuple saved = cache_tuple(saved_, 7, kGru.name);
         const Activation act = parse_activation(activation, "activation");
         return is_double(cache_x(saved))
                    ? gru_backward_t<double>(saved, dh_seq, dh_last, reset_after, act)

@@ -55,12 +55,65 @@ auto parse(const std::string& name, const char* arg, const std::vector<Entry>& t
   return parse(name, arg, table.data(), table.size());
 }
 
+// An argument of the wrong kind: fastrnn._params.ParameterError (a TypeError and a ValueError,
+// what the Python backends raise), or TypeError where that module cannot be imported.
+[[noreturn]] inline void throw_parameter_error(const std::string& message) {
+  PyObject* cls = PyExc_TypeError;
+  py::object holder;
+  try {
+    holder = py::module_::import("fastrnn._params").attr("ParameterError");
+    cls = holder.ptr();
+  } catch (const py::error_already_set&) {
+  }
+  PyErr_SetString(cls, message.c_str());
+  throw py::error_already_set();
+}
+
+// The str `obj`, or a ParameterError "<arg> must be one of 'a', 'b'; got <repr>".
+template <class Entry, size_t N>
+std::string option_name(const py::handle& obj, const char* arg, const Entry (&table)[N]) {
+  if (PyUnicode_Check(obj.ptr())) return obj.cast<std::string>();
+  std::string known;
+  for (size_t i = 0; i < N; ++i)
+    known += (known.empty() ? "'" : ", '") + std::string(table[i].name) + "'";
+  throw_parameter_error(std::string(arg) + " must be one of " + known + "; got " +
+                        std::string(py::repr(obj)));
+}
+
 inline Activation parse_activation(const std::string& name, const char* arg = "activation") {
   return parse(name, arg, kActivations);
 }
+inline Activation parse_activation(const py::handle& obj, const char* arg = "activation") {
+  return parse_activation(option_name(obj, arg, kActivations), arg);
+}
 
-inline void check_recurrent_activation(const std::string& name) {
-  parse(name, "recurrent_activation", kRecurrentActivations);
+inline void check_recurrent_activation(const py::handle& obj) {
+  parse(option_name(obj, "recurrent_activation", kRecurrentActivations), "recurrent_activation",
+        kRecurrentActivations);
+}
+
+// a * b * ... for sizes (>= 0) that index arrays, or -1 when the product exceeds 2^56 (no array
+// that large can exist, and sizes below it can be multiplied by the small constants of the
+// kernels, by sizeof(T) or added to each other without overflowing int64).
+inline int64_t checked_product(std::initializer_list<int64_t> factors) {
+  constexpr int64_t kMax = int64_t(1) << 56;
+  for (int64_t f : factors)
+    if (f <= 0) return f < 0 ? -1 : 0;
+  int64_t p = 1;
+  for (int64_t f : factors) {
+    if (p > kMax / f) return -1;
+    p *= f;
+  }
+  return p;
+}
+
+// The same, raising ValueError "<what> is too large" instead of returning -1.
+inline int64_t size_product(std::initializer_list<int64_t> factors, const char* what) {
+  const int64_t p = checked_product(factors);
+  if (p < 0)
+    throw py::value_error(std::string(what) + " is too large (more than 2^56 elements) or has a " +
+                          "negative size");
+  return p;
 }
 
 // d[key] as V, or `fallback` when the key is missing or None; TypeError for a wrong type.
@@ -95,6 +148,20 @@ inline std::vector<int64_t> shape_of(const py::array& a) {
 
 inline std::string dtype_name(bool dbl) { return dbl ? "float64" : "float32"; }
 
+// np.asarray(obj) (a new reference), or null with the error NumPy raised left set; a MemoryError
+// stays one (array::ensure would clear it, and a binding would then report an internal error).
+inline py::array as_array(const py::handle& obj, int flags = 0, PyObject* dtype = nullptr) {
+  auto& api = py::detail::npy_api::get();
+  return py::reinterpret_steal<py::array>(api.PyArray_FromAny_(
+      obj.ptr(), dtype, 0, 0, py::detail::npy_api::NPY_ARRAY_ENSUREARRAY_ | flags, nullptr));
+}
+
+// Re-raises a pending MemoryError (a conversion or copy that did not fit); clears anything else.
+inline void keep_memory_error() {
+  if (PyErr_ExceptionMatches(PyExc_MemoryError)) throw py::error_already_set();
+  PyErr_Clear();
+}
+
 // np.asarray(obj) with a float32/float64 dtype; anything else is a TypeError naming `name`.
 // Arrays are taken as they are (no conversion call): this path runs for every argument of every
 // call, and at streaming sizes it is a good part of the call's cost.
@@ -103,9 +170,9 @@ inline py::array float_array(const py::handle& obj, const char* name) {
   if (py::isinstance<py::array>(obj)) {
     a = py::reinterpret_borrow<py::array>(obj);
   } else {
-    a = py::array::ensure(obj);
+    a = as_array(obj);
     if (!a) {
-      PyErr_Clear();
+      keep_memory_error();
       throw py::type_error(std::string(name) + " must be a float32 or float64 array, got " +
                            std::string(py::str(py::type::handle_of(obj).attr("__name__"))));
     }
@@ -165,8 +232,8 @@ py::array_t<T, py::array::c_style> checked(const py::handle& obj, const char* na
                           shape_str(std::vector<int64_t>(expected)) + ", got " +
                           shape_str(shape_of(a)));
   using Contiguous = py::array_t<T, py::array::c_style>;
-  Contiguous c = Contiguous::check_(a) ? py::reinterpret_borrow<Contiguous>(a) : Contiguous::ensure(a);
-  if (!c) throw py::error_already_set();
+  // The converting constructor keeps NumPy's error (MemoryError for a copy that does not fit).
+  Contiguous c = Contiguous::check_(a) ? py::reinterpret_borrow<Contiguous>(a) : Contiguous(a);
   if (check_finite) {
     const int64_t k = first_non_finite(c.data(), c.size());
     if (k >= 0)
@@ -189,16 +256,23 @@ py::object optional_checked(const py::object& obj, const char* name, Shape expec
 }
 
 // The arrays of a cache: shape and dtype re-checked (a damaged cache must not read out of
-// bounds), finiteness not (the forward pass produced them from finite inputs).
+// bounds), finiteness not (the forward pass produced them from finite inputs). Any mismatch is
+// a ValueError, as for every other damage to a cache.
 template <class T>
 py::array_t<T, py::array::c_style> cached(const py::handle& obj, const char* name, Shape expected,
                                           const char* sym) {
-  return checked<T>(obj, name, expected, sym, "cache x", false);
+  try {
+    return checked<T>(obj, name, expected, sym, "cache x", false);
+  } catch (const py::type_error& e) {
+    throw py::value_error(std::string(e.what()) +
+                          " (the cache is damaged: pass the cache of a forward call unchanged)");
+  }
 }
 template <class T>
 py::object optional_cached(const py::object& obj, const char* name, Shape expected,
                            const char* sym) {
-  return optional_checked<T>(obj, name, expected, sym, "cache x", false);
+  if (obj.is_none()) return py::none();
+  return cached<T>(obj, name, expected, sym);
 }
 
 // An output array we write into: exactly dtype T, C-contiguous, writeable, `size` entries.
@@ -221,33 +295,32 @@ T* writable(const py::handle& obj, const std::string& name, int64_t size) {
 // An input array of dtype T (exactly; no silent casts), made C-contiguous.
 template <class T>
 py::array_t<T, py::array::c_style> input(const py::handle& obj, const std::string& name) {
-  py::array a = py::array::ensure(obj);
+  py::array a = as_array(obj);
   if (!a) {
-    PyErr_Clear();
+    keep_memory_error();
     throw py::type_error(name + " must be a NumPy array");
   }
   if (!a.dtype().is(py::dtype::of<T>()))
     throw py::type_error(name + " must have dtype " + dtype_name(sizeof(T) == 8) + ", got " +
                          std::string(py::str(a.dtype())));
-  auto c = py::array_t<T, py::array::c_style>::ensure(a);
-  if (!c) throw py::error_already_set();
-  return c;
+  using Contiguous = py::array_t<T, py::array::c_style>;
+  return Contiguous::check_(a) ? py::reinterpret_borrow<Contiguous>(a) : Contiguous(a);
 }
 
 // An integer array of `size` entries, each in [0, bound), as int64.
 inline py::array_t<int64_t, py::array::c_style> index_array(const py::handle& obj,
                                                             const std::string& name,
                                                             int64_t size, int64_t bound) {
-  py::array a = py::array::ensure(obj);
+  py::array a = as_array(obj);
   if (!a) {
-    PyErr_Clear();
+    keep_memory_error();
     throw py::type_error(name + " must be an integer array");
   }
   const char kind = a.dtype().kind();
   if (kind != 'i' && kind != 'u')
     throw py::type_error(name + " must hold integers, got dtype " + std::string(py::str(a.dtype())));
-  auto c = py::array_t<int64_t, py::array::c_style | py::array::forcecast>::ensure(a);
-  if (!c) throw py::error_already_set();
+  using Indices = py::array_t<int64_t, py::array::c_style | py::array::forcecast>;
+  Indices c = Indices::check_(a) ? py::reinterpret_borrow<Indices>(a) : Indices(a);
   if (c.size() != size)
     throw py::value_error(name + " must have " + std::to_string(size) + " entries, got " +
                           std::to_string(c.size()));

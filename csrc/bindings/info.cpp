@@ -1,4 +1,4 @@
-// What the compiled core is: threads, instruction set, OpenMP, and its cell table (cells.hpp),
+// What the compiled core is: threads, instruction set, and its cell table (cells.hpp),
 // which tests/kernels/test_cells_table.py compares with fastrnn.cells.
 #include <pybind11/pybind11.h>
 
@@ -6,11 +6,8 @@
 
 #include "fastrnn/cells.hpp"
 #include "fastrnn/cpu.hpp"
+#include "fastrnn/pool.hpp"
 #include "register.hpp"
-
-#ifdef _OPENMP
-#include <omp.h>
-#endif
 
 namespace py = pybind11;
 
@@ -18,24 +15,16 @@ namespace fastrnn {
 namespace bindings {
 
 void register_info(py::module_& m) {
-  m.def("max_threads", []() {
-#ifdef _OPENMP
-    return omp_get_max_threads();
-#else
-    return 1;
-#endif
-  }, "Threads the kernels may use (OMP_NUM_THREADS, else the core count).");
+  m.def("max_threads", &pool::max_threads,
+        "Threads a kernel call may use: set_max_threads, else FASTRNN_NUM_THREADS, else "
+        "OMP_NUM_THREADS, else the CPUs this process may run on.");
+  m.def("set_max_threads", [](int n) {
+    if (n < 1) throw py::value_error("threads must be a positive integer, got " + std::to_string(n));
+    pool::set_max_threads(n);
+  }, py::arg("threads"), "Sets the threads kernel calls may use (from the next call on).");
   m.def("isa", []() { return std::string(fastrnn::cpu_isa()); },
         "Instruction set the kernels run with: 'avx512', 'avx2' or 'baseline' (FASTRNN_ISA can "
         "lower it).");
-  m.attr("openmp") = py::bool_(
-#ifdef _OPENMP
-      true
-#else
-      false
-#endif
-  );
-
   py::list cells;
   for (const CellInfo& c : kCells) cells.append(py::make_tuple(c.name, c.gates, c.states));
   m.attr("cells") = py::tuple(cells);

@@ -5,7 +5,14 @@
 // everything the C++ side would otherwise trust (dtypes, sizes, offsets, index ranges, writeable
 // contiguous outputs; checks.hpp) and raises ValueError / TypeError naming the argument; it does
 // no arithmetic. Finiteness of x and y is fit's check: a NaN that got through would only give a
-// non-finite loss, which stops the epoch.
+// non-finite loss, which stops the epoch. Sizes are multiplied only through size_product, which
+// raises ValueError instead of overflowing.
+//
+// Ctrl-C (signals.hpp): the epoch stops at the next batch boundary (a batch in progress is
+// dropped whole), params and slots keep the last completed update, and epoch() raises the
+// KeyboardInterrupt with the epoch's result dict (as epoch() returns it: batches, iterations,
+// ...) as its `fastrnn_epoch` attribute, so that the caller can bring its optimiser's iteration
+// count up to date.
 #include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
 
@@ -18,6 +25,7 @@
 #include "fastrnn/cells.hpp"
 #include "fastrnn/train.hpp"
 #include "register.hpp"
+#include "signals.hpp"
 
 namespace fastrnn {
 namespace bindings {
@@ -160,7 +168,7 @@ class PyTrainer {
     auto x = input<T>(x_, "x");
     if (x.ndim() < 1 || x.shape(0) < 1) throw py::value_error("x must have at least one sample");
     const int64_t n = x.shape(0);
-    if (x.size() != n * in_per_sample_)
+    if (x.size() != size_product({n, in_per_sample_}, "x"))
       throw py::value_error("x must have " + std::to_string(in_per_sample_) +
                             " numbers per sample for this model, got " +
                             std::to_string(x.size() / n));
@@ -169,10 +177,10 @@ class PyTrainer {
     py::array_t<int64_t, py::array::c_style> labels;
     const bool sparse = loss_.kind == LossKind::SparseCategoricalCrossentropy;
     if (sparse) {
-      labels = index_array(y_, "y (class labels)", n * R, C);
+      labels = index_array(y_, "y (class labels)", size_product({n, R}, "y"), C);
     } else {
       y = input<T>(y_, "y");
-      if (y.size() != n * R * C)
+      if (y.size() != size_product({n, R, C}, "y"))
         throw py::value_error("y must have " + std::to_string(R * C) +
                               " numbers per sample for this model, got " +
                               std::to_string(double(y.size()) / double(n)));
@@ -196,23 +204,28 @@ class PyTrainer {
         if (!s.dropout) throw py::value_error(name + ": this layer takes no dropout mask");
         const int64_t cols = mask_columns(s);
         auto a = input<T>(ml[l], name);
-        if (a.size() != n * cols)
-          throw py::value_error(name + " must have " + std::to_string(n * cols) +
+        const int64_t want = size_product({n, cols}, name.c_str());
+        if (a.size() != want)
+          throw py::value_error(name + " must have " + std::to_string(want) +
                                 " entries (n, " + std::to_string(cols) + "), got " +
                                 std::to_string(a.size()));
         mask_ptrs[l] = a.data();
         mask_arrays.push_back(a);
       }
     }
-    T* pred = pred_.is_none() ? nullptr : writable<T>(pred_, "pred", n * R * C);
+    T* pred = pred_.is_none() ? nullptr
+                              : writable<T>(pred_, "pred", size_product({n, R, C}, "pred"));
 
     EpochResult r;
+    const PythonSignals signals;
     {
       py::gil_scoped_release nogil;
       r = tr.epoch(n, x.data(), sparse ? nullptr : y.data(), sparse ? labels.data() : nullptr,
                    have_order ? order.data() : nullptr, batch_size, mask_ptrs.data(), params,
                    slots.data(), opt, iterations, pred);
     }
+    std::unique_ptr<py::error_already_set> interrupt;
+    if (signals.interrupted()) interrupt.reset(new py::error_already_set(signals.pending()));
     py::dict out;
     out["batches"] = r.batches;
     out["samples"] = r.samples;
@@ -222,6 +235,13 @@ class PyTrainer {
     out["stop_batch"] = r.stop_batch;
     out["stop_loss"] = r.stop_loss;
     out["rolled_back"] = r.rolled_back;
+    if (interrupt) {  // what the epoch got done goes with the KeyboardInterrupt
+      try {
+        interrupt->value().attr("fastrnn_epoch") = out;
+      } catch (const py::error_already_set&) {  // an exception that takes no attributes
+      }
+      throw *interrupt;
+    }
     return out;
   }
 

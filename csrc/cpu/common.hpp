@@ -2,13 +2,13 @@
 // functions specialised per activation, bias broadcast, column sums, the shifted state sequence,
 // and the reduction of per-thread weight gradients. Compiled per instruction set (isa.hpp).
 //
-// Threading model: one OpenMP region per kernel call. Each thread owns a contiguous slice of
-// the batch and runs the whole time loop on it, so there is no synchronisation per step; with
-// batch-first storage a slice of rows [b0, b1) is also a contiguous block of (b, t) rows, so the
-// input projection and the weight-gradient products are single products per thread. Weight
-// gradients are summed per thread into private slots and added up once at the end. Nothing
-// inside a region allocates or throws (an exception cannot leave an OpenMP region): scratch
-// space is allocated before it.
+// Threading model: one parallel call of the pool (fastrnn/pool.hpp) per kernel call. Each slice
+// is a contiguous part of the batch whose whole time loop one thread runs, so there is no
+// synchronisation per step; with batch-first storage a slice of rows [b0, b1) is also a
+// contiguous block of (b, t) rows, so the input projection and the weight-gradient products are
+// single products per slice. Weight gradients are summed per slice into private slots and added
+// up once at the end. Nothing inside a slice allocates or throws (pool::run's tasks must not
+// throw): scratch space is allocated before it.
 #pragma once
 
 #include <algorithm>
@@ -16,14 +16,12 @@
 #include <cstring>
 #include <type_traits>
 
-#ifdef _OPENMP
-#include <omp.h>
-#endif
-
 #include "fastmath.hpp"
 #include "gemm.hpp"
 #include "fastrnn/activations.hpp"  // the Activation enum (its functions are for other users)
+#include "fastrnn/interrupt.hpp"
 #include "isa.hpp"
+#include "fastrnn/pool.hpp"
 
 namespace fastrnn {
 namespace FASTRNN_ISA_NS {
@@ -98,33 +96,37 @@ class ScratchArrays {
 // Threads worth using: one per batch row at most, and one in all when the whole call is too
 // small to repay waking a team (about 0.2 MFLOP, a few microseconds of arithmetic).
 inline int plan_threads(int64_t batch, double flops) {
-#ifdef _OPENMP
   if (flops < 2e5 || batch < 2) return 1;
-  const int64_t max_threads = omp_get_max_threads();
+  const int64_t max_threads = pool::max_threads();
   return static_cast<int>(batch < max_threads ? batch : max_threads);
-#else
-  (void)batch; (void)flops;
-  return 1;
-#endif
 }
 
-// Calls fn(b0, b1, slot) for a partition of [0, batch) into at most `threads` slices.
+// Calls fn(b0, b1, slot) for a partition of [0, batch) into `threads` slices (slot: the slice's
+// index, whichever thread runs it).
 template <class F>
 void for_batch_slices(int threads, int64_t batch, F&& fn) {
   if (threads <= 1) {
     fn(int64_t(0), batch, 0);
     return;
   }
-#ifdef _OPENMP
-#pragma omp parallel num_threads(threads)
-  {
-    const int64_t n = omp_get_num_threads(), id = omp_get_thread_num();
-    fn(batch * id / n, batch * (id + 1) / n, static_cast<int>(id));
-  }
-#else
-  fn(int64_t(0), batch, 0);
-#endif
+  struct Call {
+    F* fn;
+    int64_t batch, slices;
+  } call{&fn, batch, threads};
+  pool::run(threads, [](void* ctx, int s) {
+    const Call& c = *static_cast<const Call*>(ctx);
+    (*c.fn)(c.batch * s / c.slices, c.batch * (s + 1) / c.slices, s);
+  }, &call);
 }
+
+// Interruption (fastrnn/interrupt.hpp): a kernel reads its caller's state once, at entry (on the
+// calling thread), and every thread of the call asks at its step and chunk boundaries, passing
+// the flops done since its last question. Once it says stop, a slice skips the rest of its work.
+struct Stop {
+  InterruptState* s = current_interrupt();
+  bool operator()(double work) const { return s != nullptr && interrupted(s, work); }
+  bool requested() const { return s != nullptr && interrupt_requested(s); }
+};
 
 // Gate functions with the activation fixed at compile time, so the pointwise loops vectorise.
 template <Activation A, class T>
@@ -165,6 +167,24 @@ void broadcast_rows(int64_t rows, int64_t n, const T* bias, T* out, int64_t ld) 
     if (bias) std::memcpy(out + r * ld, bias, sizeof(T) * n);
     else std::memset(out + r * ld, 0, sizeof(T) * n);
   }
+}
+
+// Z rows = bias + x rows W (the input projection of `rows` (b, t) rows: x (rows, I), W (I, G),
+// Z (rows, G)), in chunks of rows with an interruption point after each (at large sizes the
+// projection is seconds of work). Rows are independent and gemm sums each element in the same
+// order whatever the row count, so the chunks change no result. False when interrupted.
+template <class T>
+bool project_rows(int64_t rows, int64_t I, int64_t G, const T* x, const T* W, const T* bias, T* Z,
+                  const Stop& stop) {
+  const int64_t per_row = 2 * G * (I > 0 ? I : 1);
+  const int64_t chunk = std::max<int64_t>(64, (int64_t(1) << 25) / per_row);
+  for (int64_t r0 = 0; r0 < rows; r0 += chunk) {
+    const int64_t n = std::min(chunk, rows - r0);
+    broadcast_rows(n, G, bias, Z + r0 * G, G);
+    gemm<T>(false, n, G, I, x + r0 * I, I, W, G, Z + r0 * G, G, true);
+    if (stop(double(n) * double(per_row))) return false;
+  }
+  return true;
 }
 
 // out[j] += sum_r in[r * ld + j]
@@ -278,11 +298,11 @@ int64_t gradient_chunk_rows(int64_t G) {
 // What does not carry the recurrence, for the batch rows [b0, b1): dx = dZ W^T, dW = x^T dZ,
 // dU = prev^T dZ (prev: the state before each step, written here), db = column sums of dZ. dZ holds
 // the pre-activation gradients (B, T, G); dW, dU, db are the slice's private slots ("="); dx may be
-// null (no input gradient wanted).
+// null (no input gradient wanted). An interruption point after each chunk.
 template <class T>
 void gate_weight_gradients(int64_t b0, int64_t b1, int64_t T_, int64_t I, int64_t H, int64_t G,
                            const T* x, const T* W, const T* WT, const T* h0, const T* h_seq,
-                           const T* dZ, T* prev, T* dx, T* dW, T* dU, T* db) {
+                           const T* dZ, T* prev, T* dx, T* dW, T* dU, T* db, const Stop& stop) {
   const int64_t rows = (b1 - b0) * T_, first = b0 * T_;
   shifted_states(b0, b1, T_, H, h0, h_seq, prev);
   const int64_t chunk = gradient_chunk_rows<T>(G);
@@ -293,6 +313,7 @@ void gate_weight_gradients(int64_t b0, int64_t b1, int64_t T_, int64_t I, int64_
     gemm<T>(true, I, G, n, x + r * I, I, dZc, G, dW, G, r0 > 0);
     gemm<T>(true, H, G, n, prev + r * H, H, dZc, G, dU, G, r0 > 0);
     add_column_sums(n, G, dZc, G, db);
+    if (stop(6.0 * n * G * (I + H))) return;
   }
 }
 

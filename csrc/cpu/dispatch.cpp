@@ -6,6 +6,7 @@
 #include "fastrnn/cpu.hpp"
 #include "fastrnn/elman.hpp"
 #include "fastrnn/gru.hpp"
+#include "fastrnn/interrupt.hpp"
 #include "fastrnn/lstm.hpp"
 
 #define FASTRNN_ISA_NS isa_baseline
@@ -54,6 +55,61 @@ Isa active() {
 }
 
 }  // namespace
+
+// ---------------------------------------------------------------------------------------------
+// Interruption (fastrnn/interrupt.hpp): here because this file is compiled once, so every kernel
+// variant reads the same thread-local state.
+// ---------------------------------------------------------------------------------------------
+
+namespace {
+thread_local InterruptState* tl_interrupt = nullptr;
+// The owner reads the clock only after about this much work (flops), so that tiny steps do not
+// pay for a clock read each (~20 ns) and large ones still poll within ~a millisecond.
+constexpr double kWorkPerClockRead = 1e6;
+}  // namespace
+
+ScopedInterrupt::ScopedInterrupt(InterruptPoll poll, void* ctx, double interval_s) {
+  if (!poll) return;
+  state_.poll = poll;
+  state_.ctx = ctx;
+  state_.interval = std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+      std::chrono::duration<double>(interval_s));
+  state_.next_poll = std::chrono::steady_clock::now() + state_.interval;
+  state_.outer = tl_interrupt;
+  tl_interrupt = &state_;
+  installed_ = true;
+}
+
+ScopedInterrupt::~ScopedInterrupt() {
+  if (installed_) tl_interrupt = state_.outer;
+}
+
+bool ScopedInterrupt::requested() const {
+  return installed_ && state_.stop.load(std::memory_order_relaxed);
+}
+
+InterruptState* current_interrupt() { return tl_interrupt; }
+
+bool interrupt_requested(const InterruptState* s) {
+  return s && s->stop.load(std::memory_order_relaxed);
+}
+
+bool interrupted(InterruptState* s, double work) {
+  if (!s) return false;
+  if (s->stop.load(std::memory_order_relaxed)) return true;
+  if (tl_interrupt != s) return false;  // a worker thread of the call: the flag only
+  s->work_since_clock += work;
+  if (s->work_since_clock < kWorkPerClockRead) return false;
+  s->work_since_clock = 0;
+  const auto now = std::chrono::steady_clock::now();
+  if (now < s->next_poll) return false;
+  if (s->poll(s->ctx)) {
+    s->stop.store(true, std::memory_order_relaxed);
+    return true;
+  }
+  s->next_poll = std::chrono::steady_clock::now() + s->interval;
+  return false;
+}
 
 const char* cpu_isa() {
   switch (active()) {

@@ -38,12 +38,13 @@ void elman_forward(int64_t B, int64_t T_, int64_t I, int64_t H, Activation act, 
   const detail::ScratchArrays<T, 1> scratch({narrow ? 2 * B * H : 0});  // h twice per row
   detail::Buffer<T> UT(narrow ? H * H : 0);
   if (narrow) transpose(H, H, U, H, UT.data());
+  const detail::Stop stop;
   detail::for_batch_slices(threads, B, [&](int64_t b0, int64_t b1, int) {
     const int64_t nb = b1 - b0, ld = T_ * H;
     if (nb == 0 || T_ == 0) return;
     T* hs = h_seq + b0 * ld;
-    detail::broadcast_rows(nb * T_, H, b, hs, H);
-    gemm<T>(false, nb * T_, H, I, x + b0 * T_ * I, I, W, H, hs, H, true);
+    if (!detail::project_rows(nb * T_, I, H, x + b0 * T_ * I, W, b, hs, stop)) return;
+    const double step_work = 2.0 * nb * H * H;
     if (narrow && nb > 1) {
       // Panels: h_t^T = act(x-part + U^T h_{t-1}^T) along the rows (see lstm.cpp).
       T *h_prev = scratch[0] + 2 * b0 * H, *h_cur = h_prev + nb * H;
@@ -55,6 +56,7 @@ void elman_forward(int64_t B, int64_t T_, int64_t I, int64_t H, Activation act, 
           activate_rows<decltype(A)::value>(1, nb * H, h_cur, 0);
           detail::scatter_panel(nb, H, h_cur, hs + t * H, ld);
           detail::swap_pointers(h_prev, h_cur);
+          if (stop(step_work)) return;
         }
       });
       return;
@@ -64,6 +66,7 @@ void elman_forward(int64_t B, int64_t T_, int64_t I, int64_t H, Activation act, 
       if (t > 0) gemm<T>(false, nb, H, H, ht - H, ld, U, H, ht, ld, true);
       else if (h0) gemm<T>(false, nb, H, H, h0 + b0 * H, H, U, H, ht, ld, true);
       detail::with_activation(act, [&](auto A) { activate_rows<decltype(A)::value>(nb, H, ht, ld); });
+      if (stop(step_work)) return;
     }
   });
 }
@@ -80,8 +83,10 @@ void elman_backward(int64_t B, int64_t T_, int64_t I, int64_t H, Activation act,
   transpose(I, H, W, H, WT.data());
   transpose(H, H, U, H, UT.data());
   detail::GradSlots<T> slots(threads, I * H, H * H, H);
+  const detail::Stop stop;
   detail::for_batch_slices(threads, B, [&](int64_t b0, int64_t b1, int s) {
     const int64_t nb = b1 - b0, ld = T_ * H;
+    const double step_work = 2.0 * nb * H * H;
     T* dh_next = dh0 + b0 * H;  // carries dL/dh_{t-1}; ends as dL/dh0
     if (dh_last) std::memcpy(dh_next, dh_last + b0 * H, sizeof(T) * nb * H);
     else std::memset(dh_next, 0, sizeof(T) * nb * H);
@@ -99,6 +104,7 @@ void elman_backward(int64_t B, int64_t T_, int64_t I, int64_t H, Activation act,
           grad_row<decltype(A)::value>(nb * H, hP, dsP, dnP, daP);
           detail::scatter_panel(nb, H, daP, dA + o, ld);
           gemm<T>(false, H, nb, H, U, H, daP, nb, dnP, nb, false);
+          if (stop(step_work)) break;
         }
       });
       detail::scatter_panel(nb, H, dnP, dh_next, H);
@@ -112,10 +118,12 @@ void elman_backward(int64_t B, int64_t T_, int64_t I, int64_t H, Activation act,
           }
         });
         gemm<T>(false, nb, H, H, dA + b0 * ld + t * H, ld, UT.data(), H, dh_next, H, false);
+        if (stop(step_work)) break;
       }
     }
+    if (stop.requested()) return;
     detail::gate_weight_gradients(b0, b1, T_, I, H, H, x, W, WT.data(), h0, h_seq, dA, prev, dx,
-                                  slots.dW(s), slots.dU(s), slots.db(s));
+                                  slots.dW(s), slots.dU(s), slots.db(s), stop);
   });
   slots.reduce_into(threads, dW, dU, db);
 }

@@ -7,7 +7,9 @@
 // operations, rounding with the 1.5 * 2^mantissa trick instead of a call), so a loop over them
 // becomes SIMD code. Accuracy: float within a few ulp of the correctly rounded value, double
 // within ~1e-15 relative (the test suite compares against PyTorch at 1e-4 / 1e-10).
-// Inputs are clamped to the finite range of exp, so no NaN or inf is produced from finite input.
+// Inputs are clamped to the finite range of exp, so no NaN or inf is produced from finite input;
+// a NaN stays NaN (the exponent bits are then built in unsigned arithmetic, which cannot
+// overflow, from whatever bits the NaN has).
 #pragma once
 
 #include <cstdint>
@@ -31,7 +33,7 @@ inline float exp(float x) {
   constexpr float magic = 12582912.0f;  // 1.5 * 2^23: adding it rounds to an integer
   const float t = x * 1.44269504088896341f + magic;
   const float n = t - magic;
-  const int32_t ni = bit_cast<int32_t>(t) - bit_cast<int32_t>(magic);
+  const uint32_t ni = bit_cast<uint32_t>(t) - bit_cast<uint32_t>(magic);  // n, modulo 2^32
   const float r = (x - n * 0.693359375f) - n * -2.12194440e-4f;
   float p = 1.9875691500e-4f;
   p = p * r + 1.3981999507e-3f;
@@ -40,7 +42,7 @@ inline float exp(float x) {
   p = p * r + 1.6666665459e-1f;
   p = p * r + 5.0000001201e-1f;
   p = p * (r * r) + r + 1.0f;
-  return p * bit_cast<float>((ni + 127) << 23);
+  return p * bit_cast<float>((ni + 127u) << 23);
 }
 
 inline double exp(double x) {
@@ -59,7 +61,8 @@ inline double exp(double x) {
   const double e = 1.0 + 2.0 * px / (qx - px);
   // n may reach 1023 + 1, so the scale is applied in two halves to stay in range.
   const int64_t n1 = ni >> 1, n2 = ni - n1;
-  return e * bit_cast<double>((n1 + 1023) << 52) * bit_cast<double>((n2 + 1023) << 52);
+  return e * bit_cast<double>(uint64_t(n1 + 1023) << 52) *
+         bit_cast<double>(uint64_t(n2 + 1023) << 52);
 }
 
 template <class T>

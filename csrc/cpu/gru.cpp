@@ -106,13 +106,13 @@ void gru_forward(int64_t B, int64_t T_, int64_t I, int64_t H, bool reset_after, 
   T* const R_all = scratch[0];  // this step's recurrent product, rows per slice
   detail::Buffer<T> UT(narrow ? G * H : 0);
   if (narrow) transpose(H, G, U, G, UT.data());
+  const detail::Stop stop;
   detail::for_batch_slices(threads, B, [&](int64_t b0, int64_t b1, int) {
     const int64_t nb = b1 - b0, ld = T_ * H, ldg = T_ * G;
     if (nb == 0 || T_ == 0) return;
     T* X = gates + b0 * ldg;
     T* R = R_all + b0 * G;
-    detail::broadcast_rows(nb * T_, G, b, X, G);
-    gemm<T>(false, nb * T_, G, I, x + b0 * T_ * I, I, W, G, X, G, true);
+    if (!detail::project_rows(nb * T_, I, G, x + b0 * T_ * I, W, b, X, stop)) return;
     const auto h_init = detail::initial_rows(h0, b0, H, zeros.data());
     if (narrow && nb > 1) {
       // Panels (reset_after only): R^T = U^T h^T + b_rec runs along the rows, see lstm.cpp.
@@ -132,6 +132,7 @@ void gru_forward(int64_t B, int64_t T_, int64_t I, int64_t H, bool reset_after, 
           detail::scatter_panel(nb, H, rhP, rec_h + b0 * ld + t * H, ld);
           detail::scatter_panel(nb, H, h_cur, h_seq + b0 * ld + t * H, ld);
           detail::swap_pointers(h_prev, h_cur);
+          if (stop(2.0 * nb * G * H)) return;
         }
       });
       return;
@@ -170,6 +171,7 @@ void gru_forward(int64_t B, int64_t T_, int64_t I, int64_t H, bool reset_after, 
             forward_row_candidate<kA>(H, Xt + r * ldg, Rk + r * G + 2 * H, hp.row(r),
                                       h_seq + (kb + r) * ld + t * H);
         });
+        if (stop(2.0 * kn * G * H)) return;
       }
     }
   });
@@ -193,6 +195,7 @@ void gru_backward(int64_t B, int64_t T_, int64_t I, int64_t H, bool reset_after,
   transpose(I, G, W, G, WT.data());
   transpose(H, G, U, G, UT.data());
   detail::GradSlots<T> slots(threads, I * G, H * G, nbias);
+  const detail::Stop stop;
   detail::for_batch_slices(threads, B, [&](int64_t b0, int64_t b1, int s) {
     const int64_t nb = b1 - b0, ld = T_ * H, ldg = T_ * G;
     T* dh_next = dh0 + b0 * H;  // carries dL/dh_{t-1}; ends as dL/dh0
@@ -218,6 +221,7 @@ void gru_backward(int64_t B, int64_t T_, int64_t I, int64_t H, bool reset_after,
           detail::scatter_blocks(nb, H, 3, dxP, dX + zo, ldg);
           detail::scatter_blocks(nb, H, 3, dRP, dR + zo, ldg);
           gemm<T>(false, H, nb, G, U, G, dRP, nb, dnP, nb, true);
+          if (stop(2.0 * nb * G * H)) break;
         }
       });
       detail::scatter_panel(nb, H, dnP, dh_next, H);
@@ -244,6 +248,7 @@ void gru_backward(int64_t B, int64_t T_, int64_t I, int64_t H, bool reset_after,
                                         dXt + r * ldg, static_cast<T*>(nullptr));
             }
           });
+          if (stop(2.0 * kn * G * H)) return;
           if (reset_after) {
             gemm<T>(false, kn, H, G, dR + kb * ldg + t * G, ldg, UT.data(), H, dh_k, H, true);
             continue;
@@ -257,6 +262,7 @@ void gru_backward(int64_t B, int64_t T_, int64_t I, int64_t H, bool reset_after,
         }
       }
     }
+    if (stop.requested()) return;
     const int64_t rows = nb * T_, first = b0 * T_;
     detail::shifted_states(b0, b1, T_, H, h0, h_seq, prev);
     // in chunks whose gradients stay in cache across the products (detail::gate_weight_gradients)
@@ -277,6 +283,7 @@ void gru_backward(int64_t B, int64_t T_, int64_t I, int64_t H, bool reset_after,
         gemm<T>(true, H, 2 * H, n, prev_c, H, dXc, G, slots.dU(s), G, acc);
         gemm<T>(true, H, H, n, rec_h + r * H, H, dXc + 2 * H, G, slots.dU(s) + 2 * H, G, acc);
       }
+      if (stop(6.0 * n * G * (I + H))) return;
     }
   });
   slots.reduce_into(threads, dW, dU, db);

@@ -64,12 +64,12 @@ void lstm_forward(int64_t B, int64_t T_, int64_t I, int64_t H, Activation act, c
   const detail::ScratchArrays<T, 1> scratch({narrow ? B * panel_width : 0});
   detail::Buffer<T> UT(narrow ? G * H : 0);
   if (narrow) transpose(H, G, U, G, UT.data());
+  const detail::Stop stop;
   detail::for_batch_slices(threads, B, [&](int64_t b0, int64_t b1, int) {
     const int64_t nb = b1 - b0, ld = T_ * H, ldg = T_ * G;
     if (nb == 0 || T_ == 0) return;
     T* Z = gates + b0 * ldg;
-    detail::broadcast_rows(nb * T_, G, b, Z, G);
-    gemm<T>(false, nb * T_, G, I, x + b0 * T_ * I, I, W, G, Z, G, true);
+    if (!detail::project_rows(nb * T_, I, G, x + b0 * T_ * I, W, b, Z, stop)) return;
     const auto c_init = detail::initial_rows(c0, b0, H, zeros.data());
     if (narrow && nb > 1) {
       // Panels (column-major over the slice's rows): the recurrent product is U^T h^T with the
@@ -90,6 +90,7 @@ void lstm_forward(int64_t B, int64_t T_, int64_t I, int64_t H, Activation act, c
           detail::scatter_panel(nb, H, h_cur, h_seq + b0 * ld + t * H, ld);
           detail::swap_pointers(c_prev, c_cur);
           detail::swap_pointers(h_prev, h_cur);
+          if (stop(2.0 * nb * G * H)) return;
         }
       });
       return;
@@ -109,6 +110,7 @@ void lstm_forward(int64_t B, int64_t T_, int64_t I, int64_t H, Activation act, c
             forward_row<decltype(A)::value>(H, Zt + r * ldg, c_prev, c_t + r * ld, h_t + r * ld);
           }
         });
+        if (stop(2.0 * kn * G * H)) return;
       }
     }
   });
@@ -129,6 +131,7 @@ void lstm_backward(int64_t B, int64_t T_, int64_t I, int64_t H, Activation act, 
   transpose(I, G, W, G, WT.data());
   transpose(H, G, U, G, UT.data());
   detail::GradSlots<T> slots(threads, I * G, H * G, G);
+  const detail::Stop stop;
   detail::for_batch_slices(threads, B, [&](int64_t b0, int64_t b1, int s) {
     const int64_t nb = b1 - b0, ld = T_ * H, ldg = T_ * G;
     T* dh_next = dh0 + b0 * H;  // carries dL/dh_{t-1}; ends as dL/dh0
@@ -157,6 +160,7 @@ void lstm_backward(int64_t B, int64_t T_, int64_t I, int64_t H, Activation act, 
           backward_row<decltype(A)::value>(nb * H, gP, cP, cpP, dsP, dnP, dcP, dzP);
           detail::scatter_blocks(nb, H, 4, dzP, dZ + zo, ldg);
           gemm<T>(false, H, nb, G, U, G, dzP, nb, dnP, nb, false);
+          if (stop(2.0 * nb * G * H)) break;
         }
       });
       detail::scatter_panel(nb, H, dnP, dh_next, H);
@@ -177,11 +181,13 @@ void lstm_backward(int64_t B, int64_t T_, int64_t I, int64_t H, Activation act, 
           });
           gemm<T>(false, kn, H, G, dZ + kb * ldg + t * G, ldg, UT.data(), H, dh_next + k0 * H, H,
                   false);
+          if (stop(2.0 * kn * G * H)) return;
         }
       }
     }
+    if (stop.requested()) return;
     detail::gate_weight_gradients(b0, b1, T_, I, H, G, x, W, WT.data(), h0, h_seq, dZ, prev, dx,
-                                  slots.dW(s), slots.dU(s), slots.db(s));
+                                  slots.dW(s), slots.dU(s), slots.db(s), stop);
   });
   slots.reduce_into(threads, dW, dU, db);
 }

@@ -10,17 +10,29 @@
 // order and precision (losses per entry, penalty gradients and optimiser updates are computed
 // in T exactly as NumPy does with its scalars cast to T; sums over many entries in double), so
 // that float64 epochs agree with it to ~1e-14 and a float32 overflow happens at the same batch.
+//
+// Interruption (fastrnn/interrupt.hpp): with a poll installed on the calling thread, the epoch
+// asks at every batch boundary, and the kernels inside a batch at their step boundaries; an
+// interrupted batch is dropped whole (neither its update nor its counts are kept), so the
+// parameters and optimiser state are those of the last completed update, and epoch() returns
+// early. The caller finds out from its ScopedInterrupt.
+//
+// Sizes: every product of the plan's dimensions is checked for overflow when the Trainer is
+// built (size()), so the arithmetic of the epoch, which multiplies the same dimensions with a
+// batch of at most max_batch, cannot overflow.
 #include "fastrnn/train.hpp"
 
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <initializer_list>
 #include <stdexcept>
 #include <string>
 
 #include "dense.hpp"
 #include "fastrnn/elman.hpp"
 #include "fastrnn/gru.hpp"
+#include "fastrnn/interrupt.hpp"
 #include "fastrnn/lstm.hpp"
 #include "losses.hpp"
 #include "optimizers.hpp"
@@ -44,10 +56,28 @@ int64_t out_size(const LayerSpec& l) { return output_steps(l) * l.units; }
 
 [[noreturn]] void bad(const std::string& what) { throw std::invalid_argument(what); }
 
+// The product of non-negative sizes, or invalid_argument naming `what` when it exceeds 2^56
+// elements (no buffer that large can exist; below it, the small constant factors and sums of
+// the epoch's index arithmetic stay far from overflowing int64).
+int64_t size(std::initializer_list<int64_t> factors, const std::string& what) {
+  constexpr int64_t kMax = int64_t(1) << 56;
+  for (int64_t f : factors)
+    if (f < 0) bad(what + ": a size is negative (" + std::to_string(f) + ")");
+  for (int64_t f : factors)
+    if (f == 0) return 0;
+  int64_t p = 1;
+  for (int64_t f : factors) {
+    if (p > kMax / f) bad(what + " is too large (more than 2^56 elements)");
+    p *= f;
+  }
+  return p;
+}
+
 void check_range(int64_t off, int64_t size, int64_t n_params, const std::string& what) {
   if (off < 0 || size < 0 || off > n_params || size > n_params - off)
-    bad(what + " [" + std::to_string(off) + ", " + std::to_string(off + size) +
-        ") lies outside the parameter vector of " + std::to_string(n_params));
+    bad(what + " [" + std::to_string(off) + ", " + std::to_string(off) + " + " +
+        std::to_string(size) + ") lies outside the parameter vector of " +
+        std::to_string(n_params));
 }
 
 template <class T>
@@ -106,6 +136,7 @@ Trainer<T>::Trainer(std::vector<LayerSpec> specs, std::vector<ParamArray> arrays
   m.max_batch = max_batch;
   for (const ParamArray& a : m.arrays) {
     check_range(a.offset, a.size, n_params, "a parameter array");
+    size({a.size, 2}, "a parameter array");
     if (!(a.l1 >= 0) || !(a.l2 >= 0) || !std::isfinite(a.l1) || !std::isfinite(a.l2))
       bad("penalty factors must be finite and >= 0");
   }
@@ -115,6 +146,11 @@ Trainer<T>::Trainer(std::vector<LayerSpec> specs, std::vector<ParamArray> arrays
     const std::string name = "layer " + std::to_string(i);
     if (s.steps < 1 || s.in < 1 || s.units < 1)
       bad(name + ": steps, in and units must be >= 1");
+    // Every buffer and weight block below is one of these products (G <= 4 gate blocks, the
+    // GRU's two bias rows): checked before anything multiplies them.
+    const int64_t widest = std::max(s.in, s.units);
+    size({B, s.steps, widest, 8}, name + ": a batch of its inputs or outputs");
+    size({widest, widest, 8}, name + ": its weights");
     if (i > 0) {
       const LayerSpec& p = specs[i - 1];
       if (s.steps != output_steps(p) || s.in != p.units)
@@ -324,7 +360,10 @@ EpochResult Trainer<T>::epoch(int64_t n, const T* x, const T* y, const int64_t* 
   res.iterations = iterations;
   int64_t last_B = 0;
   double last_value = 0;
+  InterruptState* const interrupt = current_interrupt();
   for (int64_t start = 0, bi = 0; start < n; start += batch_size, ++bi) {
+    // A batch is at least ~a microsecond of work: enough to look at the clock before each.
+    if (interrupted(interrupt, 1e6)) return res;
     const int64_t B = std::min(batch_size, n - start);
     // gather the batch
     for (int64_t r = 0; r < B; ++r) {
@@ -334,6 +373,7 @@ EpochResult Trainer<T>::epoch(int64_t n, const T* x, const T* y, const int64_t* 
       else std::memcpy(m.yb.data() + r * out_ps, y + i * out_ps, sizeof(T) * out_ps);
     }
     m.forward(B, masks, start, params);
+    if (interrupt_requested(interrupt)) return res;  // the forward pass was cut short
     const T* out = m.layers.back().y_out;
     double value = loss_and_grad<T>(m.loss, B * R, C, out, labels ? nullptr : m.yb.data(),
                                     labels ? m.lb.data() : nullptr, m.dpred.data(),
@@ -361,6 +401,7 @@ EpochResult Trainer<T>::epoch(int64_t n, const T* x, const T* y, const int64_t* 
     }
     if (pred) std::memcpy(pred + start * out_ps, out, sizeof(T) * B * out_ps);
     m.backward(B, params);
+    if (interrupt_requested(interrupt)) return res;  // so was the backward pass
     add_penalty_gradients(m.arrays, params, m.grad.data());
     clip_gradients(opt, m.arrays, m.n_params, m.grad.data());
     if (!all_finite(m.grad.data(), m.n_params)) {

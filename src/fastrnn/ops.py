@@ -17,7 +17,10 @@ The output dtype is the dtype of x (float32 or float64); every other array must 
 dtype. ``backend`` is a name from ``fastrnn.backends.available()``; None picks
 ``fastrnn.backends.default()``. Errors: ValueError for a wrong shape, a NaN/inf or an unknown
 name; TypeError for a wrong dtype. The cache keeps references to the arrays the forward pass
-used (C-contiguous copies when the inputs were strided).
+used (C-contiguous copies when the inputs were strided); ``r.h_seq`` is a read-only view of the
+one it holds, so that editing a result in place cannot change a later backward pass (copy it to
+write into it). Inputs may be in either byte order. Ctrl-C interrupts a long call on every CPU
+backend (KeyboardInterrupt, within about a second).
 
 The GRU equations: z = sigmoid(x W_z + h U_z + b_z), r = sigmoid(x W_r + h U_r + b_r),
 reset_after=True (Keras's default, PyTorch's and cuDNN's): hh = act(x W_h + b_in + r * (h U_h + b_rec));

@@ -23,6 +23,7 @@ import importlib
 import os
 import warnings
 
+from fastrnn import _params
 from fastrnn import cells as _cells
 
 NAMES = ("cuda", "cpp", "numba", "numpy")
@@ -45,8 +46,9 @@ def _load(name):
 
 
 def _check_name(name):
-    if name not in _MODULES:
-        raise ValueError(f"backend must be one of {', '.join(repr(n) for n in NAMES)}; got {name!r}")
+    if not isinstance(name, str) or name not in _MODULES:
+        error = ValueError if isinstance(name, str) else _params.ParameterError
+        raise error(f"backend must be one of {', '.join(repr(n) for n in NAMES)}; got {name!r}")
 
 
 def built():
@@ -143,7 +145,10 @@ def get(name=None):
     RuntimeError if known but not usable here."""
     if name is None:
         name = _default or default()
-    module = _loaded.get(name)
+    try:
+        module = _loaded.get(name)
+    except TypeError:  # unhashable, so not a name (a list, ...)
+        _check_name(name)
     if module is not None and module.is_available():
         return name, module
     _check_name(name)

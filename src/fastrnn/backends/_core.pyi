@@ -80,12 +80,15 @@ class Trainer:
 # --- what the core is (csrc/bindings/info.cpp) ------------------------------------------------
 
 def max_threads() -> int:
-    """Threads the kernels may use (OMP_NUM_THREADS, else the core count)."""
+    """Threads a kernel call may use: set_max_threads, else FASTRNN_NUM_THREADS, else
+    OMP_NUM_THREADS, else the CPUs this process may run on."""
+
+def set_max_threads(threads: int) -> None:
+    """Sets the threads kernel calls may use (from the next call on)."""
 
 def isa() -> str:
     """Instruction set the kernels run with: 'avx512', 'avx2' or 'baseline'."""
 
-openmp: bool
 # The core's cell table (csrc/include/fastrnn/cells.hpp): (name, gates, states) per cell.
 cells: tuple[tuple[str, int, int], ...]
 activations: tuple[str, ...]

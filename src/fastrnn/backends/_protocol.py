@@ -7,6 +7,12 @@ forward pass (opaque to callers; ``ops.Cache`` carries it to the matching backwa
 
 A backend runs the cells whose two functions it defines: ``capabilities(name)["cells"]`` is
 derived from the functions present, so a backend may leave a cell out.
+
+What every backend keeps besides the signatures (tests/kernels/test_backend_contract.py): inputs in
+either byte order are accepted; the h_seq a forward function returns cannot be used to change
+``saved`` (a read-only view of the array ``saved`` holds); a backward function re-checks
+``saved`` and raises ValueError naming the cache for anything it did not make; T = 0 gives zero
+weight gradients; a long call stops within about a second on Ctrl-C (KeyboardInterrupt).
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """The compiled C++ backend: fastrnn.backends._core, whose functions already have the backend
 signature. This module is the only importer of ``_core``."""
 
-from fastrnn.backends import _core
+from fastrnn.backends import _core, _threading
 from fastrnn.backends._core import (elman_backward, elman_forward, gru_backward,  # noqa: F401
                                     gru_forward, lstm_backward, lstm_forward)
 
@@ -10,6 +10,8 @@ from fastrnn.backends._core import (elman_backward, elman_forward, gru_backward,
 CAPABILITIES = {"fused_training": hasattr(_core, "Trainer"), "device": "cpu"}
 
 Trainer = getattr(_core, "Trainer", None)
+
+_threading.apply()  # the worker rule and set_num_threads, which the core cannot see itself
 
 
 def is_built():

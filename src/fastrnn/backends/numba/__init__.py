@@ -13,20 +13,40 @@ separately) and cached on disk (``cache=True``: in ``__pycache__`` beside the mo
 that is read-only, numba's user cache directory; ``NUMBA_CACHE_DIR`` overrides), so only the
 first call on a machine pays it.
 
-Threads: numba's pool (``NUMBA_NUM_THREADS``, default the CPU count, or
-``numba.set_num_threads``); calls with less than about 0.2 MFLOP of recurrent work run on one
-thread, as the C++ core does.
+Threads: fastrnn's one setting (``fastrnn.set_num_threads``, ``FASTRNN_NUM_THREADS``,
+``OMP_NUM_THREADS``, one inside worker processes: ``backends/_threading.py``), capped at numba's
+pool size (``NUMBA_NUM_THREADS``, fixed when numba starts); calls with less than about 0.2 MFLOP
+of recurrent work run on one thread, as the C++ core does.
+
+Ctrl-C: a long call runs as several kernel calls over consecutive time steps (about 0.2 GFLOP,
+a fraction of a second, each; the kernels take a step range), and Python raises the
+KeyboardInterrupt between two of them; the incomplete outputs are dropped.
+
+Inputs are normalised before the kernels see them (C-contiguous, writeable, aligned, native byte
+order), since numba compiles a new specialisation, ~20-60 s, for every other layout or flag: a
+read-only view of a writeable array (the h_seq of a forward call, passed on to the next layer)
+is replaced by that array, anything else is copied. The h_seq a forward call returns is a
+read-only view of the one its cache holds.
 """
 
 from __future__ import annotations
 
+import os
 import threading
 
 import numpy as np
 
 from fastrnn import cells as _cells
 from fastrnn import _params as v
-from fastrnn.backends import _pool
+from fastrnn.backends import _inputs, _pool, _threading
+
+# numba's OpenMP threading layer (GNU libgomp) lets idle threads spin for about 300,000
+# iterations after every parallel launch, which starves a neighbour on shared cores: two
+# processes' GRU train-small calls took 2.8x their time alone, 1.6-2.2x with a bounded spin and
+# no loss alone (bench/NOTES.md, "shared cores"). libgomp reads this when numba first loads it;
+# a value the user set wins.
+if "OMP_WAIT_POLICY" not in os.environ:
+    os.environ.setdefault("GOMP_SPINCOUNT", "10000")
 
 try:
     import numba
@@ -61,7 +81,8 @@ def why_unavailable():
 
 
 def threads():
-    return numba.get_num_threads() if numba is not None else 0
+    """The threads a large call uses: fastrnn's setting, capped at numba's pool size."""
+    return _threading.numba_threads(numba.config.NUMBA_NUM_THREADS) if numba is not None else 0
 
 
 # ----------------------------------------------------------------------------------------------
@@ -73,31 +94,72 @@ def threads():
 _launch_lock = threading.Lock()
 _layer_is_threadsafe = None
 _SERIAL_FLOPS = 2e5  # below this a call runs on one thread (as the C++ core's plan_threads)
+_FLOPS_PER_LAUNCH = 2e8  # a long call runs as kernel calls of about this much work (Ctrl-C)
 
 
-def _launch(kernel, flops, *args):
-    """kernel(*args), on one thread when the call is too small to repay waking the pool."""
+def _launch(kernel, flops, steps, *args):
+    """kernel(*args, t0, t1) for each (t0, t1) of `steps`, on one thread when the whole call is
+    too small to repay waking the pool. Python acts on Ctrl-C between two of them."""
     global _layer_is_threadsafe
     pool = numba.get_num_threads()
-    serial = flops < _SERIAL_FLOPS and pool > 1
-    if serial:
-        numba.set_num_threads(1)  # per calling thread; restored below
+    want = _threads_for(flops)
+    if want != pool:
+        numba.set_num_threads(want)  # per calling thread; restored below
     try:
-        if _layer_is_threadsafe:
-            kernel(*args)
-            return
-        with _launch_lock:
-            kernel(*args)
-            if _layer_is_threadsafe is None:
-                _layer_is_threadsafe = numba.threading_layer() != "workqueue"
+        for t0, t1 in steps:
+            if _layer_is_threadsafe:
+                kernel(*args, t0, t1)
+                continue
+            with _launch_lock:
+                kernel(*args, t0, t1)
+                if _layer_is_threadsafe is None:
+                    _layer_is_threadsafe = numba.threading_layer() != "workqueue"
     finally:
-        if serial:
+        if want != pool:
             numba.set_num_threads(pool)
+
+
+def _threads_for(flops):
+    """One thread for a call too small to repay waking the pool, else fastrnn's setting."""
+    return 1 if flops < _SERIAL_FLOPS else threads()
+
+
+def _step_ranges(T, flops, backward=False):
+    """The (t0, t1) step ranges of the kernel calls of a call with `flops` of work over T steps:
+    one for the whole sequence unless it is long, then ranges of about _FLOPS_PER_LAUNCH each
+    (in decreasing order for a backward pass); none when T = 0."""
+    per_step = flops / T if T else 0.0
+    n = T if per_step * T <= _FLOPS_PER_LAUNCH else max(1, int(_FLOPS_PER_LAUNCH // per_step))
+    ranges = [(t0, min(T, t0 + n)) for t0 in range(0, T, n)] if T else []
+    return ranges[::-1] if backward else ranges
+
+
+def _kernel_array(a):
+    """`a` as the kernels are compiled for it: writeable and aligned (a is C-contiguous already).
+    A read-only view that covers a whole writeable array (a forward result) gives that array
+    (the kernels only read an input); anything else not writeable or aligned is copied."""
+    if a.flags.behaved:
+        return a
+    base = a.base
+    if (isinstance(base, np.ndarray) and base.flags.behaved and a.flags.aligned
+            and base.dtype == a.dtype and base.shape == a.shape and base.strides == a.strides
+            and base.ctypes.data == a.ctypes.data):
+        return base
+    return np.array(a, order="C")
+
+
+def _kernel_arrays(*arrays):
+    return tuple(None if a is None else _kernel_array(a) for a in arrays)
 
 
 def _flops(B, T, H, gates):
     """Work of a kernel call: the recurrent product, 2 B T H (gates H) flops."""
     return 2.0 * B * T * H * gates * H
+
+
+def _work(B, T, I, H, gates):
+    """Work of a forward pass, the input projection included: 2 B T (gates H) (I + H) flops."""
+    return 2.0 * B * T * gates * H * (I + H)
 
 
 def _act_code(name):
@@ -109,8 +171,7 @@ def _plan(B, flops):
     """(slots, rows per block): one batch slice per thread (one thread for a small call), and
     blocks of up to 16 rows that run through the time loop together (the product's register
     tiles take 4 rows at a time and set up once per block: bench/NOTES.md section 10)."""
-    threads = 1 if flops < _SERIAL_FLOPS else numba.get_num_threads()
-    slots = max(1, min(threads, B))
+    slots = max(1, min(_threads_for(flops), B))
     return slots, _ROWS_PER_BLOCK
 
 
@@ -128,7 +189,7 @@ def _dhs_arg(dh_seq, dtype):
     """(array, flag) for the kernels: a (1, 1, 1) dummy when dh_seq is None."""
     if dh_seq is None:
         return np.zeros((1, 1, 1), dtype), False
-    return dh_seq, True
+    return _kernel_array(dh_seq), True
 
 
 def _carry(a, B, H, dtype):
@@ -157,7 +218,8 @@ def _check_saved(saved, n, cell, specs):
         if arr is None and may_be_none:
             continue
         if (not isinstance(arr, np.ndarray) or arr.dtype != dtype or arr.shape != shape
-                or not arr.flags.c_contiguous or dtype not in (np.float32, np.float64)):
+                or not (arr.flags.c_contiguous and arr.flags.behaved)
+                or dtype not in (np.float32, np.float64)):
             what = "None" if arr is None else (
                 f"{type(arr).__name__} {getattr(arr, 'dtype', '')} {getattr(arr, 'shape', '')}")
             raise ValueError(f"cache {name} is damaged: expected a C-contiguous {dtype} array of "
@@ -190,19 +252,22 @@ def _unpack(saved, n, info, extra):
 
 def elman_forward(x, W, U, b, h0, activation):
     act = _act_code(activation)
+    x, W, U, b, h0 = map(_inputs.native, (x, W, U, b, h0))
     x, W, U, b, B, T, I, H = v.forward_inputs(x, W, U, b, 1)
     h0 = v.optional(h0, "h0", x.dtype, (B, H), "(B, H)")
+    x, W, U, b, h0 = _kernel_arrays(x, W, U, b, h0)
     f = _flops(B, T, H, 1)
     hs = _pool.empty((B, T, H), x.dtype)
-    _launch(_k.elman_forward, f, x, W, b, U, _state(h0, B, H, x.dtype), hs, act, *_plan(B, f))
-    return hs, _last(hs, h0, B, H, x.dtype), (x, W, U, h0, hs)
+    _launch(_k.elman_forward, f, _step_ranges(T, _work(B, T, I, H, 1)), x, W, b, U,
+            _state(h0, B, H, x.dtype), hs, act, *_plan(B, f))
+    return _inputs.read_only(hs), _last(hs, h0, B, H, x.dtype), (x, W, U, h0, hs)
 
 
 def elman_backward(saved, dh_seq, dh_last, activation):
     act = _act_code(activation)
     B, T, I, H = _unpack(saved, 5, _cells.ELMAN, [("h0", "BH", True), ("h_seq", "BTH", False)])
     x, W, U, h0, hs = saved
-    dh_seq, dh_last = v.backward_grads(dh_seq, dh_last, x, H)
+    dh_seq, dh_last = v.backward_grads(_inputs.native(dh_seq), _inputs.native(dh_last), x, H)
     dhs, has_dhs = _dhs_arg(dh_seq, x.dtype)
     f = _flops(B, T, H, 1)
     S, rb = _plan(B, f)
@@ -210,8 +275,9 @@ def elman_backward(saved, dh_seq, dh_last, activation):
     dh = _carry(dh_last, B, H, dt)
     dx = _pool.empty((B, T, I), dt)
     dWs, dUs, dbs = np.zeros((S, I, H), dt), np.zeros((S, H, H), dt), np.zeros((S, H), dt)
-    _launch(_k.elman_backward, f, x, W, _transposed(U), _state(h0, B, H, dt), hs, dhs,
-            has_dhs, _pool.empty((B, T, H), dt), dx, dh, dWs, dUs, dbs, act, S, rb)
+    _launch(_k.elman_backward, f, _step_ranges(T, 2 * _work(B, T, I, H, 1), backward=True), x, W,
+            _transposed(U), _state(h0, B, H, dt), hs, dhs, has_dhs, _pool.empty((B, T, H), dt),
+            dx, dh, dWs, dUs, dbs, act, S, rb)
     return dx, _total(dWs), _total(dUs), _total(dbs), dh
 
 
@@ -222,16 +288,18 @@ def elman_backward(saved, dh_seq, dh_last, activation):
 def lstm_forward(x, W, U, b, h0, c0, activation, recurrent_activation):
     act = _act_code(activation)
     v.recurrent_activation(recurrent_activation)
+    x, W, U, b, h0, c0 = map(_inputs.native, (x, W, U, b, h0, c0))
     x, W, U, b, B, T, I, H = v.forward_inputs(x, W, U, b, 4)
     h0 = v.optional(h0, "h0", x.dtype, (B, H), "(B, H)")
     c0 = v.optional(c0, "c0", x.dtype, (B, H), "(B, H)")
+    x, W, U, b, h0, c0 = _kernel_arrays(x, W, U, b, h0, c0)
     f = _flops(B, T, H, 4)
     dt = x.dtype
     hs, cs = _pool.empty((B, T, H), dt), _pool.empty((B, T, H), dt)
     Z = _pool.empty((B, T, 4 * H), dt)
-    _launch(_k.lstm_forward, f, x, W, b, U, _state(h0, B, H, dt), _state(c0, B, H, dt), hs, cs, Z,
-            act, *_plan(B, f))
-    return (hs, _last(hs, h0, B, H, dt), _last(cs, c0, B, H, dt),
+    _launch(_k.lstm_forward, f, _step_ranges(T, _work(B, T, I, H, 4)), x, W, b, U,
+            _state(h0, B, H, dt), _state(c0, B, H, dt), hs, cs, Z, act, *_plan(B, f))
+    return (_inputs.read_only(hs), _last(hs, h0, B, H, dt), _last(cs, c0, B, H, dt),
             (x, W, U, h0, c0, hs, cs, Z))
 
 
@@ -241,7 +309,8 @@ def lstm_backward(saved, dh_seq, dh_last, dc_last, activation):
                                                ("h_seq", "BTH", False), ("c_seq", "BTH", False),
                                                ("gates", "BTG", False)])
     x, W, U, h0, c0, hs, cs, Z = saved
-    dh_seq, dh_last, dc_last = v.backward_grads(dh_seq, dh_last, x, H, dc_last, lstm=True)
+    dh_seq, dh_last, dc_last = v.backward_grads(_inputs.native(dh_seq), _inputs.native(dh_last),
+                                                x, H, _inputs.native(dc_last), lstm=True)
     dhs, has_dhs = _dhs_arg(dh_seq, x.dtype)
     f = _flops(B, T, H, 4)
     S, rb = _plan(B, f)
@@ -249,9 +318,9 @@ def lstm_backward(saved, dh_seq, dh_last, dc_last, activation):
     dh, dc = _carry(dh_last, B, H, dt), _carry(dc_last, B, H, dt)
     dx = _pool.empty((B, T, I), dt)
     dWs, dUs, dbs = np.zeros((S, I, G), dt), np.zeros((S, H, G), dt), np.zeros((S, G), dt)
-    _launch(_k.lstm_backward, f, x, W, _transposed(U), _state(h0, B, H, dt),
-            _state(c0, B, H, dt), hs, cs, Z, dhs, has_dhs, _pool.empty((B, T, G), dt), dx, dh,
-            dc, dWs, dUs, dbs, act, S, rb)
+    _launch(_k.lstm_backward, f, _step_ranges(T, 2 * _work(B, T, I, H, 4), backward=True), x, W,
+            _transposed(U), _state(h0, B, H, dt), _state(c0, B, H, dt), hs, cs, Z, dhs, has_dhs,
+            _pool.empty((B, T, G), dt), dx, dh, dc, dWs, dUs, dbs, act, S, rb)
     return dx, _total(dWs), _total(dUs), _total(dbs), dh, dc
 
 
@@ -263,19 +332,22 @@ def gru_forward(x, W, U, b, h0, reset_after, activation, recurrent_activation):
     act = _act_code(activation)
     v.recurrent_activation(recurrent_activation)
     reset_after = bool(reset_after)
+    x, W, U, b, h0 = map(_inputs.native, (x, W, U, b, h0))
     Ua = v.float_array(U, "U")
     H = Ua.shape[0] if Ua.ndim == 2 else 0
     b_shape, b_sym = (((2, 3 * H), "(2, 3H) (reset_after=True)") if reset_after
                       else ((3 * H,), "(3H,) (reset_after=False)"))
     x, W, U, b, B, T, I, H = v.forward_inputs(x, W, U, b, 3, b_shape=b_shape, b_symbol=b_sym)
     h0 = v.optional(h0, "h0", x.dtype, (B, H), "(B, H)")
+    x, W, U, b, h0 = _kernel_arrays(x, W, U, b, h0)
     dt, G = x.dtype, 3 * H
     b_in, b_rec = (b[0], b[1]) if reset_after else (b, np.zeros(G, dt))
     f = _flops(B, T, H, 3)
     hs, X, rh = _pool.empty((B, T, H), dt), _pool.empty((B, T, G), dt), _pool.empty((B, T, H), dt)
-    _launch(_k.gru_forward, f, x, W, b_in, b_rec, U, _state(h0, B, H, dt), hs, X, rh,
-            _pool.empty((B, G), dt), reset_after, act, *_plan(B, f))
-    return hs, _last(hs, h0, B, H, dt), (x, W, U, h0, hs, X, rh)
+    _launch(_k.gru_forward, f, _step_ranges(T, _work(B, T, I, H, 3)), x, W, b_in, b_rec, U,
+            _state(h0, B, H, dt), hs, X, rh, _pool.empty((B, G), dt), reset_after, act,
+            *_plan(B, f))
+    return _inputs.read_only(hs), _last(hs, h0, B, H, dt), (x, W, U, h0, hs, X, rh)
 
 
 def gru_backward(saved, dh_seq, dh_last, reset_after, activation):
@@ -284,7 +356,7 @@ def gru_backward(saved, dh_seq, dh_last, reset_after, activation):
     B, T, I, H = _unpack(saved, 7, _cells.GRU, [("h0", "BH", True), ("h_seq", "BTH", False),
                                               ("gates", "BTG", False), ("rec_h", "BTH", False)])
     x, W, U, h0, hs, X, rh = saved
-    dh_seq, dh_last = v.backward_grads(dh_seq, dh_last, x, H)
+    dh_seq, dh_last = v.backward_grads(_inputs.native(dh_seq), _inputs.native(dh_last), x, H)
     dhs, has_dhs = _dhs_arg(dh_seq, x.dtype)
     f = _flops(B, T, H, 3)
     S, rb = _plan(B, f)
@@ -296,7 +368,8 @@ def gru_backward(saved, dh_seq, dh_last, reset_after, activation):
     drh = _pool.empty((1, 1) if reset_after else (B, H), dt)
     dWs, dUs = np.zeros((S, I, G), dt), np.zeros((S, H, G), dt)
     dbs_in, dbs_rec = np.zeros((S, G), dt), np.zeros((S, G) if reset_after else (S, 1), dt)
-    _launch(_k.gru_backward, f, x, W, _transposed(U), _state(h0, B, H, dt), hs, X, rh,
-            dhs, has_dhs, dX, dR, drh, dx, dh, dWs, dUs, dbs_in, dbs_rec, reset_after, act, S, rb)
+    _launch(_k.gru_backward, f, _step_ranges(T, 2 * _work(B, T, I, H, 3), backward=True), x, W,
+            _transposed(U), _state(h0, B, H, dt), hs, X, rh, dhs, has_dhs, dX, dR, drh, dx, dh,
+            dWs, dUs, dbs_in, dbs_rec, reset_after, act, S, rb)
     db = np.stack([_total(dbs_in), _total(dbs_rec)]) if reset_after else _total(dbs_in)
     return dx, _total(dWs), _total(dUs), db, dh

@@ -12,9 +12,10 @@ from __future__ import annotations
 import contextlib
 
 import numpy as np
+from llvmlite import ir
 from numba import njit, types
 from numba.core.dispatcher import Dispatcher
-from numba.extending import overload
+from numba.extending import intrinsic, overload
 
 from fastrnn.backends.numba import tiles
 from fastrnn.backends.numba.tiles import _tile_1x16, _tile_1x32, _tile_4x16, _tile_4x32
@@ -53,35 +54,90 @@ def _sigmoid(v):
 
 
 # float32 gate functions are plain arithmetic, so that LLVM vectorises the gate loops (a call to
-# libm's scalar tanhf per value keeps them scalar): tanh is the [13/6] rational approximation
-# Eigen uses, clamped to |v| <= 7.9053 (max error 3.4e-7 relative, <= 6 ulp, checked on a dense
-# grid), and sigmoid(v) = (1 + tanh(v / 2)) / 2 (absolute error <= 2e-7). float64 keeps libm's
-# tanh and exp.
-_TANH_CLAMP = 7.90531110763549805
-_TANH_P = (-2.76076847742355e-16, 2.00018790482477e-13, -8.60467152213735e-11,
-           5.12229709037114e-08, 1.48572235717979e-05, 6.37261928875436e-04,
-           4.89352455891786e-03)
-_TANH_Q = (1.19825839466702e-06, 1.18534705686654e-04, 2.26843463243900e-03,
-           4.89352518554385e-03)
+# libm's scalar expf / tanhf per value keeps them scalar). They are the C++ core's
+# (csrc/cpu/fastmath.hpp), so that the two backends agree: exp by Cody-Waite range reduction and
+# the Cephes polynomial, with 2^n built in the exponent bits (clamped to the finite range of exp);
+# tanh(v) = 1 - 2 / (e^{2|v|} + 1) for |v| >= 0.625 and the Cephes odd polynomial below;
+# sigmoid(v) = 1 / (1 + e^{-v}). Both saturate as the exact functions do (tanh reaches +-1,
+# sigmoid(-30) is ~1e-13, not a rounding residue): gradients at saturated gates, where a value
+# near 0 or 1 multiplies large ones, depend on it. float64 keeps libm's tanh and exp.
+_EXP_P = (1.9875691500e-4, 1.3981999507e-3, 8.3334519073e-3, 4.1665795894e-2, 1.6666665459e-1,
+          5.0000001201e-1)
+_TANH_SMALL = (-5.70498872745e-3, 2.06390887954e-2, -5.37397155531e-2, 1.33314422036e-1,
+               -3.33332819422e-1)
+
+
+@intrinsic
+def _f32_from_bits(typingctx, bits):
+    """The float32 whose bit pattern is the low 32 bits of the integer `bits`: an LLVM bitcast,
+    which vectorises (a scalar call such as ldexp would not)."""
+    if not isinstance(bits, types.Integer):
+        return None
+
+    def codegen(context, builder, signature, args):
+        v = args[0]
+        width = v.type.width
+        if width > 32:
+            v = builder.trunc(v, ir.IntType(32))
+        elif width < 32:
+            v = builder.sext(v, ir.IntType(32))
+        return builder.bitcast(v, ir.FloatType())
+
+    return types.float32(bits), codegen
+
+
+@intrinsic
+def _f32_bits(typingctx, value):
+    """The bit pattern of the float32 `value` as an int32 (an LLVM bitcast). The exponent of 2^n
+    is built from it as the C++ core does, in integer arithmetic that is defined for any input
+    (a float-to-int conversion of a NaN would not be)."""
+    if value != types.float32:
+        return None
+
+    def codegen(context, builder, signature, args):
+        return builder.bitcast(args[0], ir.IntType(32))
+
+    return types.int32(value), codegen
+
+
+@njit(**_WRAPPER)
+def _exp_f32(v):
+    x = min(max(v, np.float32(-87.0)), np.float32(88.0))
+    magic = np.float32(12582912.0)  # 1.5 * 2^23: adding it rounds to an integer
+    t = x * np.float32(1.44269504088896341) + magic
+    n = t - magic
+    r = (x - n * np.float32(0.693359375)) - n * np.float32(-2.12194440e-4)
+    p = np.float32(_EXP_P[0])
+    p = p * r + np.float32(_EXP_P[1])
+    p = p * r + np.float32(_EXP_P[2])
+    p = p * r + np.float32(_EXP_P[3])
+    p = p * r + np.float32(_EXP_P[4])
+    p = p * r + np.float32(_EXP_P[5])
+    p = p * (r * r) + r + np.float32(1.0)
+    n_bits = np.int64(_f32_bits(t)) - np.int64(_f32_bits(magic))  # n (any int for a NaN)
+    return p * _f32_from_bits((n_bits + 127) << 23)
 
 
 @njit(**_WRAPPER)
 def _tanh_f32(v):
-    c = np.float32(_TANH_CLAMP)
-    x = min(max(v, -c), c)
-    x2 = x * x
-    p = np.float32(_TANH_P[0])
-    p = p * x2 + np.float32(_TANH_P[1])
-    p = p * x2 + np.float32(_TANH_P[2])
-    p = p * x2 + np.float32(_TANH_P[3])
-    p = p * x2 + np.float32(_TANH_P[4])
-    p = p * x2 + np.float32(_TANH_P[5])
-    p = p * x2 + np.float32(_TANH_P[6])
-    q = np.float32(_TANH_Q[0])
-    q = q * x2 + np.float32(_TANH_Q[1])
-    q = q * x2 + np.float32(_TANH_Q[2])
-    q = q * x2 + np.float32(_TANH_Q[3])
-    return x * p / q
+    one = np.float32(1.0)
+    ax = abs(v)
+    big = one - np.float32(2.0) / (_exp_f32(np.float32(2.0) * ax) + one)
+    z = v * v
+    small = np.float32(_TANH_SMALL[0])
+    small = small * z + np.float32(_TANH_SMALL[1])
+    small = small * z + np.float32(_TANH_SMALL[2])
+    small = small * z + np.float32(_TANH_SMALL[3])
+    small = small * z + np.float32(_TANH_SMALL[4])
+    small = small * z * v + v
+    signed = -big if v < np.float32(0.0) else big
+    return small if ax < np.float32(0.625) else signed
+
+
+@njit(**_WRAPPER)
+def _sigmoid_f32(v):
+    one = np.float32(1.0)
+    return one / (one + _exp_f32(-v))
 
 
 @overload(_tanh, jit_options=dict(fastmath=_FASTMATH, error_model="numpy"), inline="always")
@@ -94,8 +150,7 @@ def _tanh_typed(v):
 @overload(_sigmoid, jit_options=dict(fastmath=_FASTMATH, error_model="numpy"), inline="always")
 def _sigmoid_typed(v):
     if v == types.float32:
-        half = np.float32(0.5)
-        return lambda v: half + half * _tanh_f32(half * v)
+        return lambda v: _sigmoid_f32(v)
     # exp(-v) overflows to inf for very negative v, and 1 / (1 + inf) = 0: no NaN either way.
     return lambda v: 1.0 / (1.0 + np.exp(-v))
 
@@ -347,24 +402,38 @@ def _dx_rows(D, W, dx, r0, r1):
 
 
 @njit(**_WRAPPER)
-def _outer(L, L0, shifted, D, T, j0, j1, out, r0, r1):
-    """out[k, j] += sum over samples b in [r0, r1) and steps t of L~[b T + t, k] D[b T + t, j],
-    j in [j0, j1), where L~ is L, or with `shifted` the state before each step (L[b T + t - 1],
-    L0[b] at t = 0). Tiles of _RT rows, so that the tile of D stays in L1 while out is updated."""
+def _outer_rows(L, D, q0, q1, j0, j1, out):
+    """out[k, j] += sum over rows q in [q0, q1) of L[q, k] D[q, j], j in [j0, j1). Tiles of _RT
+    rows, so that the tile of D stays in L1 while out is updated."""
+    K = L.shape[1]
+    for s0 in range(q0, q1, _RT):
+        n = min(_RT, q1 - s0)
+        _madd(out, _int(0), _int(1), L, _int(s0), _int(0), _int(1), _int(0), _int(1), _int(0), D,
+              _int(s0), _int(1), _int(K), _int(n), _int(j0), _int(j1))
+
+
+@njit(**_WRAPPER)
+def _outer(L, L0, shifted, D, T, t0, t1, j0, j1, out, r0, r1):
+    """out[k, j] += sum over samples b in [r0, r1) and steps t in [t0, t1) of
+    L~[b T + t, k] D[b T + t, j], j in [j0, j1), where L~ is L, or with `shifted` the state
+    before each step (L[b T + t - 1], L0[b] at t = 0). A call over whole sequences (t0 = 0,
+    t1 = T) walks the rows of all its samples as one run."""
     K = L.shape[1]
     if not shifted:
-        for q0 in range(r0 * T, r1 * T, _RT):
-            n = min(_RT, r1 * T - q0)
-            _madd(out, _int(0), _int(1), L, _int(q0), _int(0), _int(1), _int(0), _int(1), _int(0),
-                  D, _int(q0), _int(1), _int(K), _int(n), _int(j0), _int(j1))
+        if t0 == 0 and t1 == T:
+            _outer_rows(L, D, r0 * T, r1 * T, j0, j1, out)
+        else:
+            for b in range(r0, r1):
+                _outer_rows(L, D, b * T + t0, b * T + t1, j0, j1, out)
         return
     for b in range(r0, r1):
-        _madd(out, _int(0), _int(1), L0, _int(b), _int(0), _int(0), _int(0), _int(1), _int(0), D,
-              _int(b * T), _int(1), _int(K), _int(1), _int(j0), _int(j1))
-        for t0 in range(1, T, _RT):
-            n = min(_RT, T - t0)
-            _madd(out, _int(0), _int(1), L, _int(b * T + t0 - 1), _int(0), _int(1), _int(0),
-                  _int(1), _int(0), D, _int(b * T + t0), _int(1), _int(K), _int(n), _int(j0),
+        if t0 == 0 and t1 > 0:  # no step (T = 0): no row of D to read
+            _madd(out, _int(0), _int(1), L0, _int(b), _int(0), _int(0), _int(0), _int(1), _int(0),
+                  D, _int(b * T), _int(1), _int(K), _int(1), _int(j0), _int(j1))
+        for s0 in range(max(t0, 1), t1, _RT):
+            n = min(_RT, t1 - s0)
+            _madd(out, _int(0), _int(1), L, _int(b * T + s0 - 1), _int(0), _int(1), _int(0),
+                  _int(1), _int(0), D, _int(b * T + s0), _int(1), _int(K), _int(n), _int(j0),
                   _int(j1))
 
 

@@ -38,50 +38,86 @@ view from index 0 (``Z[r, H:2 * H]``): an index numba cannot prove non-negative 
 wraparound test per element, which keeps LLVM from vectorising the loop.
 
 Activation codes: 0 tanh, 1 relu, 2 sigmoid, 3 linear (the C++ enum's order). Array arguments
-must be C-contiguous, all of one dtype; absent initial states are passed as zeros and an absent
-dh_seq as a (1, 1, 1) dummy with ``has_dhs=False``, so each kernel has one specialisation per
-dtype.
+must be C-contiguous, writeable and aligned, all of one dtype (the caller normalises them: numba
+would compile a specialisation for each other layout or flag); absent initial states are passed
+as zeros and an absent dh_seq as a (1, 1, 1) dummy with ``has_dhs=False``, so each kernel has one
+specialisation per dtype.
+
+Steps: every kernel runs the steps [t0, t1) of the sequences (forward in increasing, backward in
+decreasing order), so that the caller can run a long call as several shorter ones (between which
+Python can act on Ctrl-C): a forward call reads the states before t0 from hs (and cs), a
+backward call takes dh (and dc) at step t1 on entry and adds its steps' weight gradients into
+the per-slot sums. A call over whole sequences (t0 = 0, t1 = T) does exactly what the unsplit
+kernel did; split calls give the same states and gradients up to the order of the sums.
 """
 
 from __future__ import annotations
 
 from numba import njit, prange
 
-from fastrnn.backends.numba.blocks import (_HELPER, _KERNEL, _SLOT, _act, _act_rows, _back,
-                                           _colsum, _dact, _dx_rows, _int, _madd, _outer,
+from fastrnn.backends.numba.blocks import (_HELPER, _KERNEL, _SLOT, _WRAPPER, _act, _act_rows,
+                                           _back, _colsum, _dact, _dx_rows, _int, _madd, _outer,
                                            _project, _recur, compile_with_slp_all)
 
 # numba keys its on-disk cache of a function on the source of the function's own file only; the
 # kernels link blocks.py and the tiles in, so this line changes whenever either does (written by
 # scripts/gen_numba_tiles.py, checked by tests/kernels/test_numba_tiles.py).
-SOURCES_SHA256 = "blocks.py+tiles.py:94f41a80f8787d1f"
+SOURCES_SHA256 = "blocks.py+tiles.py:4a11e6475eb484c8"
+
+# ----------------------------------------------------------------------------------------------
+# steps [t0, t1) of samples [r0, r1): the rows b T + t of the (B T, X) arrays
+# ----------------------------------------------------------------------------------------------
+
+@njit(**_WRAPPER)
+def _project_steps(x, W, bias, Z, T, t0, t1, r0, r1):
+    """The input projection (``_project``) of steps [t0, t1) of samples [r0, r1): one product
+    over all their rows when the steps are whole sequences, else one per sample."""
+    if t0 == 0 and t1 == T:
+        _project(x, W, bias, Z, r0 * T, r1 * T)
+    else:
+        for b in range(r0, r1):
+            _project(x, W, bias, Z, b * T + t0, b * T + t1)
+
+
+@njit(**_WRAPPER)
+def _dx_and_colsum(D, W, dx, db, T, t0, t1, r0, r1):
+    """dx rows = D rows W^T (``_dx_rows``) and db += column sums of D (``_colsum``) over the rows
+    of steps [t0, t1) of samples [r0, r1)."""
+    if t0 == 0 and t1 == T:
+        _dx_rows(D, W, dx, r0 * T, r1 * T)
+        _colsum(D, db, r0 * T, r1 * T)
+    else:
+        for b in range(r0, r1):
+            _dx_rows(D, W, dx, b * T + t0, b * T + t1)
+            _colsum(D, db, b * T + t0, b * T + t1)
+
 
 # ----------------------------------------------------------------------------------------------
 # Elman
 # ----------------------------------------------------------------------------------------------
 
 @njit(**_SLOT)
-def _elman_forward_slot(x, W, bias, U, h0, hs, T, act, r0, r1, rb):
-    """Rows [r0, r1) of elman_forward."""
+def _elman_forward_slot(x, W, bias, U, h0, hs, T, act, r0, r1, rb, t0, t1):
+    """Rows [r0, r1), steps [t0, t1) of elman_forward."""
     H = U.shape[0]
-    _project(x, W, bias, hs, r0 * T, r1 * T)
+    _project_steps(x, W, bias, hs, T, t0, t1, r0, r1)
     for b0 in range(r0, r1, rb):
         b1 = min(b0 + rb, r1)
-        for t in range(T):
+        for t in range(t0, t1):
             _recur(hs, b0 * T + t, T, hs, h0, T, t, U, b0, b1, 0, H)
             _act_rows(act, hs, b0 * T + t, T, b1 - b0, 0, H)
 
 
 @njit(**_KERNEL)
-def elman_forward(x, W, bias, U, h0, hs, act, nslots, rb):
-    """x (B, T, I), hs (B, T, H) out: h_seq."""
+def elman_forward(x, W, bias, U, h0, hs, act, nslots, rb, t0, t1):
+    """x (B, T, I), hs (B, T, H) out: h_seq (steps [t0, t1); the earlier ones in)."""
     B, T, H = hs.shape
     x2 = x.reshape(B * T, x.shape[2])
     hs2 = hs.reshape(B * T, H)
     for s in prange(nslots):
         r0 = B * s // nslots
         r1 = B * (s + 1) // nslots
-        _elman_forward_slot(x2, W, bias, U, h0, hs2, T, act, r0, r1, rb)
+        _elman_forward_slot(x2, W, bias, U, h0, hs2, T, act, r0, r1, rb, t0, t1)
 
 
 @njit(**_HELPER)
@@ -111,28 +147,29 @@ def _elman_back_point(code, hs, dhs, has_dhs, dA, dh, T, t, b0, b1):
 
 @njit(**_SLOT)
 def _elman_backward_slot(x, W, UT, h0, hs, dhs, has_dhs, dA, dx, dh, dW, dU, db, T, act,
-                         r0, r1, rb):
-    """Rows [r0, r1) of elman_backward; dW, dU, db: this slot's sums."""
+                         r0, r1, rb, t0, t1):
+    """Rows [r0, r1), steps [t0, t1) of elman_backward; dW, dU, db: this slot's sums."""
     H = UT.shape[1]
     for b0 in range(r0, r1, rb):
         b1 = min(b0 + rb, r1)
-        for t in range(T - 1, -1, -1):
+        for t in range(t1 - 1, t0 - 1, -1):
             if act == 0:  # tanh: a copy of the loop for it (see _elman_back_point)
                 _elman_back_point(0, hs, dhs, has_dhs, dA, dh, T, t, b0, b1)
             else:
                 _elman_back_point(act, hs, dhs, has_dhs, dA, dh, T, t, b0, b1)
             _back(dA, T, t, UT, dh, b0, b1, 0, H)
-    _dx_rows(dA, W, dx, r0 * T, r1 * T)
-    _outer(x, h0, False, dA, T, 0, H, dW, r0, r1)
-    _outer(hs, h0, True, dA, T, 0, H, dU, r0, r1)
-    _colsum(dA, db, r0 * T, r1 * T)
+    _dx_and_colsum(dA, W, dx, db, T, t0, t1, r0, r1)
+    _outer(x, h0, False, dA, T, t0, t1, 0, H, dW, r0, r1)
+    _outer(hs, h0, True, dA, T, t0, t1, 0, H, dU, r0, r1)
 
 
 @njit(**_KERNEL)
-def elman_backward(x, W, UT, h0, hs, dhs, has_dhs, dA, dx, dh, dWs, dUs, dbs, act, nslots, rb):
+def elman_backward(x, W, UT, h0, hs, dhs, has_dhs, dA, dx, dh, dWs, dUs, dbs, act, nslots, rb,
+                   t0, t1):
     """UT = U^T (H, H). dhs (B, T, H) or a (1, 1, 1) dummy (has_dhs False). dA (B, T, H) scratch:
     dL/d(pre-activation). dx (B, T, I) out. dh (B, H): dh_last on entry, dh0 on exit.
-    dWs (S, I, H), dUs (S, H, H), dbs (S, H): zeroed per-slot sums, out."""
+    dWs (S, I, H), dUs (S, H, H), dbs (S, H): per-slot sums (zeroed before the first call),
+    added into."""
     B, T, H = hs.shape
     x2 = x.reshape(B * T, x.shape[2])
     hs2 = hs.reshape(B * T, H)
@@ -143,7 +180,7 @@ def elman_backward(x, W, UT, h0, hs, dhs, has_dhs, dA, dx, dh, dWs, dUs, dbs, ac
         r0 = B * s // nslots
         r1 = B * (s + 1) // nslots
         _elman_backward_slot(x2, W, UT, h0, hs2, dhs2, has_dhs, dA2, dx2, dh, dWs[s], dUs[s],
-                             dbs[s], T, act, r0, r1, rb)
+                             dbs[s], T, act, r0, r1, rb, t0, t1)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -151,15 +188,15 @@ def elman_backward(x, W, UT, h0, hs, dhs, has_dhs, dA, dx, dh, dWs, dUs, dbs, ac
 # ----------------------------------------------------------------------------------------------
 
 @njit(**_SLOT)
-def _lstm_forward_slot(x, W, bias, U, h0, c0, hs, cs, Z, T, act, r0, r1, rb):
-    """Rows [r0, r1) of lstm_forward."""
+def _lstm_forward_slot(x, W, bias, U, h0, c0, hs, cs, Z, T, act, r0, r1, rb, t0, t1):
+    """Rows [r0, r1), steps [t0, t1) of lstm_forward."""
     H = U.shape[0]
     G = 4 * H
-    _project(x, W, bias, Z, r0 * T, r1 * T)
+    _project_steps(x, W, bias, Z, T, t0, t1, r0, r1)
     for b0 in range(r0, r1, rb):
         b1 = min(b0 + rb, r1)
         n = b1 - b0
-        for t in range(T):
+        for t in range(t0, t1):
             _recur(Z, b0 * T + t, T, hs, h0, T, t, U, b0, b1, 0, G)
             # gate functions in place (i, f, o: sigmoid; g: act), then c and h: plain loops
             _act_rows(2, Z, b0 * T + t, T, n, 0, 2 * H)
@@ -182,7 +219,7 @@ def _lstm_forward_slot(x, W, bias, U, h0, c0, hs, cs, Z, T, act, r0, r1, rb):
 
 
 @njit(**_KERNEL)
-def lstm_forward(x, W, bias, U, h0, c0, hs, cs, Z, act, nslots, rb):
+def lstm_forward(x, W, bias, U, h0, c0, hs, cs, Z, act, nslots, rb, t0, t1):
     """x (B, T, I). hs, cs (B, T, H) out: h_seq, c_seq. Z (B, T, 4H) out: activated gates i, f,
     g, o."""
     B, T, H = hs.shape
@@ -193,7 +230,7 @@ def lstm_forward(x, W, bias, U, h0, c0, hs, cs, Z, act, nslots, rb):
     for s in prange(nslots):
         r0 = B * s // nslots
         r1 = B * (s + 1) // nslots
-        _lstm_forward_slot(x2, W, bias, U, h0, c0, hs2, cs2, Z2, T, act, r0, r1, rb)
+        _lstm_forward_slot(x2, W, bias, U, h0, c0, hs2, cs2, Z2, T, act, r0, r1, rb, t0, t1)
 
 
 @njit(**_HELPER)
@@ -228,29 +265,28 @@ def _lstm_back_point(code, Z, cs, c0, dhs, has_dhs, dZ, dh, dc, T, t, b0, b1):
 
 @njit(**_SLOT)
 def _lstm_backward_slot(x, W, UT, h0, c0, hs, cs, Z, dhs, has_dhs, dZ, dx, dh, dc, dW, dU, db,
-                        T, act, r0, r1, rb):
-    """Rows [r0, r1) of lstm_backward; dW, dU, db: this slot's sums."""
+                        T, act, r0, r1, rb, t0, t1):
+    """Rows [r0, r1), steps [t0, t1) of lstm_backward; dW, dU, db: this slot's sums."""
     G = 4 * UT.shape[1]
     for b0 in range(r0, r1, rb):
         b1 = min(b0 + rb, r1)
-        for t in range(T - 1, -1, -1):
+        for t in range(t1 - 1, t0 - 1, -1):
             if act == 0:  # tanh: a copy of the loop for it (see _elman_back_point)
                 _lstm_back_point(0, Z, cs, c0, dhs, has_dhs, dZ, dh, dc, T, t, b0, b1)
             else:
                 _lstm_back_point(act, Z, cs, c0, dhs, has_dhs, dZ, dh, dc, T, t, b0, b1)
             _back(dZ, T, t, UT, dh, b0, b1, 0, G)
-    _dx_rows(dZ, W, dx, r0 * T, r1 * T)
-    _outer(x, h0, False, dZ, T, 0, G, dW, r0, r1)
-    _outer(hs, h0, True, dZ, T, 0, G, dU, r0, r1)
-    _colsum(dZ, db, r0 * T, r1 * T)
+    _dx_and_colsum(dZ, W, dx, db, T, t0, t1, r0, r1)
+    _outer(x, h0, False, dZ, T, t0, t1, 0, G, dW, r0, r1)
+    _outer(hs, h0, True, dZ, T, t0, t1, 0, G, dU, r0, r1)
 
 
 @njit(**_KERNEL)
 def lstm_backward(x, W, UT, h0, c0, hs, cs, Z, dhs, has_dhs, dZ, dx, dh, dc, dWs, dUs, dbs,
-                  act, nslots, rb):
+                  act, nslots, rb, t0, t1):
     """UT = U^T (4H, H). dZ (B, T, 4H) scratch. dx (B, T, I) out. dh, dc (B, H): dh_last,
-    dc_last on entry, dh0, dc0 on exit. dWs (S, I, 4H), dUs (S, H, 4H), dbs (S, 4H): zeroed
-    per-slot sums, out."""
+    dc_last on entry, dh0, dc0 on exit. dWs (S, I, 4H), dUs (S, H, 4H), dbs (S, 4H): per-slot
+    sums, added into."""
     B, T, H = hs.shape
     x2 = x.reshape(B * T, x.shape[2])
     hs2 = hs.reshape(B * T, H)
@@ -263,7 +299,7 @@ def lstm_backward(x, W, UT, h0, c0, hs, cs, Z, dhs, has_dhs, dZ, dx, dh, dc, dWs
         r0 = B * s // nslots
         r1 = B * (s + 1) // nslots
         _lstm_backward_slot(x2, W, UT, h0, c0, hs2, cs2, Z2, dhs2, has_dhs, dZ2, dx2, dh, dc,
-                            dWs[s], dUs[s], dbs[s], T, act, r0, r1, rb)
+                            dWs[s], dUs[s], dbs[s], T, act, r0, r1, rb, t0, t1)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -271,17 +307,18 @@ def lstm_backward(x, W, UT, h0, c0, hs, cs, Z, dhs, has_dhs, dZ, dx, dh, dc, dWs
 # ----------------------------------------------------------------------------------------------
 
 @njit(**_SLOT)
-def _gru_forward_slot(x, W, b_in, b_rec, U, h0, hs, X, rh, R, reset_after, T, act, r0, r1, rb):
-    """Rows [r0, r1) of gru_forward."""
+def _gru_forward_slot(x, W, b_in, b_rec, U, h0, hs, X, rh, R, reset_after, T, act, r0, r1, rb,
+                      t0, t1):
+    """Rows [r0, r1), steps [t0, t1) of gru_forward."""
     H = U.shape[0]
     G = 3 * H
     n_rec = G if reset_after else 2 * H  # columns of U multiplied by h_{t-1}
     one = U.dtype.type(1)
-    _project(x, W, b_in, X, r0 * T, r1 * T)
+    _project_steps(x, W, b_in, X, T, t0, t1, r0, r1)
     for b0 in range(r0, r1, rb):
         b1 = min(b0 + rb, r1)
         n = b1 - b0
-        for t in range(T):
+        for t in range(t0, t1):
             for b in range(b0, b1):
                 for j in range(G):
                     R[b, j] = b_rec[j]
@@ -324,7 +361,7 @@ def _gru_forward_slot(x, W, b_in, b_rec, U, h0, hs, X, rh, R, reset_after, T, ac
 
 
 @njit(**_KERNEL)
-def gru_forward(x, W, b_in, b_rec, U, h0, hs, X, rh, R, reset_after, act, nslots, rb):
+def gru_forward(x, W, b_in, b_rec, U, h0, hs, X, rh, R, reset_after, act, nslots, rb, t0, t1):
     """x (B, T, I). hs (B, T, H) out: h_seq. X (B, T, 3H) out: gates z, r, hh. rh (B, T, H)
     out: h U_h + b_rec_h (reset_after) or r * h_{t-1}. R (B, 3H) scratch: a step's recurrent
     product. b_in: b[0] (reset_after) or b; b_rec: b[1] (reset_after, else zeros)."""
@@ -337,7 +374,7 @@ def gru_forward(x, W, b_in, b_rec, U, h0, hs, X, rh, R, reset_after, act, nslots
         r0 = B * s // nslots
         r1 = B * (s + 1) // nslots
         _gru_forward_slot(x2, W, b_in, b_rec, U, h0, hs2, X2, rh2, R, reset_after, T, act,
-                          r0, r1, rb)
+                          r0, r1, rb, t0, t1)
 
 
 @njit(**_HELPER)
@@ -374,15 +411,16 @@ def _gru_back_point(code, X, hs, h0, rh, dhs, has_dhs, dX, dR, dh, reset_after, 
 
 @njit(**_SLOT)
 def _gru_backward_slot(x, W, UT, h0, hs, X, rh, dhs, has_dhs, dX, dR, drh, dx, dh, dW, dU,
-                       db_in, db_rec, reset_after, T, act, r0, r1, rb):
-    """Rows [r0, r1) of gru_backward; dW, dU, db_in, db_rec: this slot's sums."""
+                       db_in, db_rec, reset_after, T, act, r0, r1, rb, t0, t1):
+    """Rows [r0, r1), steps [t0, t1) of gru_backward; dW, dU, db_in, db_rec: this slot's
+    sums."""
     H = UT.shape[1]
     G = 3 * H
     one = UT.dtype.type(1)
     zero = one - one
     for b0 in range(r0, r1, rb):
         b1 = min(b0 + rb, r1)
-        for t in range(T - 1, -1, -1):
+        for t in range(t1 - 1, t0 - 1, -1):
             if act == 0:  # tanh: a copy of the loop for it (see _elman_back_point)
                 _gru_back_point(0, X, hs, h0, rh, dhs, has_dhs, dX, dR, dh, reset_after, T, t,
                                 b0, b1)
@@ -406,24 +444,27 @@ def _gru_backward_slot(x, W, UT, h0, hs, X, rh, dhs, has_dhs, dX, dR, drh, dx, d
                         dx_r[j] = g * h_prev[j] * rg * (one - rg)
                         dh_b[j] += g * rg
                 _back(dX, T, t, UT, dh, b0, b1, 0, 2 * H)
-    _dx_rows(dX, W, dx, r0 * T, r1 * T)
-    _outer(x, h0, False, dX, T, 0, G, dW, r0, r1)
-    _colsum(dX, db_in, r0 * T, r1 * T)
+    _dx_and_colsum(dX, W, dx, db_in, T, t0, t1, r0, r1)
+    _outer(x, h0, False, dX, T, t0, t1, 0, G, dW, r0, r1)
     if reset_after:
-        _outer(hs, h0, True, dR, T, 0, G, dU, r0, r1)
-        _colsum(dR, db_rec, r0 * T, r1 * T)
+        _outer(hs, h0, True, dR, T, t0, t1, 0, G, dU, r0, r1)
+        if t0 == 0 and t1 == T:
+            _colsum(dR, db_rec, r0 * T, r1 * T)
+        else:
+            for b in range(r0, r1):
+                _colsum(dR, db_rec, b * T + t0, b * T + t1)
     else:
-        _outer(hs, h0, True, dX, T, 0, 2 * H, dU, r0, r1)
-        _outer(rh, h0, False, dX, T, 2 * H, G, dU, r0, r1)
+        _outer(hs, h0, True, dX, T, t0, t1, 0, 2 * H, dU, r0, r1)
+        _outer(rh, h0, False, dX, T, t0, t1, 2 * H, G, dU, r0, r1)
 
 
 @njit(**_KERNEL)
 def gru_backward(x, W, UT, h0, hs, X, rh, dhs, has_dhs, dX, dR, drh, dx, dh, dWs, dUs, dbs_in,
-                 dbs_rec, reset_after, act, nslots, rb):
+                 dbs_rec, reset_after, act, nslots, rb, t0, t1):
     """UT = U^T (3H, H). dX (B, T, 3H) scratch: dL/d(x W + b_in). dR (B, T, 3H) scratch when
     reset_after: dL/d(h U + b_rec) (else a (1, 1, 1) dummy). drh (B, H) scratch: dL/d(r *
     h_{t-1}) of one step (not reset_after). dx (B, T, I) out. dh (B, H): dh_last on entry, dh0 on
-    exit. dWs (S, I, 3H), dUs (S, H, 3H), dbs_in, dbs_rec (S, 3H): zeroed per-slot sums, out
+    exit. dWs (S, I, 3H), dUs (S, H, 3H), dbs_in, dbs_rec (S, 3H): per-slot sums, added into
     (dbs_rec: reset_after)."""
     B, T, H = hs.shape
     x2 = x.reshape(B * T, x.shape[2])
@@ -439,7 +480,7 @@ def gru_backward(x, W, UT, h0, hs, X, rh, dhs, has_dhs, dX, dR, drh, dx, dh, dWs
         r1 = B * (s + 1) // nslots
         _gru_backward_slot(x2, W, UT, h0, hs2, X2, rh2, dhs2, has_dhs, dX2, dR2, drh, dx2, dh,
                            dWs[s], dUs[s], dbs_in[s], dbs_rec[s], reset_after, T, act,
-                           r0, r1, rb)
+                           r0, r1, rb, t0, t1)
 
 
 compile_with_slp_all(globals(), __name__)
