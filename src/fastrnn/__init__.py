@@ -33,6 +33,7 @@ _LAZY = {
     "callbacks": ("fastrnn.nn.callbacks", None),
     "initializers": ("fastrnn.nn.initializers", None),
     "activations": ("fastrnn.nn.activations", None),
+    "constraints": ("fastrnn.nn.constraints", None),
     "timeseries": ("fastrnn.timeseries", None),
     "forecasting": ("fastrnn.forecasting", None),
     "data": ("fastrnn.data", None),
@@ -40,6 +41,8 @@ _LAZY = {
     "Input": ("fastrnn.nn.layers", "Input"),
     "load_model": ("fastrnn.nn.saving", "load_model"),
     "set_random_seed": ("fastrnn.nn.seeding", "set_random_seed"),
+    "set_num_threads": ("fastrnn.backends._threading", "set_num_threads"),
+    "get_num_threads": ("fastrnn.backends._threading", "get_num_threads"),
 }
 
 __all__ = sorted(_LAZY) + ["__version__"]
