@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The pure-Python install path: a fresh virtual environment, fastrnn installed from this
 # repository with FASTRNN_PURE_PYTHON=1 (CMake compiles nothing, so there is no fastrnn.backends._core),
-# plus numba, pytest (+ pytest-benchmark, which the pytest options in pyproject.toml name) and
+# plus numba, pytest (+ pytest-benchmark, which the pytest options in pyproject.toml name),
+# hypothesis and
 # torch; then checks that the compiled core is absent, that the default
 # backend is numba, and runs the numba backend's part of the test suite (the parametrised suite
 # with -k numba, the registry tests, tests/kernels/test_fallback.py).
@@ -22,7 +23,8 @@ vpy="$work/venv/bin/python"
 
 echo "== pure-Python install (FASTRNN_PURE_PYTHON=1) + numba, pytest, torch"
 # torch is pinned exactly: that version has a CPU-only wheel here.
-FASTRNN_PURE_PYTHON=1 "$vpy" -m pip install --quiet "$root[numba]" pytest pytest-benchmark "torch==2.13.0"
+FASTRNN_PURE_PYTHON=1 "$vpy" -m pip install --quiet "$root[numba]" pytest pytest-benchmark hypothesis \
+  "torch==2.13.0"
 
 echo "== the installed package has no compiled core and picks numba"
 cd "$work"  # not the repository root: import the installed package
@@ -50,6 +52,8 @@ echo "== numba backend tests (first run compiles the kernels into the on-disk ca
 cd "$root"
 unset FASTRNN_BACKEND
 tests=(tests/kernels/test_ops.py tests/kernels/test_errors.py tests/kernels/test_backends.py
-       tests/kernels/test_fallback.py tests/kernels/test_pool.py tests/kernels/test_numba_tiles.py)
+       tests/kernels/test_fallback.py tests/kernels/test_pool.py tests/kernels/test_numba_tiles.py
+       tests/kernels/test_saturation.py tests/kernels/test_backend_contract.py
+       tests/kernels/test_interrupt.py tests/kernels/test_fuzz.py)
 "$vpy" -m pytest -q -p no:cacheprovider "${tests[@]}" \
   -k "numba or test_backends or test_fallback or test_pool"

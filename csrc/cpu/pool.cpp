@@ -6,6 +6,8 @@
 // caller's task and context stay valid while any slice of its call is unfinished.
 #include "fastrnn/pool.hpp"
 
+#include "fastrnn/interrupt.hpp"
+
 #include <sched.h>
 #include <pthread.h>
 
@@ -185,9 +187,17 @@ void run(int slices, void (*task)(void*, int), void* ctx) {
   }
   claim_slices(p, gen);
   const auto own_done = std::chrono::steady_clock::now();
+  InterruptState* const interrupt = current_interrupt();
   for (int i = 0; p.done.load(std::memory_order_acquire) < slices; ++i) {
-    if (i < 256) FASTRNN_PAUSE();
-    else std::this_thread::yield();  // a worker holding a slice may be waiting for this core
+    if (i < 256) {
+      FASTRNN_PAUSE();
+    } else {
+      std::this_thread::yield();  // a worker holding a slice may be waiting for this core
+      // Only the calling thread may poll for Ctrl-C (interrupt.hpp); the workers only read the
+      // flag, so a caller left waiting must keep polling for them. The work figure makes the
+      // poll consult its clock each time.
+      interrupted(interrupt, 1e9);
+    }
   }
   // Threads chosen by what is free: a worker that took a slice and then lost its core (another
   // process wants it) makes the caller wait for a whole scheduler time slice. When the wait

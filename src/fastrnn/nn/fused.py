@@ -82,9 +82,17 @@ class FusedPlan:
 
     def run_epoch(self, flat, opt, x, order, pred):
         n = x.shape[0]
-        res = self.trainer.epoch(flat, opt.state(), x, self.y, order,
-                                 self.masks(n, flat.dtype), _optimizer_spec(opt),
-                                 opt.iterations, self.batch_size, pred)
+        try:
+            res = self.trainer.epoch(flat, opt.state(), x, self.y, order,
+                                     self.masks(n, flat.dtype), _optimizer_spec(opt),
+                                     opt.iterations, self.batch_size, pred)
+        except KeyboardInterrupt as exc:
+            # The weights hold the updates of the batches completed before Ctrl-C; the
+            # optimiser's step count must follow them (Adam's bias correction reads it).
+            done = getattr(exc, "fastrnn_epoch", None)
+            if done:
+                opt.iterations = done["iterations"]
+            raise
         opt.iterations = res["iterations"]
         res["loss_sum"] += self.loss_offset   # see losses.fused_target
         return res

@@ -18,9 +18,9 @@ Threads: fastrnn's one setting (``fastrnn.set_num_threads``, ``FASTRNN_NUM_THREA
 pool size (``NUMBA_NUM_THREADS``, fixed when numba starts); calls with less than about 0.2 MFLOP
 of recurrent work run on one thread, as the C++ core does.
 
-Ctrl-C: a long call runs as several kernel calls over consecutive time steps (about 0.2 GFLOP,
-a fraction of a second, each; the kernels take a step range), and Python raises the
-KeyboardInterrupt between two of them; the incomplete outputs are dropped.
+Ctrl-C: a long call runs as several kernel calls, each a fraction of a second (``_parts``: the
+kernels take a range of samples and of steps), and Python raises the KeyboardInterrupt between
+two of them; the incomplete outputs are dropped.
 
 Inputs are normalised before the kernels see them (C-contiguous, writeable, aligned, native byte
 order), since numba compiles a new specialisation, ~20-60 s, for every other layout or flag: a
@@ -31,6 +31,7 @@ read-only view of the one its cache holds.
 
 from __future__ import annotations
 
+import math
 import os
 import threading
 
@@ -94,24 +95,30 @@ def threads():
 _launch_lock = threading.Lock()
 _layer_is_threadsafe = None
 _SERIAL_FLOPS = 2e5  # below this a call runs on one thread (as the C++ core's plan_threads)
-_FLOPS_PER_LAUNCH = 2e8  # a long call runs as kernel calls of about this much work (Ctrl-C)
+# A part of a call should take at most ~0.25 s (Ctrl-C is acted on between parts), estimated
+# pessimistically: 250 ns per (sample, step) and 2 GFLOP/s per thread (the kernels measured at
+# 0.1-30 GFLOP/s, 200-300 ns per step at the smallest sizes).
+_PART_NS = 2.5e8
+_NS_PER_STEP = 250.0
+_FLOPS_PER_NS = 2.0
 
 
-def _launch(kernel, flops, steps, *args):
-    """kernel(*args, t0, t1) for each (t0, t1) of `steps`, on one thread when the whole call is
-    too small to repay waking the pool. Python acts on Ctrl-C between two of them."""
+def _launch(kernel, flops, parts, *args):
+    """kernel(*args, b_lo, b_hi, t0, t1) for each part of `parts` (``_parts``), on one thread
+    when the whole call is too small to repay waking the pool. Python acts on Ctrl-C between
+    two parts."""
     global _layer_is_threadsafe
     pool = numba.get_num_threads()
     want = _threads_for(flops)
     if want != pool:
         numba.set_num_threads(want)  # per calling thread; restored below
     try:
-        for t0, t1 in steps:
+        for part in parts:
             if _layer_is_threadsafe:
-                kernel(*args, t0, t1)
+                kernel(*args, *part)
                 continue
             with _launch_lock:
-                kernel(*args, t0, t1)
+                kernel(*args, *part)
                 if _layer_is_threadsafe is None:
                     _layer_is_threadsafe = numba.threading_layer() != "workqueue"
     finally:
@@ -124,14 +131,25 @@ def _threads_for(flops):
     return 1 if flops < _SERIAL_FLOPS else threads()
 
 
-def _step_ranges(T, flops, backward=False):
-    """The (t0, t1) step ranges of the kernel calls of a call with `flops` of work over T steps:
-    one for the whole sequence unless it is long, then ranges of about _FLOPS_PER_LAUNCH each
-    (in decreasing order for a backward pass); none when T = 0."""
-    per_step = flops / T if T else 0.0
-    n = T if per_step * T <= _FLOPS_PER_LAUNCH else max(1, int(_FLOPS_PER_LAUNCH // per_step))
-    ranges = [(t0, min(T, t0 + n)) for t0 in range(0, T, n)] if T else []
-    return ranges[::-1] if backward else ranges
+def _parts(B, T, step_flops, slots, backward=False):
+    """The (b_lo, b_hi, t0, t1) parts (samples, steps) of a call of B sequences of T steps with
+    `step_flops` of work per sample and step, on `slots` threads: the whole call unless it is
+    estimated to take more than _PART_NS, then parts of whole sequences (the kernels' shape, as
+    efficient as one call) as long as each still gives every thread a block of 16 rows, else
+    parts of at least 64 steps (in decreasing order for a backward pass). None when B or T is 0.
+    The split depends on the sizes only, so results are reproducible."""
+    if B == 0 or T == 0:
+        return []
+    ns = B * T * (_NS_PER_STEP + step_flops / _FLOPS_PER_NS) / slots
+    n = math.ceil(ns / _PART_NS)
+    if n <= 1:
+        return [(0, B, 0, T)]
+    if B // n >= 16 * slots or T <= 64:
+        size = -(-B // n)
+        return [(b, min(B, b + size), 0, T) for b in range(0, B, size)]
+    steps = max(64, -(-T // n))
+    parts = [(0, B, t, min(T, t + steps)) for t in range(0, T, steps)]
+    return parts[::-1] if backward else parts
 
 
 def _kernel_array(a):
@@ -157,9 +175,9 @@ def _flops(B, T, H, gates):
     return 2.0 * B * T * H * gates * H
 
 
-def _work(B, T, I, H, gates):
-    """Work of a forward pass, the input projection included: 2 B T (gates H) (I + H) flops."""
-    return 2.0 * B * T * gates * H * (I + H)
+def _step_flops(I, H, gates):
+    """Work of a forward step of one sample, the input projection included."""
+    return 2.0 * gates * H * (I + H)
 
 
 def _act_code(name):
@@ -258,8 +276,9 @@ def elman_forward(x, W, U, b, h0, activation):
     x, W, U, b, h0 = _kernel_arrays(x, W, U, b, h0)
     f = _flops(B, T, H, 1)
     hs = _pool.empty((B, T, H), x.dtype)
-    _launch(_k.elman_forward, f, _step_ranges(T, _work(B, T, I, H, 1)), x, W, b, U,
-            _state(h0, B, H, x.dtype), hs, act, *_plan(B, f))
+    S, rb = _plan(B, f)
+    _launch(_k.elman_forward, f, _parts(B, T, _step_flops(I, H, 1), S), x, W, b, U,
+            _state(h0, B, H, x.dtype), hs, act, S, rb)
     return _inputs.read_only(hs), _last(hs, h0, B, H, x.dtype), (x, W, U, h0, hs)
 
 
@@ -275,7 +294,7 @@ def elman_backward(saved, dh_seq, dh_last, activation):
     dh = _carry(dh_last, B, H, dt)
     dx = _pool.empty((B, T, I), dt)
     dWs, dUs, dbs = np.zeros((S, I, H), dt), np.zeros((S, H, H), dt), np.zeros((S, H), dt)
-    _launch(_k.elman_backward, f, _step_ranges(T, 2 * _work(B, T, I, H, 1), backward=True), x, W,
+    _launch(_k.elman_backward, f, _parts(B, T, 2 * _step_flops(I, H, 1), S, True), x, W,
             _transposed(U), _state(h0, B, H, dt), hs, dhs, has_dhs, _pool.empty((B, T, H), dt),
             dx, dh, dWs, dUs, dbs, act, S, rb)
     return dx, _total(dWs), _total(dUs), _total(dbs), dh
@@ -297,8 +316,9 @@ def lstm_forward(x, W, U, b, h0, c0, activation, recurrent_activation):
     dt = x.dtype
     hs, cs = _pool.empty((B, T, H), dt), _pool.empty((B, T, H), dt)
     Z = _pool.empty((B, T, 4 * H), dt)
-    _launch(_k.lstm_forward, f, _step_ranges(T, _work(B, T, I, H, 4)), x, W, b, U,
-            _state(h0, B, H, dt), _state(c0, B, H, dt), hs, cs, Z, act, *_plan(B, f))
+    S, rb = _plan(B, f)
+    _launch(_k.lstm_forward, f, _parts(B, T, _step_flops(I, H, 4), S), x, W, b, U,
+            _state(h0, B, H, dt), _state(c0, B, H, dt), hs, cs, Z, act, S, rb)
     return (_inputs.read_only(hs), _last(hs, h0, B, H, dt), _last(cs, c0, B, H, dt),
             (x, W, U, h0, c0, hs, cs, Z))
 
@@ -318,7 +338,7 @@ def lstm_backward(saved, dh_seq, dh_last, dc_last, activation):
     dh, dc = _carry(dh_last, B, H, dt), _carry(dc_last, B, H, dt)
     dx = _pool.empty((B, T, I), dt)
     dWs, dUs, dbs = np.zeros((S, I, G), dt), np.zeros((S, H, G), dt), np.zeros((S, G), dt)
-    _launch(_k.lstm_backward, f, _step_ranges(T, 2 * _work(B, T, I, H, 4), backward=True), x, W,
+    _launch(_k.lstm_backward, f, _parts(B, T, 2 * _step_flops(I, H, 4), S, True), x, W,
             _transposed(U), _state(h0, B, H, dt), _state(c0, B, H, dt), hs, cs, Z, dhs, has_dhs,
             _pool.empty((B, T, G), dt), dx, dh, dc, dWs, dUs, dbs, act, S, rb)
     return dx, _total(dWs), _total(dUs), _total(dbs), dh, dc
@@ -344,9 +364,9 @@ def gru_forward(x, W, U, b, h0, reset_after, activation, recurrent_activation):
     b_in, b_rec = (b[0], b[1]) if reset_after else (b, np.zeros(G, dt))
     f = _flops(B, T, H, 3)
     hs, X, rh = _pool.empty((B, T, H), dt), _pool.empty((B, T, G), dt), _pool.empty((B, T, H), dt)
-    _launch(_k.gru_forward, f, _step_ranges(T, _work(B, T, I, H, 3)), x, W, b_in, b_rec, U,
-            _state(h0, B, H, dt), hs, X, rh, _pool.empty((B, G), dt), reset_after, act,
-            *_plan(B, f))
+    S, rb = _plan(B, f)
+    _launch(_k.gru_forward, f, _parts(B, T, _step_flops(I, H, 3), S), x, W, b_in, b_rec, U,
+            _state(h0, B, H, dt), hs, X, rh, _pool.empty((B, G), dt), reset_after, act, S, rb)
     return _inputs.read_only(hs), _last(hs, h0, B, H, dt), (x, W, U, h0, hs, X, rh)
 
 
@@ -368,7 +388,7 @@ def gru_backward(saved, dh_seq, dh_last, reset_after, activation):
     drh = _pool.empty((1, 1) if reset_after else (B, H), dt)
     dWs, dUs = np.zeros((S, I, G), dt), np.zeros((S, H, G), dt)
     dbs_in, dbs_rec = np.zeros((S, G), dt), np.zeros((S, G) if reset_after else (S, 1), dt)
-    _launch(_k.gru_backward, f, _step_ranges(T, 2 * _work(B, T, I, H, 3), backward=True), x, W,
+    _launch(_k.gru_backward, f, _parts(B, T, 2 * _step_flops(I, H, 3), S, True), x, W,
             _transposed(U), _state(h0, B, H, dt), hs, X, rh, dhs, has_dhs, dX, dR, drh, dx, dh,
             dWs, dUs, dbs_in, dbs_rec, reset_after, act, S, rb)
     db = np.stack([_total(dbs_in), _total(dbs_rec)]) if reset_after else _total(dbs_in)

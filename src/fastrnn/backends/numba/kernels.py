@@ -43,12 +43,13 @@ would compile a specialisation for each other layout or flag); absent initial st
 as zeros and an absent dh_seq as a (1, 1, 1) dummy with ``has_dhs=False``, so each kernel has one
 specialisation per dtype.
 
-Steps: every kernel runs the steps [t0, t1) of the sequences (forward in increasing, backward in
-decreasing order), so that the caller can run a long call as several shorter ones (between which
-Python can act on Ctrl-C): a forward call reads the states before t0 from hs (and cs), a
-backward call takes dh (and dc) at step t1 on entry and adds its steps' weight gradients into
-the per-slot sums. A call over whole sequences (t0 = 0, t1 = T) does exactly what the unsplit
-kernel did; split calls give the same states and gradients up to the order of the sums.
+Parts of a call: every kernel runs the samples [b_lo, b_hi) (split into its nslots slots) over
+the steps [t0, t1) (forward in increasing, backward in decreasing order), so that the caller can
+run a long call as several shorter ones, between which Python can act on Ctrl-C: a forward call
+reads the states before t0 from hs (and cs), a backward call takes dh (and dc) at step t1 on
+entry and adds its part's weight gradients into the per-slot sums. A call over whole sequences
+(t0 = 0, t1 = T) walks each slot's rows as one run, as the unsplit kernel did; the caller splits
+by samples where it can, so that every part keeps that shape.
 """
 
 from __future__ import annotations
@@ -109,14 +110,14 @@ def _elman_forward_slot(x, W, bias, U, h0, hs, T, act, r0, r1, rb, t0, t1):
 
 
 @njit(**_KERNEL)
-def elman_forward(x, W, bias, U, h0, hs, act, nslots, rb, t0, t1):
+def elman_forward(x, W, bias, U, h0, hs, act, nslots, rb, b_lo, b_hi, t0, t1):
     """x (B, T, I), hs (B, T, H) out: h_seq (steps [t0, t1); the earlier ones in)."""
     B, T, H = hs.shape
     x2 = x.reshape(B * T, x.shape[2])
     hs2 = hs.reshape(B * T, H)
     for s in prange(nslots):
-        r0 = B * s // nslots
-        r1 = B * (s + 1) // nslots
+        r0 = b_lo + (b_hi - b_lo) * s // nslots
+        r1 = b_lo + (b_hi - b_lo) * (s + 1) // nslots
         _elman_forward_slot(x2, W, bias, U, h0, hs2, T, act, r0, r1, rb, t0, t1)
 
 
@@ -165,7 +166,7 @@ def _elman_backward_slot(x, W, UT, h0, hs, dhs, has_dhs, dA, dx, dh, dW, dU, db,
 
 @njit(**_KERNEL)
 def elman_backward(x, W, UT, h0, hs, dhs, has_dhs, dA, dx, dh, dWs, dUs, dbs, act, nslots, rb,
-                   t0, t1):
+                   b_lo, b_hi, t0, t1):
     """UT = U^T (H, H). dhs (B, T, H) or a (1, 1, 1) dummy (has_dhs False). dA (B, T, H) scratch:
     dL/d(pre-activation). dx (B, T, I) out. dh (B, H): dh_last on entry, dh0 on exit.
     dWs (S, I, H), dUs (S, H, H), dbs (S, H): per-slot sums (zeroed before the first call),
@@ -177,8 +178,8 @@ def elman_backward(x, W, UT, h0, hs, dhs, has_dhs, dA, dx, dh, dWs, dUs, dbs, ac
     dA2 = dA.reshape(B * T, H)
     dx2 = dx.reshape(B * T, dx.shape[2])
     for s in prange(nslots):
-        r0 = B * s // nslots
-        r1 = B * (s + 1) // nslots
+        r0 = b_lo + (b_hi - b_lo) * s // nslots
+        r1 = b_lo + (b_hi - b_lo) * (s + 1) // nslots
         _elman_backward_slot(x2, W, UT, h0, hs2, dhs2, has_dhs, dA2, dx2, dh, dWs[s], dUs[s],
                              dbs[s], T, act, r0, r1, rb, t0, t1)
 
@@ -219,7 +220,7 @@ def _lstm_forward_slot(x, W, bias, U, h0, c0, hs, cs, Z, T, act, r0, r1, rb, t0,
 
 
 @njit(**_KERNEL)
-def lstm_forward(x, W, bias, U, h0, c0, hs, cs, Z, act, nslots, rb, t0, t1):
+def lstm_forward(x, W, bias, U, h0, c0, hs, cs, Z, act, nslots, rb, b_lo, b_hi, t0, t1):
     """x (B, T, I). hs, cs (B, T, H) out: h_seq, c_seq. Z (B, T, 4H) out: activated gates i, f,
     g, o."""
     B, T, H = hs.shape
@@ -228,8 +229,8 @@ def lstm_forward(x, W, bias, U, h0, c0, hs, cs, Z, act, nslots, rb, t0, t1):
     cs2 = cs.reshape(B * T, H)
     Z2 = Z.reshape(B * T, 4 * H)
     for s in prange(nslots):
-        r0 = B * s // nslots
-        r1 = B * (s + 1) // nslots
+        r0 = b_lo + (b_hi - b_lo) * s // nslots
+        r1 = b_lo + (b_hi - b_lo) * (s + 1) // nslots
         _lstm_forward_slot(x2, W, bias, U, h0, c0, hs2, cs2, Z2, T, act, r0, r1, rb, t0, t1)
 
 
@@ -283,7 +284,7 @@ def _lstm_backward_slot(x, W, UT, h0, c0, hs, cs, Z, dhs, has_dhs, dZ, dx, dh, d
 
 @njit(**_KERNEL)
 def lstm_backward(x, W, UT, h0, c0, hs, cs, Z, dhs, has_dhs, dZ, dx, dh, dc, dWs, dUs, dbs,
-                  act, nslots, rb, t0, t1):
+                  act, nslots, rb, b_lo, b_hi, t0, t1):
     """UT = U^T (4H, H). dZ (B, T, 4H) scratch. dx (B, T, I) out. dh, dc (B, H): dh_last,
     dc_last on entry, dh0, dc0 on exit. dWs (S, I, 4H), dUs (S, H, 4H), dbs (S, 4H): per-slot
     sums, added into."""
@@ -296,8 +297,8 @@ def lstm_backward(x, W, UT, h0, c0, hs, cs, Z, dhs, has_dhs, dZ, dx, dh, dc, dWs
     dZ2 = dZ.reshape(B * T, 4 * H)
     dx2 = dx.reshape(B * T, dx.shape[2])
     for s in prange(nslots):
-        r0 = B * s // nslots
-        r1 = B * (s + 1) // nslots
+        r0 = b_lo + (b_hi - b_lo) * s // nslots
+        r1 = b_lo + (b_hi - b_lo) * (s + 1) // nslots
         _lstm_backward_slot(x2, W, UT, h0, c0, hs2, cs2, Z2, dhs2, has_dhs, dZ2, dx2, dh, dc,
                             dWs[s], dUs[s], dbs[s], T, act, r0, r1, rb, t0, t1)
 
@@ -361,7 +362,8 @@ def _gru_forward_slot(x, W, b_in, b_rec, U, h0, hs, X, rh, R, reset_after, T, ac
 
 
 @njit(**_KERNEL)
-def gru_forward(x, W, b_in, b_rec, U, h0, hs, X, rh, R, reset_after, act, nslots, rb, t0, t1):
+def gru_forward(x, W, b_in, b_rec, U, h0, hs, X, rh, R, reset_after, act, nslots, rb, b_lo, b_hi,
+                t0, t1):
     """x (B, T, I). hs (B, T, H) out: h_seq. X (B, T, 3H) out: gates z, r, hh. rh (B, T, H)
     out: h U_h + b_rec_h (reset_after) or r * h_{t-1}. R (B, 3H) scratch: a step's recurrent
     product. b_in: b[0] (reset_after) or b; b_rec: b[1] (reset_after, else zeros)."""
@@ -371,8 +373,8 @@ def gru_forward(x, W, b_in, b_rec, U, h0, hs, X, rh, R, reset_after, act, nslots
     X2 = X.reshape(B * T, 3 * H)
     rh2 = rh.reshape(B * T, H)
     for s in prange(nslots):
-        r0 = B * s // nslots
-        r1 = B * (s + 1) // nslots
+        r0 = b_lo + (b_hi - b_lo) * s // nslots
+        r1 = b_lo + (b_hi - b_lo) * (s + 1) // nslots
         _gru_forward_slot(x2, W, b_in, b_rec, U, h0, hs2, X2, rh2, R, reset_after, T, act,
                           r0, r1, rb, t0, t1)
 
@@ -460,7 +462,7 @@ def _gru_backward_slot(x, W, UT, h0, hs, X, rh, dhs, has_dhs, dX, dR, drh, dx, d
 
 @njit(**_KERNEL)
 def gru_backward(x, W, UT, h0, hs, X, rh, dhs, has_dhs, dX, dR, drh, dx, dh, dWs, dUs, dbs_in,
-                 dbs_rec, reset_after, act, nslots, rb, t0, t1):
+                 dbs_rec, reset_after, act, nslots, rb, b_lo, b_hi, t0, t1):
     """UT = U^T (3H, H). dX (B, T, 3H) scratch: dL/d(x W + b_in). dR (B, T, 3H) scratch when
     reset_after: dL/d(h U + b_rec) (else a (1, 1, 1) dummy). drh (B, H) scratch: dL/d(r *
     h_{t-1}) of one step (not reset_after). dx (B, T, I) out. dh (B, H): dh_last on entry, dh0 on
@@ -476,8 +478,8 @@ def gru_backward(x, W, UT, h0, hs, X, rh, dhs, has_dhs, dX, dR, drh, dx, dh, dWs
     dR2 = dR.reshape(dR.shape[0] * dR.shape[1], dR.shape[2])
     dx2 = dx.reshape(B * T, dx.shape[2])
     for s in prange(nslots):
-        r0 = B * s // nslots
-        r1 = B * (s + 1) // nslots
+        r0 = b_lo + (b_hi - b_lo) * s // nslots
+        r1 = b_lo + (b_hi - b_lo) * (s + 1) // nslots
         _gru_backward_slot(x2, W, UT, h0, hs2, X2, rh2, dhs2, has_dhs, dX2, dR2, drh, dx2, dh,
                            dWs[s], dUs[s], dbs_in[s], dbs_rec[s], reset_after, T, act,
                            r0, r1, rb, t0, t1)
