@@ -260,3 +260,25 @@ def test_save_keeps_the_umask_mode_and_an_existing_files_mode(tmp_path, umask_02
     m.save(tmp_path / "private.npz")
     assert mode(tmp_path / "private.npz") == 0o600
     assert sorted(os.listdir(tmp_path)) == ["m.npz", "private.npz"]   # no temporary left
+
+
+def test_a_keras_archive_that_would_inflate_too_far_is_refused(tmp_path):
+    """A .keras file whose config.json deflates from a few hundred KB to 200 MB: refused from
+    the zip directory, before anything is inflated."""
+    path = tmp_path / "bomb.keras"
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=9) as z:
+        z.writestr("metadata.json", "{}")
+        with z.open("config.json", "w") as f:
+            chunk = b" " * (1 << 20)
+            for _ in range(200):
+                f.write(chunk)
+        z.writestr("model.weights.h5", b"")
+    assert path.stat().st_size < 2 << 20
+    tracemalloc.start()
+    t0 = time.perf_counter()
+    with pytest.raises(ValueError, match="would inflate to"):
+        load_model(path)
+    elapsed = time.perf_counter() - t0
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert elapsed < 1.0 and peak < MAX_INFLATED_BYTES // 4, (elapsed, peak)
