@@ -33,6 +33,7 @@ import zipfile
 import numpy as np
 
 from fastrnn import _version
+from fastrnn.nn import archives as _archives
 from fastrnn.nn import initializers as _inits
 from fastrnn.nn import losses as _losses
 from fastrnn.nn import optimizers as _optimizers
@@ -293,27 +294,6 @@ def _bad(path, why):
     return ValueError(f"{path!r} is not a readable Keras 3 model file: {why}")
 
 
-def _check_sizes(z, path):
-    """Refuses an archive whose members would inflate beyond what a model can need before any
-    is read: a stored member cannot be larger than the file, and compressed members together
-    get the budget of fastrnn's own files (``saving.MAX_INFLATED_BYTES``; Keras stores its
-    weights uncompressed)."""
-    from fastrnn.nn.saving import MAX_INFLATED_BYTES
-
-    file_size = os.path.getsize(path)
-    inflated = 0
-    for info in z.infolist():
-        if info.compress_type == zipfile.ZIP_STORED:
-            if info.file_size > file_size:
-                raise _bad(path, f"member {info.filename!r} declares {info.file_size} bytes, "
-                                 f"more than the whole file ({file_size})")
-        else:
-            inflated += info.file_size
-    if inflated > MAX_INFLATED_BYTES:
-        raise _bad(path, f"its compressed members would inflate to {inflated} bytes, more than "
-                         f"the {MAX_INFLATED_BYTES} allowed")
-
-
 def _plain(obj, kind):
     """A Keras serialised initializer / regularizer / constraint as fastrnn's {'class_name',
     'config'} with only the arguments fastrnn's class takes (None stays None)."""
@@ -407,7 +387,7 @@ def load_keras(path, backend=None, compile=True):
     """A fastrnn Sequential from a Keras 3 ``.keras`` file (see the module docstring)."""
     try:
         with zipfile.ZipFile(path) as z:
-            _check_sizes(z, path)
+            _archives.check_directory(path, z, _bad)
             config = json.loads(z.read("config.json").decode("utf-8"))
             weights = z.read("model.weights.h5") if "model.weights.h5" in z.namelist() else None
     except (zipfile.BadZipFile, KeyError, json.JSONDecodeError, UnicodeDecodeError) as exc:

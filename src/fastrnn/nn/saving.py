@@ -42,6 +42,7 @@ import zlib
 import numpy as np
 
 from fastrnn._version import __version__ as _VERSION
+from fastrnn.nn import archives as _archives
 from fastrnn.nn import losses, optimizers
 from fastrnn.nn import registry as _registry
 from fastrnn.nn.layers import base as _base
@@ -51,7 +52,7 @@ __all__ = ["save_model", "load_model", "FORMAT", "FORMAT_VERSION", "MAX_INFLATED
 FORMAT = "fastrnn-model"
 FORMAT_VERSION = 1
 _HEADER = "fastrnn_model.json"
-MAX_INFLATED_BYTES = 64 << 20      # all compressed entries together, once decompressed
+MAX_INFLATED_BYTES = _archives.MAX_INFLATED_BYTES
 _MAX_HEADER_BYTES = 16 << 20       # the JSON header entry
 _NPY_HEADER_MAX = 10000            # numpy's own default bound on a .npy header
 
@@ -126,26 +127,8 @@ class _Entry:
 
 def _check_directory(path, zf):
     """The entries by name (without '.npy'); ValueError for sizes the file cannot back."""
-    file_size = os.path.getsize(path)
-    inflated = 0
-    entries = {}
-    for info in zf.infolist():
-        if info.flag_bits & 0x1:
-            raise _bad(path, f"entry {info.filename!r} is encrypted")
-        if info.compress_type == zipfile.ZIP_STORED:
-            if (info.compress_size != info.file_size
-                    or info.header_offset + info.compress_size > file_size):
-                raise _bad(path, f"entry {info.filename!r} claims {info.file_size} bytes, more "
-                                 f"than the file ({file_size} bytes) holds (truncated?)")
-        else:
-            inflated += info.file_size
-            if inflated > MAX_INFLATED_BYTES:
-                raise _bad(path, f"its compressed entries would inflate to more than "
-                                 f"{MAX_INFLATED_BYTES >> 20} MiB (entry {info.filename!r} "
-                                 f"alone to {info.file_size} bytes, from {info.compress_size}); "
-                                 "fastrnn writes model files uncompressed")
-        entries[info.filename.removesuffix(".npy")] = info
-    return entries
+    members = _archives.check_directory(path, zf, _bad)
+    return {name.removesuffix(".npy"): info for name, info in members.items()}
 
 
 def _read_entry_header(path, zf, name, info):
