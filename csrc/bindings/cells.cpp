@@ -10,7 +10,10 @@
 // instead of reading out of bounds. The h_seq a forward function returns is a read-only view of
 // the one its tuple holds, so that editing a result cannot change a later backward pass.
 // Interruption: the kernels stop at a step or chunk boundary when Ctrl-C is pressed, and the
-// call raises KeyboardInterrupt (signals.hpp).
+// call raises KeyboardInterrupt (signals.hpp). Masks: a forward function takes `mask` (None or a
+// bool / uint8 (B, T) array, Keras's step mask, checks.hpp's optional_mask); a masked call's
+// saved tuple holds the mask as one extra, last entry, which the backward function re-checks and
+// hands to the kernel.
 #include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
 
@@ -140,6 +143,15 @@ py::array_t<T> last_state(const py::array_t<T>& seq, int64_t B, int64_t T_, int6
   return out;
 }
 
+// A forward call's saved tuple, with its mask appended when it had one.
+py::tuple with_mask(const py::tuple& saved, const py::object& mask) {
+  if (mask.is_none()) return saved;
+  py::tuple out(saved.size() + 1);
+  for (size_t i = 0; i < saved.size(); ++i) out[i] = saved[i];
+  out[saved.size()] = mask;
+  return out;
+}
+
 constexpr const CellInfo& kElman = cell_info(Cell::Elman);
 constexpr const CellInfo& kLstm = cell_info(Cell::Lstm);
 constexpr const CellInfo& kGru = cell_info(Cell::Gru);
@@ -174,24 +186,28 @@ Dims read_dims(const py::array& x, const py::array& U, int gates, const char* u_
 
 template <class T>
 py::tuple elman_forward_t(const py::array& x_in, const py::handle& W_, const py::handle& U_,
-                          const py::handle& b_, const py::object& h0_, Activation act) {
+                          const py::handle& b_, const py::object& h0_, Activation act,
+                          const py::object& mask_) {
   const Dims d = read_dims(x_in, float_array(U_, "U"), kElman.gates, kElman.u_symbol);
   auto x = checked<T>(x_in, "x", {d.B, d.T, d.I}, "(B, T, I)");
   auto W = checked<T>(W_, "W", {d.I, d.H}, kElman.w_symbol);
   auto U = checked<T>(U_, "U", {d.H, d.H}, kElman.u_symbol);
   auto b = checked<T>(b_, "b", {d.H}, kElman.b_symbol);
   py::object h0 = optional_checked<T>(h0_, "h0", {d.B, d.H}, "(B, H)");
+  py::object mask = optional_mask(mask_, d.B, d.T);
   auto h_seq = empty<T>({d.B, d.T, d.H});
   const T* h0p = ptr_or_null<T>(h0);
+  const uint8_t* mp = mask_ptr(mask);
   const PythonSignals signals;
   {
     py::gil_scoped_release nogil;
     fastrnn::elman_forward<T>(d.B, d.T, d.I, d.H, act, x.data(), W.data(), U.data(), b.data(), h0p,
-                              h_seq.mutable_data());
+                              h_seq.mutable_data(), mp);
   }
   if (signals.interrupted()) signals.raise();
   auto h_last = last_state<T>(h_seq, d.B, d.T, d.H, h0p);
-  return py::make_tuple(read_only_view(h_seq), h_last, py::make_tuple(x, W, U, h0, h_seq));
+  return py::make_tuple(read_only_view(h_seq), h_last,
+                        with_mask(py::make_tuple(x, W, U, h0, h_seq), mask));
 }
 
 template <class T>
@@ -205,6 +221,7 @@ py::tuple elman_backward_t(const py::tuple& saved, const py::object& dh_seq_,
   auto U = cached<T>(saved[2], "cache U", {d.H, d.H}, kElman.u_symbol);
   py::object h0 = optional_cached<T>(saved[3], "cache h0", {d.B, d.H}, "(B, H)");
   auto h_seq = cached<T>(saved[4], "cache h_seq", {d.B, d.T, d.H}, "(B, T, H)");
+  py::object mask = saved.size() > 5 ? cached_mask(saved[5], d.B, d.T) : py::none();
   py::object dh_seq = optional_checked<T>(dh_seq_, "dh_seq", {d.B, d.T, d.H}, "(B, T, H)");
   py::object dh_last = optional_checked<T>(dh_last_, "dh_last", {d.B, d.H}, "(B, H)");
   auto dx = empty<T>({d.B, d.T, d.I});
@@ -215,11 +232,12 @@ py::tuple elman_backward_t(const py::tuple& saved, const py::object& dh_seq_,
   const T *h0p = ptr_or_null<T>(h0), *dsp = ptr_or_null<T>(dh_seq), *dlp = ptr_or_null<T>(dh_last);
   T *dxp = dx.mutable_data(), *dWp = dW.mutable_data(), *dUp = dU.mutable_data(),
     *dbp = db.mutable_data(), *dh0p = dh0.mutable_data();
+  const uint8_t* mp = mask_ptr(mask);
   const PythonSignals signals;
   {
     py::gil_scoped_release nogil;
     fastrnn::elman_backward<T>(d.B, d.T, d.I, d.H, act, x.data(), W.data(), U.data(), h0p,
-                               h_seq.data(), dsp, dlp, dxp, dWp, dUp, dbp, dh0p);
+                               h_seq.data(), dsp, dlp, dxp, dWp, dUp, dbp, dh0p, mp);
   }
   if (signals.interrupted()) signals.raise();
   return py::make_tuple(dx, dW, dU, db, dh0);
@@ -232,7 +250,7 @@ py::tuple elman_backward_t(const py::tuple& saved, const py::object& dh_seq_,
 template <class T>
 py::tuple lstm_forward_t(const py::array& x_in, const py::handle& W_, const py::handle& U_,
                          const py::handle& b_, const py::object& h0_, const py::object& c0_,
-                         Activation act) {
+                         Activation act, const py::object& mask_) {
   const Dims d = read_dims(x_in, float_array(U_, "U"), kLstm.gates, kLstm.u_symbol);
   const int64_t G = kLstm.gates * d.H;
   auto x = checked<T>(x_in, "x", {d.B, d.T, d.I}, "(B, T, I)");
@@ -241,22 +259,24 @@ py::tuple lstm_forward_t(const py::array& x_in, const py::handle& W_, const py::
   auto b = checked<T>(b_, "b", {G}, kLstm.b_symbol);
   py::object h0 = optional_checked<T>(h0_, "h0", {d.B, d.H}, "(B, H)");
   py::object c0 = optional_checked<T>(c0_, "c0", {d.B, d.H}, "(B, H)");
+  py::object mask = optional_mask(mask_, d.B, d.T);
   auto h_seq = empty<T>({d.B, d.T, d.H});
   auto c_seq = empty<T>({d.B, d.T, d.H});
   auto gates = empty<T>({d.B, d.T, G});
   const T *h0p = ptr_or_null<T>(h0), *c0p = ptr_or_null<T>(c0);
   T *hp = h_seq.mutable_data(), *cp = c_seq.mutable_data(), *gp = gates.mutable_data();
+  const uint8_t* mp = mask_ptr(mask);
   const PythonSignals signals;
   {
     py::gil_scoped_release nogil;
     fastrnn::lstm_forward<T>(d.B, d.T, d.I, d.H, act, x.data(), W.data(), U.data(), b.data(), h0p,
-                             c0p, hp, cp, gp);
+                             c0p, hp, cp, gp, mp);
   }
   if (signals.interrupted()) signals.raise();
   auto h_last = last_state<T>(h_seq, d.B, d.T, d.H, h0p);
   auto c_last = last_state<T>(c_seq, d.B, d.T, d.H, c0p);
   return py::make_tuple(read_only_view(h_seq), h_last, c_last,
-                        py::make_tuple(x, W, U, h0, c0, h_seq, c_seq, gates));
+                        with_mask(py::make_tuple(x, W, U, h0, c0, h_seq, c_seq, gates), mask));
 }
 
 template <class T>
@@ -274,6 +294,7 @@ py::tuple lstm_backward_t(const py::tuple& saved, const py::object& dh_seq_,
   auto h_seq = cached<T>(saved[5], "cache h_seq", {d.B, d.T, d.H}, "(B, T, H)");
   auto c_seq = cached<T>(saved[6], "cache c_seq", {d.B, d.T, d.H}, "(B, T, H)");
   auto gates = cached<T>(saved[7], "cache gates", {d.B, d.T, G}, kLstm.gates_symbol);
+  py::object mask = saved.size() > 8 ? cached_mask(saved[8], d.B, d.T) : py::none();
   py::object dh_seq = optional_checked<T>(dh_seq_, "dh_seq", {d.B, d.T, d.H}, "(B, T, H)");
   py::object dh_last = optional_checked<T>(dh_last_, "dh_last", {d.B, d.H}, "(B, H)");
   py::object dc_last = optional_checked<T>(dc_last_, "dc_last", {d.B, d.H}, "(B, H)");
@@ -287,12 +308,13 @@ py::tuple lstm_backward_t(const py::tuple& saved, const py::object& dh_seq_,
           *dlp = ptr_or_null<T>(dh_last), *dcp = ptr_or_null<T>(dc_last);
   T *dxp = dx.mutable_data(), *dWp = dW.mutable_data(), *dUp = dU.mutable_data(),
     *dbp = db.mutable_data(), *dh0p = dh0.mutable_data(), *dc0p = dc0.mutable_data();
+  const uint8_t* mp = mask_ptr(mask);
   const PythonSignals signals;
   {
     py::gil_scoped_release nogil;
     fastrnn::lstm_backward<T>(d.B, d.T, d.I, d.H, act, x.data(), W.data(), U.data(), h0p, c0p,
                               h_seq.data(), c_seq.data(), gates.data(), dsp, dlp, dcp, dxp, dWp,
-                              dUp, dbp, dh0p, dc0p);
+                              dUp, dbp, dh0p, dc0p, mp);
   }
   if (signals.interrupted()) signals.raise();
   return py::make_tuple(dx, dW, dU, db, dh0, dc0);
@@ -305,7 +327,7 @@ py::tuple lstm_backward_t(const py::tuple& saved, const py::object& dh_seq_,
 template <class T>
 py::tuple gru_forward_t(const py::array& x_in, const py::handle& W_, const py::handle& U_,
                         const py::handle& b_, const py::object& h0_, bool reset_after,
-                        Activation act) {
+                        Activation act, const py::object& mask_) {
   const Dims d = read_dims(x_in, float_array(U_, "U"), kGru.gates, kGru.u_symbol);
   const int64_t G = kGru.gates * d.H;
   auto x = checked<T>(x_in, "x", {d.B, d.T, d.I}, "(B, T, I)");
@@ -317,18 +339,20 @@ py::tuple gru_forward_t(const py::array& x_in, const py::handle& W_, const py::h
   auto h_seq = empty<T>({d.B, d.T, d.H});
   auto gates = empty<T>({d.B, d.T, G});
   auto rec_h = empty<T>({d.B, d.T, d.H});
+  py::object mask = optional_mask(mask_, d.B, d.T);
   const T* h0p = ptr_or_null<T>(h0);
   T *hp = h_seq.mutable_data(), *gp = gates.mutable_data(), *rp = rec_h.mutable_data();
+  const uint8_t* mp = mask_ptr(mask);
   const PythonSignals signals;
   {
     py::gil_scoped_release nogil;
     fastrnn::gru_forward<T>(d.B, d.T, d.I, d.H, reset_after, act, x.data(), W.data(), U.data(),
-                            b.data(), h0p, hp, gp, rp);
+                            b.data(), h0p, hp, gp, rp, mp);
   }
   if (signals.interrupted()) signals.raise();
   auto h_last = last_state<T>(h_seq, d.B, d.T, d.H, h0p);
   return py::make_tuple(read_only_view(h_seq), h_last,
-                        py::make_tuple(x, W, U, h0, h_seq, gates, rec_h));
+                        with_mask(py::make_tuple(x, W, U, h0, h_seq, gates, rec_h), mask));
 }
 
 template <class T>
@@ -345,6 +369,7 @@ py::tuple gru_backward_t(const py::tuple& saved, const py::object& dh_seq_,
   auto h_seq = cached<T>(saved[4], "cache h_seq", {d.B, d.T, d.H}, "(B, T, H)");
   auto gates = cached<T>(saved[5], "cache gates", {d.B, d.T, G}, kGru.gates_symbol);
   auto rec_h = cached<T>(saved[6], "cache rec_h", {d.B, d.T, d.H}, "(B, T, H)");
+  py::object mask = saved.size() > 7 ? cached_mask(saved[7], d.B, d.T) : py::none();
   py::object dh_seq = optional_checked<T>(dh_seq_, "dh_seq", {d.B, d.T, d.H}, "(B, T, H)");
   py::object dh_last = optional_checked<T>(dh_last_, "dh_last", {d.B, d.H}, "(B, H)");
   auto dx = empty<T>({d.B, d.T, d.I});
@@ -355,12 +380,13 @@ py::tuple gru_backward_t(const py::tuple& saved, const py::object& dh_seq_,
   const T *h0p = ptr_or_null<T>(h0), *dsp = ptr_or_null<T>(dh_seq), *dlp = ptr_or_null<T>(dh_last);
   T *dxp = dx.mutable_data(), *dWp = dW.mutable_data(), *dUp = dU.mutable_data(),
     *dbp = db.mutable_data(), *dh0p = dh0.mutable_data();
+  const uint8_t* mp = mask_ptr(mask);
   const PythonSignals signals;
   {
     py::gil_scoped_release nogil;
     fastrnn::gru_backward<T>(d.B, d.T, d.I, d.H, reset_after, act, x.data(), W.data(), U.data(),
                              h0p, h_seq.data(), gates.data(), rec_h.data(), dsp, dlp, dxp, dWp,
-                             dUp, dbp, dh0p);
+                             dUp, dbp, dh0p, mp);
   }
   if (signals.interrupted()) signals.raise();
   return py::make_tuple(dx, dW, dU, db, dh0);
@@ -377,8 +403,8 @@ py::array cache_x(const py::tuple& saved) {
   }
 }
 
-// The saved arrays of a cache: the tuple of n a <cell>_forward call returned (ValueError naming
-// what came instead, as for any other damage to a cache).
+// The saved arrays of a cache: the tuple of n (n + 1 with a mask) a <cell>_forward call returned
+// (ValueError naming what came instead, as for any other damage to a cache).
 py::tuple cache_tuple(const py::handle& saved, size_t n, const char* cell) {
   if (!PyTuple_Check(saved.ptr()))
     throw py::value_error(std::string("cache does not come from ") + cell +
@@ -387,9 +413,10 @@ py::tuple cache_tuple(const py::handle& saved, size_t n, const char* cell) {
                           std::string(py::str(py::type::handle_of(saved).attr("__name__"))) +
                           "; pass the cache of a forward call unchanged");
   py::tuple t = py::reinterpret_borrow<py::tuple>(saved);
-  if (t.size() != n)
+  if (t.size() != n && t.size() != n + 1)
     throw py::value_error(std::string("cache does not come from ") + cell + "_forward: expected " +
-                          std::to_string(n) + " saved arrays, got " + std::to_string(t.size()));
+                          std::to_string(n) + " saved arrays (" + std::to_string(n + 1) +
+                          " with a mask), got " + std::to_string(t.size()));
   return t;
 }
 
@@ -399,19 +426,20 @@ std::string entry(const CellInfo& cell, const char* suffix) { return std::string
 }  // namespace
 
 // Python names from the table (elman_forward, ...); the saved tuples hold 5 (Elman), 8 (LSTM)
-// and 7 (GRU) arrays: see each forward function.
+// and 7 (GRU) arrays, one more (the mask) after a masked call: see each forward function.
 void register_cells(py::module_& m) {
   m.def(
       entry(kElman, "_forward").c_str(),
       [](const py::handle& x, const py::handle& W, const py::handle& U, const py::handle& b,
-         const py::object& h0, const py::handle& activation) {
+         const py::object& h0, const py::handle& activation, const py::object& mask) {
         const py::array xa = x_of(x);
         const Activation act = parse_activation(activation, "activation");
-        return is_double(xa) ? elman_forward_t<double>(xa, W, U, b, h0, act)
-                             : elman_forward_t<float>(xa, W, U, b, h0, act);
+        return is_double(xa) ? elman_forward_t<double>(xa, W, U, b, h0, act, mask)
+                             : elman_forward_t<float>(xa, W, U, b, h0, act, mask);
       },
       py::arg("x"), py::arg("W"), py::arg("U"), py::arg("b"), py::arg("h0"),
-      py::arg("activation"), "-> (h_seq (B,T,H), h_last (B,H), saved)");
+      py::arg("activation"), py::arg("mask") = py::none(),
+      "-> (h_seq (B,T,H), h_last (B,H), saved); mask: None or bool/uint8 (B,T)");
 
   m.def(
       entry(kElman, "_backward").c_str(),
@@ -429,16 +457,16 @@ void register_cells(py::module_& m) {
       entry(kLstm, "_forward").c_str(),
       [](const py::handle& x, const py::handle& W, const py::handle& U, const py::handle& b,
          const py::object& h0, const py::object& c0, const py::handle& activation,
-         const py::handle& recurrent_activation) {
+         const py::handle& recurrent_activation, const py::object& mask) {
         const py::array xa = x_of(x);
         const Activation act = parse_activation(activation, "activation");
         check_recurrent_activation(recurrent_activation);
-        return is_double(xa) ? lstm_forward_t<double>(xa, W, U, b, h0, c0, act)
-                             : lstm_forward_t<float>(xa, W, U, b, h0, c0, act);
+        return is_double(xa) ? lstm_forward_t<double>(xa, W, U, b, h0, c0, act, mask)
+                             : lstm_forward_t<float>(xa, W, U, b, h0, c0, act, mask);
       },
       py::arg("x"), py::arg("W"), py::arg("U"), py::arg("b"), py::arg("h0"), py::arg("c0"),
-      py::arg("activation"), py::arg("recurrent_activation"),
-      "-> (h_seq (B,T,H), h_last (B,H), c_last (B,H), saved)");
+      py::arg("activation"), py::arg("recurrent_activation"), py::arg("mask") = py::none(),
+      "-> (h_seq (B,T,H), h_last (B,H), c_last (B,H), saved); mask: None or bool/uint8 (B,T)");
 
   m.def(
       entry(kLstm, "_backward").c_str(),
@@ -457,16 +485,16 @@ void register_cells(py::module_& m) {
       entry(kGru, "_forward").c_str(),
       [](const py::handle& x, const py::handle& W, const py::handle& U, const py::handle& b,
          const py::object& h0, bool reset_after, const py::handle& activation,
-         const py::handle& recurrent_activation) {
+         const py::handle& recurrent_activation, const py::object& mask) {
         const py::array xa = x_of(x);
         const Activation act = parse_activation(activation, "activation");
         check_recurrent_activation(recurrent_activation);
-        return is_double(xa) ? gru_forward_t<double>(xa, W, U, b, h0, reset_after, act)
-                             : gru_forward_t<float>(xa, W, U, b, h0, reset_after, act);
+        return is_double(xa) ? gru_forward_t<double>(xa, W, U, b, h0, reset_after, act, mask)
+                             : gru_forward_t<float>(xa, W, U, b, h0, reset_after, act, mask);
       },
       py::arg("x"), py::arg("W"), py::arg("U"), py::arg("b"), py::arg("h0"),
       py::arg("reset_after"), py::arg("activation"), py::arg("recurrent_activation"),
-      "-> (h_seq (B,T,H), h_last (B,H), saved)");
+      py::arg("mask") = py::none(), "-> (h_seq (B,T,H), h_last (B,H), saved); mask as above");
 
   m.def(
       entry(kGru, "_backward").c_str(),

@@ -275,6 +275,53 @@ py::object optional_cached(const py::object& obj, const char* name, Shape expect
   return cached<T>(obj, name, expected, sym);
 }
 
+// A Keras step mask (fastrnn/elman.hpp): None, or a bool or uint8 array of shape (B, T) whose
+// nonzero entries mark the valid steps. Returned as a fresh C-contiguous uint8 copy holding 0 or
+// 1 (the cache keeps it: a later edit of the caller's array cannot change the backward pass).
+// A wrong dtype is a ParameterError (TypeError and ValueError), a wrong shape a ValueError.
+inline py::object optional_mask(const py::object& obj, int64_t B, int64_t T_) {
+  if (obj.is_none()) return py::none();
+  const std::string want = "mask must be a bool or uint8 array of shape (B, T) = " +
+                           shape_str({B, T_});
+  py::array a = as_array(obj);
+  if (!a) {
+    keep_memory_error();
+    throw_parameter_error(want + ", got " +
+                          std::string(py::str(py::type::handle_of(obj).attr("__name__"))));
+  }
+  const py::dtype dt = a.dtype();
+  if (!(dt.kind() == 'b' || (dt.kind() == 'u' && dt.itemsize() == 1)))
+    throw_parameter_error(want + ", got dtype " + std::string(py::str(dt)));
+  if (!has_shape(a, {B, T_}))
+    throw py::value_error("mask must have shape (B, T) = " + shape_str({B, T_}) + ", got " +
+                          shape_str(shape_of(a)));
+  using Bytes = py::array_t<uint8_t, py::array::c_style | py::array::forcecast>;
+  const Bytes in = Bytes::check_(a) ? py::reinterpret_borrow<Bytes>(a) : Bytes(a);
+  py::array_t<uint8_t> out({B, T_});
+  const uint8_t* src = in.data();
+  uint8_t* dst = out.mutable_data();
+  for (int64_t k = 0; k < B * T_; ++k) dst[k] = src[k] != 0;
+  return std::move(out);
+}
+
+// The mask of a cache: the uint8 (B, T) array optional_mask made (ValueError otherwise, as for
+// any other damage to a cache).
+inline py::object cached_mask(const py::handle& obj, int64_t B, int64_t T_) {
+  using Bytes = py::array_t<uint8_t, py::array::c_style>;
+  if (!(py::isinstance<py::array>(obj) && Bytes::check_(obj) &&
+        has_shape(py::reinterpret_borrow<py::array>(obj), {B, T_})))
+    throw py::value_error("cache mask is damaged: expected a C-contiguous uint8 array of shape "
+                          "(B, T) = " + shape_str({B, T_}) + ", got " +
+                          std::string(py::str(py::repr(obj))).substr(0, 80) +
+                          "; pass the cache of a forward call unchanged");
+  return py::reinterpret_borrow<py::object>(obj);
+}
+
+inline const uint8_t* mask_ptr(const py::object& mask) {
+  if (mask.is_none()) return nullptr;
+  return static_cast<const uint8_t*>(py::reinterpret_borrow<py::array>(mask).data());
+}
+
 // An output array we write into: exactly dtype T, C-contiguous, writeable, `size` entries.
 template <class T>
 T* writable(const py::handle& obj, const std::string& name, int64_t size) {

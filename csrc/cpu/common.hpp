@@ -221,6 +221,30 @@ Rows<T> initial_rows(const T* h0, int64_t b0, int64_t H, const T* zeros) {
   return h0 ? Rows<T>{h0 + b0 * H, H} : Rows<T>{zeros, 0};
 }
 
+// Keras step masks (fastrnn/elman.hpp): true when step t of sample b is skipped (mask given and
+// 0 there). A skipped step's candidate is still computed with the rest of its block's rows (one
+// product per step for all rows); the kernels then copy the previous states over it, and the
+// backward pass zeroes its pre-activation gradients (so dx, dW, dU, db get nothing from it) and
+// hands dL/dh_t (and dL/dc_t) on to step t - 1 unchanged. Masked calls take the row path: the
+// narrow panels would need a masked copy of every column they move.
+inline bool skipped(const uint8_t* mask, int64_t b, int64_t T_, int64_t t) {
+  return mask != nullptr && mask[b * T_ + t] == 0;
+}
+
+// dst = src (a row of H), or zeros when src is null.
+template <class T>
+inline void copy_row(int64_t H, const T* src, T* dst) {
+  if (src) std::memcpy(dst, src, sizeof(T) * H);
+  else std::memset(dst, 0, sizeof(T) * H);
+}
+
+// dst += src, a row of H (src may be null: nothing to add).
+template <class T>
+inline void add_row(int64_t H, const T* __restrict src, T* __restrict dst) {
+  if (src)
+    for (int64_t j = 0; j < H; ++j) dst[j] += src[j];
+}
+
 // Rows per block of the time loop on the row path. A slice's rows run the whole sequence block by
 // block, so that a step's product output (rows x G values, rows T G apart in the gates array)
 // and the block's states stay in L2 across steps instead of the whole slice's (at train-large,

@@ -132,67 +132,71 @@ const char* cpu_isa() {
 
 template <class T>
 void elman_forward(int64_t B, int64_t T_, int64_t I, int64_t H, Activation act, const T* x,
-                   const T* W, const T* U, const T* b, const T* h0, T* h_seq) {
-  FASTRNN_DISPATCH(elman_forward, B, T_, I, H, act, x, W, U, b, h0, h_seq)
+                   const T* W, const T* U, const T* b, const T* h0, T* h_seq, const uint8_t* mask) {
+  FASTRNN_DISPATCH(elman_forward, B, T_, I, H, act, x, W, U, b, h0, h_seq, mask)
 }
 
 template <class T>
 void elman_backward(int64_t B, int64_t T_, int64_t I, int64_t H, Activation act, const T* x,
                     const T* W, const T* U, const T* h0, const T* h_seq, const T* dh_seq,
-                    const T* dh_last, T* dx, T* dW, T* dU, T* db, T* dh0) {
+                    const T* dh_last, T* dx, T* dW, T* dU, T* db, T* dh0, const uint8_t* mask) {
   FASTRNN_DISPATCH(elman_backward, B, T_, I, H, act, x, W, U, h0, h_seq, dh_seq, dh_last, dx, dW,
-                   dU, db, dh0)
+                   dU, db, dh0, mask)
 }
 
 template <class T>
 void lstm_forward(int64_t B, int64_t T_, int64_t I, int64_t H, Activation act, const T* x,
                   const T* W, const T* U, const T* b, const T* h0, const T* c0, T* h_seq,
-                  T* c_seq, T* gates) {
-  FASTRNN_DISPATCH(lstm_forward, B, T_, I, H, act, x, W, U, b, h0, c0, h_seq, c_seq, gates)
+                  T* c_seq, T* gates, const uint8_t* mask) {
+  FASTRNN_DISPATCH(lstm_forward, B, T_, I, H, act, x, W, U, b, h0, c0, h_seq, c_seq, gates, mask)
 }
 
 template <class T>
 void lstm_backward(int64_t B, int64_t T_, int64_t I, int64_t H, Activation act, const T* x,
                    const T* W, const T* U, const T* h0, const T* c0, const T* h_seq,
                    const T* c_seq, const T* gates, const T* dh_seq, const T* dh_last,
-                   const T* dc_last, T* dx, T* dW, T* dU, T* db, T* dh0, T* dc0) {
+                   const T* dc_last, T* dx, T* dW, T* dU, T* db, T* dh0, T* dc0,
+                   const uint8_t* mask) {
   FASTRNN_DISPATCH(lstm_backward, B, T_, I, H, act, x, W, U, h0, c0, h_seq, c_seq, gates, dh_seq,
-                   dh_last, dc_last, dx, dW, dU, db, dh0, dc0)
+                   dh_last, dc_last, dx, dW, dU, db, dh0, dc0, mask)
 }
 
 template <class T>
 void gru_forward(int64_t B, int64_t T_, int64_t I, int64_t H, bool reset_after, Activation act,
                  const T* x, const T* W, const T* U, const T* b, const T* h0, T* h_seq, T* gates,
-                 T* rec_h) {
-  FASTRNN_DISPATCH(gru_forward, B, T_, I, H, reset_after, act, x, W, U, b, h0, h_seq, gates, rec_h)
+                 T* rec_h, const uint8_t* mask) {
+  FASTRNN_DISPATCH(gru_forward, B, T_, I, H, reset_after, act, x, W, U, b, h0, h_seq, gates, rec_h,
+                   mask)
 }
 
 template <class T>
 void gru_backward(int64_t B, int64_t T_, int64_t I, int64_t H, bool reset_after, Activation act,
                   const T* x, const T* W, const T* U, const T* h0, const T* h_seq,
                   const T* gates, const T* rec_h, const T* dh_seq, const T* dh_last, T* dx, T* dW,
-                  T* dU, T* db, T* dh0) {
+                  T* dU, T* db, T* dh0, const uint8_t* mask) {
   FASTRNN_DISPATCH(gru_backward, B, T_, I, H, reset_after, act, x, W, U, h0, h_seq, gates, rec_h,
-                   dh_seq, dh_last, dx, dW, dU, db, dh0)
+                   dh_seq, dh_last, dx, dW, dU, db, dh0, mask)
 }
 
 #define FASTRNN_INSTANTIATE(T)                                                                  \
   template void elman_forward<T>(int64_t, int64_t, int64_t, int64_t, Activation, const T*,      \
-                                 const T*, const T*, const T*, const T*, T*);                   \
+                                 const T*, const T*, const T*, const T*, T*, const uint8_t*);   \
   template void elman_backward<T>(int64_t, int64_t, int64_t, int64_t, Activation, const T*,     \
                                   const T*, const T*, const T*, const T*, const T*, const T*,   \
-                                  T*, T*, T*, T*, T*);                                          \
+                                  T*, T*, T*, T*, T*, const uint8_t*);                          \
   template void lstm_forward<T>(int64_t, int64_t, int64_t, int64_t, Activation, const T*,       \
-                                const T*, const T*, const T*, const T*, const T*, T*, T*, T*);  \
+                                const T*, const T*, const T*, const T*, const T*, T*, T*, T*,   \
+                                const uint8_t*);                                                \
   template void lstm_backward<T>(int64_t, int64_t, int64_t, int64_t, Activation, const T*,      \
                                  const T*, const T*, const T*, const T*, const T*, const T*,    \
                                  const T*, const T*, const T*, const T*, T*, T*, T*, T*, T*,    \
-                                 T*);                                                           \
+                                 T*, const uint8_t*);                                           \
   template void gru_forward<T>(int64_t, int64_t, int64_t, int64_t, bool, Activation, const T*,  \
-                               const T*, const T*, const T*, const T*, T*, T*, T*);             \
+                               const T*, const T*, const T*, const T*, T*, T*, T*,             \
+                               const uint8_t*);                                                 \
   template void gru_backward<T>(int64_t, int64_t, int64_t, int64_t, bool, Activation, const T*, \
                                 const T*, const T*, const T*, const T*, const T*, const T*,     \
-                                const T*, const T*, T*, T*, T*, T*, T*);
+                                const T*, const T*, T*, T*, T*, T*, T*, const uint8_t*);
 FASTRNN_INSTANTIATE(float)
 FASTRNN_INSTANTIATE(double)
 

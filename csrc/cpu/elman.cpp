@@ -4,7 +4,8 @@
 // straight into h_seq; each step then adds h_{t-1} U in place (h_{t-1} is read from h_seq with a
 // row stride of T*H, no copy) and applies the activation. Backward: the time loop computes
 // dA_t = (dh_seq_t + dh_next) * act'(h_t) and dh_next = dA_t U^T; everything that does not carry
-// the recurrence (dx, dW, dU, db) is then one product each over all steps.
+// the recurrence (dx, dW, dU, db) is then one product each over all steps. A masked step (Keras's
+// mask) keeps h_{t-1} and passes dh through (common.hpp, detail::skipped).
 #include "common.hpp"
 #include "gemm.hpp"
 #include "kernels.hpp"
@@ -32,9 +33,9 @@ void grad_row(int64_t H, const T* __restrict h, const T* __restrict dh_seq,
 
 template <class T>
 void elman_forward(int64_t B, int64_t T_, int64_t I, int64_t H, Activation act, const T* x,
-                   const T* W, const T* U, const T* b, const T* h0, T* h_seq) {
+                   const T* W, const T* U, const T* b, const T* h0, T* h_seq, const uint8_t* mask) {
   const int threads = detail::plan_threads(B, 2.0 * B * T_ * H * (I + H));
-  const bool narrow = detail::narrow<T>(H, B / threads);
+  const bool narrow = !mask && detail::narrow<T>(H, B / threads);
   const detail::ScratchArrays<T, 1> scratch({narrow ? 2 * B * H : 0});  // h twice per row
   detail::Buffer<T> UT(narrow ? H * H : 0);
   if (narrow) transpose(H, H, U, H, UT.data());
@@ -66,6 +67,11 @@ void elman_forward(int64_t B, int64_t T_, int64_t I, int64_t H, Activation act, 
       if (t > 0) gemm<T>(false, nb, H, H, ht - H, ld, U, H, ht, ld, true);
       else if (h0) gemm<T>(false, nb, H, H, h0 + b0 * H, H, U, H, ht, ld, true);
       detail::with_activation(act, [&](auto A) { activate_rows<decltype(A)::value>(nb, H, ht, ld); });
+      if (mask)
+        for (int64_t r = 0; r < nb; ++r)
+          if (detail::skipped(mask, b0 + r, T_, t))
+            detail::copy_row(H, t > 0 ? ht + r * ld - H : (h0 ? h0 + (b0 + r) * H : nullptr),
+                             ht + r * ld);
       if (stop(step_work)) return;
     }
   });
@@ -74,10 +80,10 @@ void elman_forward(int64_t B, int64_t T_, int64_t I, int64_t H, Activation act, 
 template <class T>
 void elman_backward(int64_t B, int64_t T_, int64_t I, int64_t H, Activation act, const T* x,
                     const T* W, const T* U, const T* h0, const T* h_seq, const T* dh_seq,
-                    const T* dh_last, T* dx, T* dW, T* dU, T* db, T* dh0) {
+                    const T* dh_last, T* dx, T* dW, T* dU, T* db, T* dh0, const uint8_t* mask) {
   const int threads = detail::plan_threads(B, 4.0 * B * T_ * H * (I + H));
   detail::Buffer<T> WT(H * I), UT(H * H), zeros(H);
-  const bool narrow = detail::narrow<T>(H, B / threads);
+  const bool narrow = !mask && detail::narrow<T>(H, B / threads);
   const detail::ScratchArrays<T, 3> scratch({B * T_ * H, B * T_ * H, narrow ? 4 * B * H : 0});
   T *const dA = scratch[0], *const prev = scratch[1];
   transpose(I, H, W, H, WT.data());
@@ -113,11 +119,19 @@ void elman_backward(int64_t B, int64_t T_, int64_t I, int64_t H, Activation act,
         detail::with_activation(act, [&](auto A) {
           for (int64_t r = 0; r < nb; ++r) {
             const int64_t o = (b0 + r) * ld + t * H;
+            if (detail::skipped(mask, b0 + r, T_, t)) {  // dh_{t-1} = dh_t: the state carried over
+              std::memset(dA + o, 0, sizeof(T) * H);
+              detail::add_row(H, dh_seq ? dh_seq + o : nullptr, dh_next + r * H);
+              continue;
+            }
             grad_row<decltype(A)::value>(H, h_seq + o, dh_seq ? dh_seq + o : zeros.data(),
                                          dh_next + r * H, dA + o);
+            if (mask) std::memset(dh_next + r * H, 0, sizeof(T) * H);  // the product adds into it
           }
         });
-        gemm<T>(false, nb, H, H, dA + b0 * ld + t * H, ld, UT.data(), H, dh_next, H, false);
+        // masked: the product adds dA U^T into dh_next (the carried rows keep their dh)
+        gemm<T>(false, nb, H, H, dA + b0 * ld + t * H, ld, UT.data(), H, dh_next, H,
+                mask != nullptr);
         if (stop(step_work)) break;
       }
     }
@@ -130,10 +144,10 @@ void elman_backward(int64_t B, int64_t T_, int64_t I, int64_t H, Activation act,
 
 #define FASTRNN_INSTANTIATE(T)                                                                  \
   template void elman_forward<T>(int64_t, int64_t, int64_t, int64_t, Activation, const T*,      \
-                                 const T*, const T*, const T*, const T*, T*);                   \
+                                 const T*, const T*, const T*, const T*, T*, const uint8_t*);   \
   template void elman_backward<T>(int64_t, int64_t, int64_t, int64_t, Activation, const T*,     \
                                   const T*, const T*, const T*, const T*, const T*, const T*,   \
-                                  T*, T*, T*, T*, T*);
+                                  T*, T*, T*, T*, T*, const uint8_t*);
 FASTRNN_INSTANTIATE(float)
 FASTRNN_INSTANTIATE(double)
 

@@ -7,6 +7,7 @@
 // Backward: reset_after splits the pre-activation gradient in two, dX (w.r.t. x W + b_in) and
 // dR (w.r.t. h U + b_rec), which differ only in the h block (dR_h = dX_h * r); dW and b_in come
 // from dX, dU and b_rec from dR. Not reset_after mirrors the forward's two products per step.
+// A masked step (Keras's mask) keeps h_{t-1} and passes dh through (detail::skipped).
 #include "common.hpp"
 #include "gemm.hpp"
 #include "kernels.hpp"
@@ -96,11 +97,11 @@ void backward_row_reset(int64_t H, const T* __restrict g, const T* __restrict h_
 template <class T>
 void gru_forward(int64_t B, int64_t T_, int64_t I, int64_t H, bool reset_after, Activation act,
                  const T* x, const T* W, const T* U, const T* b, const T* h0, T* h_seq, T* gates,
-                 T* rec_h) {
+                 T* rec_h, const uint8_t* mask) {
   const int64_t G = 3 * H;
   const int threads = detail::plan_threads(B, 2.0 * B * T_ * G * (I + H));
   detail::Buffer<T> zeros(H);
-  const bool narrow = reset_after && detail::narrow<T>(H, B / threads);
+  const bool narrow = !mask && reset_after && detail::narrow<T>(H, B / threads);
   const int64_t panel_width = 9 * H;  // per row: x 3H, R 3H, rec_h, h twice
   const detail::ScratchArrays<T, 2> scratch({B * G, narrow ? B * panel_width : 0});
   T* const R_all = scratch[0];  // this step's recurrent product, rows per slice
@@ -171,6 +172,10 @@ void gru_forward(int64_t B, int64_t T_, int64_t I, int64_t H, bool reset_after, 
             forward_row_candidate<kA>(H, Xt + r * ldg, Rk + r * G + 2 * H, hp.row(r),
                                       h_seq + (kb + r) * ld + t * H);
         });
+        if (mask)
+          for (int64_t r = 0; r < kn; ++r)
+            if (detail::skipped(mask, kb + r, T_, t))
+              detail::copy_row(H, hp.row(r), h_seq + (kb + r) * ld + t * H);
         if (stop(2.0 * kn * G * H)) return;
       }
     }
@@ -181,13 +186,13 @@ template <class T>
 void gru_backward(int64_t B, int64_t T_, int64_t I, int64_t H, bool reset_after, Activation act,
                   const T* x, const T* W, const T* U, const T* h0, const T* h_seq,
                   const T* gates, const T* rec_h, const T* dh_seq, const T* dh_last, T* dx, T* dW,
-                  T* dU, T* db, T* dh0) {
+                  T* dU, T* db, T* dh0, const uint8_t* mask) {
   const int64_t G = 3 * H;
   const int threads = detail::plan_threads(B, 4.0 * B * T_ * G * (I + H));
   const int64_t nbias = reset_after ? 2 * G : G;
   detail::Buffer<T> WT(G * I), UT(G * H), zeros(H);
   // dR: reset_after, the gradient w.r.t. h U + b_rec for all steps; otherwise d(r * h) for one step.
-  const bool narrow = reset_after && detail::narrow<T>(H, B / threads);
+  const bool narrow = !mask && reset_after && detail::narrow<T>(H, B / threads);
   const int64_t panel_width = 13 * H;  // per row: gates 3H, rec_h, h_prev, dh_seq, dh_next, dX 3H, dR 3H
   const detail::ScratchArrays<T, 4> scratch({B * T_ * G, B * T_ * H, reset_after ? B * T_ * G : B * H,
                                              narrow ? B * panel_width : 0});
@@ -240,6 +245,14 @@ void gru_backward(int64_t B, int64_t T_, int64_t I, int64_t H, bool reset_after,
             for (int64_t r = 0; r < kn; ++r) {
               const int64_t o = (kb + r) * ld + t * H, zo = (kb + r) * ldg + t * G;
               const T* dhs = dh_seq ? dh_seq + o : zeros.data();
+              if (detail::skipped(mask, kb + r, T_, t)) {
+                // h carried over: dh_{t-1} = dh_t; zero gate gradients, so every product below
+                // (and the weight gradients) adds nothing for this row
+                std::memset(dXt + r * ldg, 0, sizeof(T) * G);
+                if (reset_after) std::memset(dR + zo, 0, sizeof(T) * G);
+                detail::add_row(H, dhs, dh_k + r * H);
+                continue;
+              }
               if (reset_after)
                 backward_row<kA, true>(H, gates + zo, rec_h + o, hp.row(r), dhs, dh_k + r * H,
                                        dXt + r * ldg, dR + zo);
@@ -291,10 +304,11 @@ void gru_backward(int64_t B, int64_t T_, int64_t I, int64_t H, bool reset_after,
 
 #define FASTRNN_INSTANTIATE(T)                                                                  \
   template void gru_forward<T>(int64_t, int64_t, int64_t, int64_t, bool, Activation, const T*,  \
-                               const T*, const T*, const T*, const T*, T*, T*, T*);             \
+                               const T*, const T*, const T*, const T*, T*, T*, T*,             \
+                               const uint8_t*);                                                 \
   template void gru_backward<T>(int64_t, int64_t, int64_t, int64_t, bool, Activation, const T*, \
                                 const T*, const T*, const T*, const T*, const T*, const T*,     \
-                                const T*, const T*, T*, T*, T*, T*, T*);
+                                const T*, const T*, T*, T*, T*, T*, T*, const uint8_t*);
 FASTRNN_INSTANTIATE(float)
 FASTRNN_INSTANTIATE(double)
 

@@ -5,7 +5,8 @@
 // functions, updates c and h, and overwrites the pre-activations with the activated gates (which
 // is all the backward pass needs: every derivative is a function of a gate's output).
 // Backward: per step one fused pass turns (dh, dc) into the four pre-activation gradients dZ_t,
-// then dh_next = dZ_t U^T; dx, dW, dU, db are one product each over all steps.
+// then dh_next = dZ_t U^T; dx, dW, dU, db are one product each over all steps. A masked step
+// (Keras's mask) keeps h_{t-1} and c_{t-1} and passes dh, dc through (detail::skipped).
 #include "common.hpp"
 #include "gemm.hpp"
 #include "kernels.hpp"
@@ -55,11 +56,11 @@ void backward_row(int64_t H, const T* __restrict z, const T* __restrict c,
 template <class T>
 void lstm_forward(int64_t B, int64_t T_, int64_t I, int64_t H, Activation act, const T* x,
                   const T* W, const T* U, const T* b, const T* h0, const T* c0, T* h_seq,
-                  T* c_seq, T* gates) {
+                  T* c_seq, T* gates, const uint8_t* mask) {
   const int64_t G = 4 * H;
   const int threads = detail::plan_threads(B, 2.0 * B * T_ * G * (I + H));
   detail::Buffer<T> zeros(H);
-  const bool narrow = detail::narrow<T>(H, B / threads);
+  const bool narrow = !mask && detail::narrow<T>(H, B / threads);
   const int64_t panel_width = 8 * H;  // per row: gates 4H, c twice, h twice
   const detail::ScratchArrays<T, 1> scratch({narrow ? B * panel_width : 0});
   detail::Buffer<T> UT(narrow ? G * H : 0);
@@ -108,6 +109,11 @@ void lstm_forward(int64_t B, int64_t T_, int64_t I, int64_t H, Activation act, c
           for (int64_t r = 0; r < kn; ++r) {
             const T* c_prev = t > 0 ? c_t + r * ld - H : c_init.row(k0 + r);
             forward_row<decltype(A)::value>(H, Zt + r * ldg, c_prev, c_t + r * ld, h_t + r * ld);
+            if (detail::skipped(mask, kb + r, T_, t)) {
+              detail::copy_row(H, c_prev, c_t + r * ld);
+              detail::copy_row(H, t > 0 ? h_t + r * ld - H : (h0 ? h0 + (kb + r) * H : nullptr),
+                               h_t + r * ld);
+            }
           }
         });
         if (stop(2.0 * kn * G * H)) return;
@@ -120,11 +126,12 @@ template <class T>
 void lstm_backward(int64_t B, int64_t T_, int64_t I, int64_t H, Activation act, const T* x,
                    const T* W, const T* U, const T* h0, const T* c0, const T* h_seq,
                    const T* c_seq, const T* gates, const T* dh_seq, const T* dh_last,
-                   const T* dc_last, T* dx, T* dW, T* dU, T* db, T* dh0, T* dc0) {
+                   const T* dc_last, T* dx, T* dW, T* dU, T* db, T* dh0, T* dc0,
+                   const uint8_t* mask) {
   const int64_t G = 4 * H;
   const int threads = detail::plan_threads(B, 4.0 * B * T_ * G * (I + H));
   detail::Buffer<T> WT(G * I), UT(G * H), zeros(H);
-  const bool narrow = detail::narrow<T>(H, B / threads);
+  const bool narrow = !mask && detail::narrow<T>(H, B / threads);
   const int64_t panel_width = 13 * H;  // per row: gates 4H, c, c_prev, dh_seq, dh_next, dc_next, dZ 4H
   const detail::ScratchArrays<T, 3> scratch({B * T_ * G, B * T_ * H, narrow ? B * panel_width : 0});
   T *const dZ = scratch[0], *const prev = scratch[1];
@@ -173,14 +180,20 @@ void lstm_backward(int64_t B, int64_t T_, int64_t I, int64_t H, Activation act, 
           detail::with_activation(act, [&](auto A) {
             for (int64_t r = k0; r < k0 + kn; ++r) {
               const int64_t o = (b0 + r) * ld + t * H, zo = (b0 + r) * ldg + t * G;
+              if (detail::skipped(mask, b0 + r, T_, t)) {  // states carried over: dh, dc pass on
+                std::memset(dZ + zo, 0, sizeof(T) * G);
+                detail::add_row(H, dh_seq ? dh_seq + o : nullptr, dh_next + r * H);
+                continue;
+              }
               const T* c_prev = t > 0 ? c_seq + o - H : c_init.row(r);
               backward_row<decltype(A)::value>(H, gates + zo, c_seq + o, c_prev,
                                                dh_seq ? dh_seq + o : zeros.data(),
                                                dh_next + r * H, dc_next + r * H, dZ + zo);
+              if (mask) std::memset(dh_next + r * H, 0, sizeof(T) * H);  // the product adds
             }
           });
           gemm<T>(false, kn, H, G, dZ + kb * ldg + t * G, ldg, UT.data(), H, dh_next + k0 * H, H,
-                  false);
+                  mask != nullptr);
           if (stop(2.0 * kn * G * H)) return;
         }
       }
@@ -194,11 +207,12 @@ void lstm_backward(int64_t B, int64_t T_, int64_t I, int64_t H, Activation act, 
 
 #define FASTRNN_INSTANTIATE(T)                                                                  \
   template void lstm_forward<T>(int64_t, int64_t, int64_t, int64_t, Activation, const T*,       \
-                                const T*, const T*, const T*, const T*, const T*, T*, T*, T*);  \
+                                const T*, const T*, const T*, const T*, const T*, T*, T*, T*,   \
+                                const uint8_t*);                                                \
   template void lstm_backward<T>(int64_t, int64_t, int64_t, int64_t, Activation, const T*,      \
                                  const T*, const T*, const T*, const T*, const T*, const T*,    \
                                  const T*, const T*, const T*, const T*, T*, T*, T*, T*, T*,    \
-                                 T*);
+                                 T*, const uint8_t*);
 FASTRNN_INSTANTIATE(float)
 FASTRNN_INSTANTIATE(double)
 

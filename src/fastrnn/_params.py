@@ -24,7 +24,7 @@ from fastrnn.cells import ACTIVATIONS, RECURRENT_ACTIVATIONS
 
 __all__ = ["ParameterError", "Int", "Real", "Options", "check", "positive_int", "nonnegative_int", "activation",
            "recurrent_activation", "float_array", "array", "optional", "forward_inputs",
-           "backward_grads"]
+           "backward_grads", "step_mask"]
 
 
 class ParameterError(TypeError, ValueError):
@@ -191,6 +191,26 @@ def array(a, name, dtype, shape, symbol, x_name="x"):
 
 def optional(a, name, dtype, shape, symbol, x_name="x"):
     return None if a is None else array(a, name, dtype, shape, symbol, x_name)
+
+
+def step_mask(mask, B, T):
+    """Keras's step mask of a forward call: None, or a bool or uint8 (B, T) array (nonzero: the
+    step is valid). Returns None or a fresh C-contiguous bool copy (a cache keeps it, so a later
+    edit of the caller's array cannot change the backward pass). A wrong dtype raises
+    ParameterError, a wrong shape ValueError (the compiled binding's wording)."""
+    if mask is None:
+        return None
+    want = f"mask must be a bool or uint8 array of shape (B, T) = {_shape_str((B, T))}"
+    try:
+        m = np.asarray(mask)
+    except Exception as exc:  # e.g. ragged lists
+        raise ParameterError(f"{want}, got {type(mask).__name__}") from exc
+    if m.dtype != np.bool_ and m.dtype != np.uint8:
+        raise ParameterError(f"{want}, got dtype {m.dtype}")
+    if m.shape != (B, T):
+        raise ValueError(f"mask must have shape (B, T) = {_shape_str((B, T))}, "
+                         f"got {_shape_str(m.shape)}")
+    return np.array(m != 0, order="C")
 
 
 def forward_inputs(x, W, U, b, gates, *, b_shape=None, b_symbol=None):

@@ -26,6 +26,18 @@ The GRU equations: z = sigmoid(x W_z + h U_z + b_z), r = sigmoid(x W_r + h U_r +
 reset_after=True (Keras's default, PyTorch's and cuDNN's): hh = act(x W_h + b_in + r * (h U_h + b_rec));
 reset_after=False (Cho et al.): hh = act(x W_h + (r * h) U_h + b_h); then h' = z * h + (1 - z) * hh.
 Texts that write h' = (1 - z) * h + z * hh describe the same model with z relabelled as 1 - z.
+
+Masks (Keras's semantics): ``mask`` is None (every step valid) or a bool / uint8 (B, T) array
+whose nonzero entries mark the valid steps. At a masked step the states (h, and c for the LSTM)
+carry over unchanged from the previous step: h_t = m h~_t + (1 - m) h_{t-1} per sample, h~_t the
+cell's step, so ``r.h_seq[:, t]`` is the carried state there and ``r.h_last`` the state after the
+last valid step (h0 when a sample has none). Keras's layer outputs (the previous output, or zeros
+with ``zero_output_for_mask``, at a masked step) are the recurrent layers' business. The cache
+records the mask, and the backward functions give the exact gradients of the blend (a masked
+step passes dL/dh, dL/dc straight to the step before and adds nothing to dx, dW, dU, db). Every
+CPU backend (cpp, numba, numpy) takes masks; the CUDA backend does not (ValueError naming
+``mask``; ``fastrnn.backends.capabilities(name)["masks"]`` says which do). A wrong mask dtype
+raises ParameterError (a TypeError and a ValueError), a wrong shape ValueError.
 """
 
 from __future__ import annotations
@@ -90,10 +102,11 @@ def _backend_of(cache, cell):
     return _backends.get(cache.backend)[1]
 
 
-def elman_forward(x, W, U, b, h0=None, *, activation="tanh", backend=None):
-    """Elman (SimpleRNN): h_t = act(x_t W + h_{t-1} U + b), act in tanh, relu, sigmoid, linear."""
+def elman_forward(x, W, U, b, h0=None, *, activation="tanh", mask=None, backend=None):
+    """Elman (SimpleRNN): h_t = act(x_t W + h_{t-1} U + b), act in tanh, relu, sigmoid, linear.
+    mask: None or bool / uint8 (B, T), the steps to run (see the module docstring)."""
     name, be = _backends.get(backend)
-    h_seq, h_last, saved = be.elman_forward(x, W, U, b, h0, activation)
+    h_seq, h_last, saved = be.elman_forward(x, W, U, b, h0, activation, mask)
     return RNNResult(h_seq, h_last, None, Cache(name, _ELMAN, saved, (activation,)))
 
 
@@ -104,11 +117,12 @@ def elman_backward(cache, dh_seq=None, dh_last=None):
 
 
 def lstm_forward(x, W, U, b, h0=None, c0=None, *, activation="tanh",
-                 recurrent_activation="sigmoid", backend=None):
-    """LSTM, Keras gate order i, f, c, o; activation tanh (default), relu, sigmoid or linear."""
+                 recurrent_activation="sigmoid", mask=None, backend=None):
+    """LSTM, Keras gate order i, f, c, o; activation tanh (default), relu, sigmoid or linear.
+    mask: None or bool / uint8 (B, T); h and c carry over masked steps."""
     name, be = _backends.get(backend)
     h_seq, h_last, c_last, saved = be.lstm_forward(x, W, U, b, h0, c0, activation,
-                                                   recurrent_activation)
+                                                   recurrent_activation, mask)
     return RNNResult(h_seq, h_last, c_last, Cache(name, _LSTM, saved, (activation,)))
 
 
@@ -119,12 +133,13 @@ def lstm_backward(cache, dh_seq=None, dh_last=None, dc_last=None):
 
 
 def gru_forward(x, W, U, b, h0=None, *, reset_after=True, activation="tanh",
-                recurrent_activation="sigmoid", backend=None):
-    """GRU, Keras gate order z, r, h; b is (2, 3H) when reset_after (default) else (3H,)."""
+                recurrent_activation="sigmoid", mask=None, backend=None):
+    """GRU, Keras gate order z, r, h; b is (2, 3H) when reset_after (default) else (3H,).
+    mask: None or bool / uint8 (B, T); h carries over masked steps."""
     name, be = _backends.get(backend)
     reset_after = bool(reset_after)
     h_seq, h_last, saved = be.gru_forward(x, W, U, b, h0, reset_after, activation,
-                                          recurrent_activation)
+                                          recurrent_activation, mask)
     return RNNResult(h_seq, h_last, None, Cache(name, _GRU, saved, (reset_after, activation)))
 
 

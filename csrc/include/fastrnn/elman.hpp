@@ -5,6 +5,10 @@
 //   GRU 3). Nullable pointers mean "zeros". "=" marks an output that is overwritten,
 //   "+=" one that is accumulated into. Kernels never allocate Python objects and never throw
 //   except std::bad_alloc for their scratch space.
+//   mask (B, T), nullable: Keras's step mask. Where mask[b * T + t] == 0 step t of sample b is
+//   skipped: its states carry over unchanged (h_seq[b, t] = h_{t-1}, c likewise), and the
+//   backward pass passes the gradients of that step straight through to step t - 1. A backward
+//   call takes the mask of its forward call.
 #pragma once
 
 #include <cstdint>
@@ -20,7 +24,8 @@ void elman_forward(int64_t B, int64_t T_, int64_t I, int64_t H, Activation act,
                    const T* U,    // (H, H)
                    const T* b,    // (H)
                    const T* h0,   // (B, H) nullable
-                   T* h_seq);     // (B, T, H) =
+                   T* h_seq,      // (B, T, H) =
+                   const uint8_t* mask = nullptr);  // (B, T) nullable
 
 // Gradients of L where dL/dh_seq = dh_seq and dL/dh_last = dh_last (both nullable).
 template <class T>
@@ -36,6 +41,7 @@ void elman_backward(int64_t B, int64_t T_, int64_t I, int64_t H, Activation act,
                     T* dW,            // (I, H) =
                     T* dU,            // (H, H) =
                     T* db,            // (H) =
-                    T* dh0);          // (B, H) =
+                    T* dh0,           // (B, H) =
+                    const uint8_t* mask = nullptr);  // (B, T) nullable
 
 }  // namespace fastrnn

@@ -23,7 +23,8 @@ void gru_forward(int64_t B, int64_t T_, int64_t I, int64_t H, bool reset_after, 
                  const T* h0,   // (B, H) nullable
                  T* h_seq,      // (B, T, H) =
                  T* gates,      // (B, T, 3H) = activated z, r, hh, kept for the backward pass
-                 T* rec_h);     // (B, T, H) = h U_h + b_rec_h (reset_after) or r * h (not)
+                 T* rec_h,      // (B, T, H) = h U_h + b_rec_h (reset_after) or r * h (not)
+                 const uint8_t* mask = nullptr);  // (B, T) nullable (elman.hpp)
 
 template <class T>
 void gru_backward(int64_t B, int64_t T_, int64_t I, int64_t H, bool reset_after, Activation act,
@@ -36,6 +37,7 @@ void gru_backward(int64_t B, int64_t T_, int64_t I, int64_t H, bool reset_after,
                   T* dW,            // (I, 3H) =
                   T* dU,            // (H, 3H) =
                   T* db,            // shape of b =
-                  T* dh0);          // (B, H) =
+                  T* dh0,           // (B, H) =
+                  const uint8_t* mask = nullptr);  // (B, T) nullable
 
 }  // namespace fastrnn

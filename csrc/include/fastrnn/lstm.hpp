@@ -20,7 +20,8 @@ void lstm_forward(int64_t B, int64_t T_, int64_t I, int64_t H, Activation act,
                   const T* c0,   // (B, H) nullable
                   T* h_seq,      // (B, T, H) =
                   T* c_seq,      // (B, T, H) =  cell states, kept for the backward pass
-                  T* gates);     // (B, T, 4H) = activated i, f, g, o, kept for the backward pass
+                  T* gates,      // (B, T, 4H) = activated i, f, g, o, kept for the backward pass
+                  const uint8_t* mask = nullptr);  // (B, T) nullable (elman.hpp)
 
 template <class T>
 void lstm_backward(int64_t B, int64_t T_, int64_t I, int64_t H, Activation act,
@@ -36,6 +37,7 @@ void lstm_backward(int64_t B, int64_t T_, int64_t I, int64_t H, Activation act,
                    T* dU,            // (H, 4H) =
                    T* db,            // (4H) =
                    T* dh0,           // (B, H) =
-                   T* dc0);          // (B, H) =
+                   T* dc0,           // (B, H) =
+                   const uint8_t* mask = nullptr);  // (B, T) nullable
 
 }  // namespace fastrnn

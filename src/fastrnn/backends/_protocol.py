@@ -13,6 +13,11 @@ either byte order are accepted; the h_seq a forward function returns cannot be u
 ``saved`` (a read-only view of the array ``saved`` holds); a backward function re-checks
 ``saved`` and raises ValueError naming the cache for anything it did not make; T = 0 gives zero
 weight gradients; a long call stops within about a second on Ctrl-C (KeyboardInterrupt).
+
+Masks: every forward function takes ``mask`` (None, or Keras's bool / uint8 (B, T) step mask;
+``fastrnn.ops`` says what it means). A backend whose ``CAPABILITIES["masks"]`` is True runs it in
+its kernels and records it in ``saved`` for the backward function (which takes no mask of its
+own); one whose kernels cannot (cuda) raises ValueError naming ``mask`` for anything but None.
 """
 
 from __future__ import annotations
@@ -28,7 +33,7 @@ Array = Any  # a NumPy array (or, on the CUDA backend, also a device array)
 class Backend(Protocol):
     """The module-level names of a backend."""
 
-    CAPABILITIES: dict  # {"fused_training": bool, "device": "cpu" | "gpu"}
+    CAPABILITIES: dict  # {"fused_training": bool, "device": "cpu" | "gpu", "masks": bool}
 
     def is_built(self) -> bool: ...
     def is_available(self) -> bool: ...
@@ -40,7 +45,7 @@ class CellFunctions(Protocol):
     """The cell functions a backend defines, one forward and one backward per cell."""
 
     def elman_forward(self, x: Array, W: Array, U: Array, b: Array, h0: Array | None,
-                      activation: str) -> tuple:
+                      activation: str, mask: Array | None = None) -> tuple:
         """-> (h_seq (B, T, H), h_last (B, H), saved)"""
 
     def elman_backward(self, saved: Any, dh_seq: Array | None, dh_last: Array | None,
@@ -48,7 +53,8 @@ class CellFunctions(Protocol):
         """-> (dx, dW, dU, db, dh0)"""
 
     def lstm_forward(self, x: Array, W: Array, U: Array, b: Array, h0: Array | None,
-                     c0: Array | None, activation: str, recurrent_activation: str) -> tuple:
+                     c0: Array | None, activation: str, recurrent_activation: str,
+                     mask: Array | None = None) -> tuple:
         """-> (h_seq, h_last, c_last, saved)"""
 
     def lstm_backward(self, saved: Any, dh_seq: Array | None, dh_last: Array | None,
@@ -56,7 +62,8 @@ class CellFunctions(Protocol):
         """-> (dx, dW, dU, db, dh0, dc0)"""
 
     def gru_forward(self, x: Array, W: Array, U: Array, b: Array, h0: Array | None,
-                    reset_after: bool, activation: str, recurrent_activation: str) -> tuple:
+                    reset_after: bool, activation: str, recurrent_activation: str,
+                    mask: Array | None = None) -> tuple:
         """-> (h_seq, h_last, saved)"""
 
     def gru_backward(self, saved: Any, dh_seq: Array | None, dh_last: Array | None,

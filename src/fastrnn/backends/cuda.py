@@ -7,6 +7,10 @@ that only speak DLPack are taken through PyTorch (else CuPy) and come back as th
 arrays. Strided device arrays are made contiguous first (one copy). The kind of a call's
 results follows ``x`` (forward) or the forward's ``x`` (backward).
 
+Masks: the CUDA kernels take no step masks (``CAPABILITIES["masks"]`` is False); a forward call
+with ``mask`` other than None raises ValueError naming it, and the recurrent layers run a masked
+call step by step through this backend instead (``fastrnn.nn.layers.stepwise``).
+
 Importing this module never needs a GPU: without one (or without a driver) ``is_available()``
 is False and ``why_unavailable()`` says why.
 """
@@ -18,7 +22,14 @@ import numpy as np
 from fastrnn.backends import _cuda  # ImportError when the CUDA backend was not built: the registry skips it
 
 
-CAPABILITIES = {"fused_training": False, "device": "gpu"}
+CAPABILITIES = {"fused_training": False, "device": "gpu", "masks": False}
+
+
+def _no_mask(mask):
+    if mask is not None:
+        raise ValueError("mask must be None on the 'cuda' backend (its kernels take no step "
+                         "masks); run a masked call on a CPU backend (backend='cpp', 'numba' "
+                         "or 'numpy')")
 
 
 def is_built():
@@ -117,7 +128,8 @@ def _forward_args(x, *arrays):
     return x, [_prepare(a) for a in arrays], _allocator(x)
 
 
-def elman_forward(x, W, U, b, h0, activation):
+def elman_forward(x, W, U, b, h0, activation, mask=None):
+    _no_mask(mask)
     x, (W, U, b, h0), alloc = _forward_args(x, W, U, b, h0)
     h_seq, h_last, saved = _cuda.elman_forward(x, W, U, b, h0, activation, alloc)
     return h_seq, h_last, (alloc, saved)
@@ -128,7 +140,8 @@ def elman_backward(saved, dh_seq, dh_last, activation):
     return _cuda.elman_backward(s, _prepare(dh_seq), _prepare(dh_last), activation, alloc)
 
 
-def lstm_forward(x, W, U, b, h0, c0, activation, recurrent_activation):
+def lstm_forward(x, W, U, b, h0, c0, activation, recurrent_activation, mask=None):
+    _no_mask(mask)
     x, (W, U, b, h0, c0), alloc = _forward_args(x, W, U, b, h0, c0)
     h_seq, h_last, c_last, saved = _cuda.lstm_forward(x, W, U, b, h0, c0, activation,
                                                       recurrent_activation, alloc)
@@ -141,7 +154,8 @@ def lstm_backward(saved, dh_seq, dh_last, dc_last, activation):
                                activation, alloc)
 
 
-def gru_forward(x, W, U, b, h0, reset_after, activation, recurrent_activation):
+def gru_forward(x, W, U, b, h0, reset_after, activation, recurrent_activation, mask=None):
+    _no_mask(mask)
     x, (W, U, b, h0), alloc = _forward_args(x, W, U, b, h0)
     h_seq, h_last, saved = _cuda.gru_forward(x, W, U, b, h0, bool(reset_after), activation,
                                              recurrent_activation, alloc)

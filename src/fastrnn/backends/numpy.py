@@ -4,7 +4,8 @@ backend does; ``saved`` is private to the backend (the reference's dict). The ba
 re-check it as the other backends re-check theirs (keys, array shapes and dtypes, options), so a
 damaged cache raises a ValueError that says so instead of an IndexError or a wrong answer. Inputs
 in the other byte order are accepted (``_inputs.native``); the h_seq a forward call returns is a
-read-only view of the one its cache holds.
+read-only view of the one its cache holds. ``mask`` (Keras's (B, T) step mask, None for all
+valid) is checked by ``fastrnn._params.step_mask`` and kept in the cache as a bool copy.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from fastrnn.backends import _inputs
 from fastrnn.backends import reference as ref
 
 
-CAPABILITIES = {"fused_training": False, "device": "cpu"}
+CAPABILITIES = {"fused_training": False, "device": "cpu", "masks": True}
 
 
 def is_built():
@@ -77,6 +78,10 @@ def _check_saved(saved, info, arrays, options):
         arr, shape = saved[name], shapes[kind]
         if not (isinstance(arr, np.ndarray) and arr.dtype == x.dtype and arr.shape == shape):
             raise damaged(name, f"a {x.dtype} array of shape {shape}", arr)
+    mask = saved.get("mask")
+    if mask is not None and not (isinstance(mask, np.ndarray) and mask.dtype == np.bool_
+                                 and mask.shape == (B, T)):
+        raise damaged("mask", f"None or a bool array of shape {(B, T)}", mask)
     for name, allowed in options.items():
         got = saved[name]
         if not any(got is a or (isinstance(got, str) and got == a) for a in allowed):
@@ -90,12 +95,13 @@ _ACTS = {"activation": _cells.ACTIVATIONS}
 _RECURRENT = {"recurrent_activation": _cells.RECURRENT_ACTIVATIONS}
 
 
-def elman_forward(x, W, U, b, h0, activation):
+def elman_forward(x, W, U, b, h0, activation, mask=None):
     v.activation(activation)
     x, W, U, b, h0 = map(_inputs.native, (x, W, U, b, h0))
-    x, W, U, b, B, _, _, H = v.forward_inputs(x, W, U, b, 1)
+    x, W, U, b, B, T, _, H = v.forward_inputs(x, W, U, b, 1)
     h0 = v.optional(h0, "h0", x.dtype, (B, H), "(B, H)")
-    h_seq, saved = ref.elman_forward(x, W, U, b, h0, activation)
+    mask = v.step_mask(mask, B, T)
+    h_seq, saved = ref.elman_forward(x, W, U, b, h0, activation, mask)
     return _inputs.read_only(h_seq), _last(h_seq, h0, B, H, x.dtype), saved
 
 
@@ -106,14 +112,16 @@ def elman_backward(saved, dh_seq, dh_last, activation):
     return ref.elman_backward(saved, dh_seq, dh_last)
 
 
-def lstm_forward(x, W, U, b, h0, c0, activation, recurrent_activation):
+def lstm_forward(x, W, U, b, h0, c0, activation, recurrent_activation, mask=None):
     v.activation(activation)
     v.recurrent_activation(recurrent_activation)
     x, W, U, b, h0, c0 = map(_inputs.native, (x, W, U, b, h0, c0))
-    x, W, U, b, B, _, _, H = v.forward_inputs(x, W, U, b, 4)
+    x, W, U, b, B, T, _, H = v.forward_inputs(x, W, U, b, 4)
     h0 = v.optional(h0, "h0", x.dtype, (B, H), "(B, H)")
     c0 = v.optional(c0, "c0", x.dtype, (B, H), "(B, H)")
-    h_seq, c_last, saved = ref.lstm_forward(x, W, U, b, h0, c0, activation, recurrent_activation)
+    mask = v.step_mask(mask, B, T)
+    h_seq, c_last, saved = ref.lstm_forward(x, W, U, b, h0, c0, activation, recurrent_activation,
+                                            mask)
     return _inputs.read_only(h_seq), _last(h_seq, h0, B, H, x.dtype), c_last.copy(), saved
 
 
@@ -126,7 +134,7 @@ def lstm_backward(saved, dh_seq, dh_last, dc_last, activation):
     return ref.lstm_backward(saved, dh_seq, dh_last, dc_last)
 
 
-def gru_forward(x, W, U, b, h0, reset_after, activation, recurrent_activation):
+def gru_forward(x, W, U, b, h0, reset_after, activation, recurrent_activation, mask=None):
     v.activation(activation)
     v.recurrent_activation(recurrent_activation)
     x, W, U, b, h0 = map(_inputs.native, (x, W, U, b, h0))
@@ -134,10 +142,11 @@ def gru_forward(x, W, U, b, h0, reset_after, activation, recurrent_activation):
     H = Ua.shape[0] if Ua.ndim == 2 else 0
     b_shape, b_sym = (((2, 3 * H), "(2, 3H) (reset_after=True)") if reset_after
                       else ((3 * H,), "(3H,) (reset_after=False)"))
-    x, W, U, b, B, _, _, H = v.forward_inputs(x, W, U, b, 3, b_shape=b_shape, b_symbol=b_sym)
+    x, W, U, b, B, T, _, H = v.forward_inputs(x, W, U, b, 3, b_shape=b_shape, b_symbol=b_sym)
     h0 = v.optional(h0, "h0", x.dtype, (B, H), "(B, H)")
+    mask = v.step_mask(mask, B, T)
     h_seq, saved = ref.gru_forward(x, W, U, b, h0, bool(reset_after), activation,
-                                   recurrent_activation)
+                                   recurrent_activation, mask)
     return _inputs.read_only(h_seq), _last(h_seq, h0, B, H, x.dtype), saved
 
 

@@ -27,6 +27,12 @@ Equations (act = activation, rec = recurrent_activation):
 Course notes often write the GRU update as h_t = (1 - z) h_{t-1} + z hh: the same model with z
 relabelled as 1 - z.
 
+Masks (Keras's): ``mask`` (B, T) bool or None. With m = mask[:, t] the states blend per sample,
+h_t = m h~_t + (1 - m) h_{t-1} (c_t likewise for the LSTM), where h~_t is the cell's step: at a
+masked step the states carry over unchanged, and h_seq[:, t] holds the carried state. The
+backward pass differentiates that blend: at a masked step dL/dh_{t-1} = dL/dh_t (and
+dL/dc_{t-1} = dL/dc_t), and the step adds nothing to dx, dW, dU, db.
+
 Every supported activation has a derivative that can be written in terms of its output y,
 which is what the backward passes use.
 """
@@ -78,6 +84,16 @@ def _initial(state, B, H, dtype):
     return np.zeros((B, H), dtype) if state is None else state
 
 
+def _blend(mask, t, dtype):
+    """m (B, 1): 1 where step t is valid (all ones without a mask)."""
+    return None if mask is None else mask[:, t, None].astype(dtype)
+
+
+def _keep(m, new, old):
+    """m new + (1 - m) old: the state after a step, carried over where the step is masked."""
+    return new if m is None else np.where(m > 0, new, old)
+
+
 def _grad_seq(dh_seq, dh_last, B, T, H, dtype):
     """dh_seq with dh_last folded into its last step; None means zero."""
     g = np.zeros((B, T, H), dtype) if dh_seq is None else np.array(dh_seq, dtype=dtype)
@@ -89,7 +105,7 @@ def _grad_seq(dh_seq, dh_last, B, T, H, dtype):
 # Elman
 # ----------------------------------------------------------------------------------------------
 
-def elman_forward(x, W, U, b, h0=None, activation="tanh"):
+def elman_forward(x, W, U, b, h0=None, activation="tanh", mask=None):
     """Returns (h_seq (B,T,H), saved) where saved holds what elman_backward needs."""
     B, T, _ = x.shape
     H = U.shape[0]
@@ -97,9 +113,9 @@ def elman_forward(x, W, U, b, h0=None, activation="tanh"):
     h_init = h
     h_seq = np.zeros((B, T, H), x.dtype)
     for t in range(T):
-        h = activate(activation, x[:, t] @ W + h @ U + b)
+        h = _keep(_blend(mask, t, x.dtype), activate(activation, x[:, t] @ W + h @ U + b), h)
         h_seq[:, t] = h
-    saved = dict(x=x, W=W, U=U, h0=h_init, h_seq=h_seq, activation=activation)
+    saved = dict(x=x, W=W, U=U, h0=h_init, h_seq=h_seq, activation=activation, mask=mask)
     return h_seq, saved
 
 
@@ -112,15 +128,18 @@ def elman_backward(saved, dh_seq=None, dh_last=None):
     dx = np.zeros_like(x)
     dW, dU = np.zeros_like(W), np.zeros_like(U)
     db = np.zeros(H, x.dtype)
+    mask = saved.get("mask")
     for t in reversed(range(T)):
+        m = _blend(mask, t, x.dtype)
         h_prev = h_seq[:, t - 1] if t > 0 else saved["h0"]
         dh = g[:, t] + dh_next
-        da = dh * activation_grad_from_output(saved["activation"], h_seq[:, t])
+        dh_step = dh if m is None else dh * m            # the part that reaches the cell's step
+        da = dh_step * activation_grad_from_output(saved["activation"], h_seq[:, t])
         dx[:, t] = da @ W.T
         dW += x[:, t].T @ da
         dU += h_prev.T @ da
         db += da.sum(0)
-        dh_next = da @ U.T
+        dh_next = da @ U.T if m is None else da @ U.T + (1 - m) * dh
     return dx, dW, dU, db, dh_next
 
 
@@ -128,14 +147,15 @@ def elman_backward(saved, dh_seq=None, dh_last=None):
 # LSTM
 # ----------------------------------------------------------------------------------------------
 
-def lstm_forward(x, W, U, b, h0=None, c0=None, activation="tanh", recurrent_activation="sigmoid"):
+def lstm_forward(x, W, U, b, h0=None, c0=None, activation="tanh", recurrent_activation="sigmoid",
+                 mask=None):
     """Returns (h_seq (B,T,H), c_last (B,H), saved)."""
     B, T, _ = x.shape
     H = U.shape[0]
     h = _initial(h0, B, H, x.dtype)
     c = _initial(c0, B, H, x.dtype)
     saved = dict(x=x, W=W, U=U, h0=h, c0=c, activation=activation,
-                 recurrent_activation=recurrent_activation,
+                 recurrent_activation=recurrent_activation, mask=mask,
                  gates=np.zeros((B, T, 4 * H), x.dtype), c_seq=np.zeros((B, T, H), x.dtype))
     h_seq = np.zeros((B, T, H), x.dtype)
     for t in range(T):
@@ -144,8 +164,9 @@ def lstm_forward(x, W, U, b, h0=None, c0=None, activation="tanh", recurrent_acti
         f = activate(recurrent_activation, a[:, H:2 * H])
         g = activate(activation, a[:, 2 * H:3 * H])
         o = activate(recurrent_activation, a[:, 3 * H:])
-        c = f * c + i * g
-        h = o * activate(activation, c)
+        m = _blend(mask, t, x.dtype)
+        c_new = f * c + i * g
+        h, c = _keep(m, o * activate(activation, c_new), h), _keep(m, c_new, c)
         saved["gates"][:, t] = np.concatenate([i, f, g, o], axis=1)
         saved["c_seq"][:, t] = c
         h_seq[:, t] = h
@@ -164,15 +185,20 @@ def lstm_backward(saved, dh_seq=None, dh_last=None, dc_last=None):
     dx = np.zeros_like(x)
     dW, dU = np.zeros_like(W), np.zeros_like(U)
     db = np.zeros(4 * H, x.dtype)
+    mask = saved.get("mask")
     for t in reversed(range(T)):
+        m = _blend(mask, t, x.dtype)
         gates = saved["gates"][:, t]
         i, f, g, o = gates[:, :H], gates[:, H:2 * H], gates[:, 2 * H:3 * H], gates[:, 3 * H:]
         c = saved["c_seq"][:, t]
         c_prev = saved["c_seq"][:, t - 1] if t > 0 else saved["c0"]
         h_prev = h_seq[:, t - 1] if t > 0 else saved["h0"]
         act_c = activate(act, c)
-        dh = g_seq[:, t] + dh_next
+        dh_total = g_seq[:, t] + dh_next
+        dh = dh_total if m is None else dh_total * m      # what reaches the step's h~
         dc = dc_next + dh * o * activation_grad_from_output(act, act_c)
+        if m is not None:
+            dc_carried, dc = (1 - m) * dc_next, dc * m
         da = np.concatenate([
             dc * g * activation_grad_from_output(rec, i),
             dc * c_prev * activation_grad_from_output(rec, f),
@@ -185,6 +211,9 @@ def lstm_backward(saved, dh_seq=None, dh_last=None, dc_last=None):
         db += da.sum(0)
         dh_next = da @ U.T
         dc_next = dc * f
+        if m is not None:
+            dh_next = dh_next + (1 - m) * dh_total
+            dc_next = dc_next + dc_carried
     return dx, dW, dU, db, dh_next, dc_next
 
 
@@ -193,14 +222,14 @@ def lstm_backward(saved, dh_seq=None, dh_last=None, dc_last=None):
 # ----------------------------------------------------------------------------------------------
 
 def gru_forward(x, W, U, b, h0=None, reset_after=True, activation="tanh",
-                recurrent_activation="sigmoid"):
+                recurrent_activation="sigmoid", mask=None):
     """Returns (h_seq (B,T,H), saved)."""
     B, T, _ = x.shape
     H = U.shape[0]
     b_in, b_rec = (b[0], b[1]) if reset_after else (b, np.zeros_like(b))
     h = _initial(h0, B, H, x.dtype)
     saved = dict(x=x, W=W, U=U, h0=h, reset_after=reset_after, activation=activation,
-                 recurrent_activation=recurrent_activation,
+                 recurrent_activation=recurrent_activation, mask=mask,
                  gates=np.zeros((B, T, 3 * H), x.dtype),   # z, r, hh after activation
                  rec_h=np.zeros((B, T, H), x.dtype))        # h U_h + b_rec_h, or r * h
     h_seq = np.zeros((B, T, H), x.dtype)
@@ -218,7 +247,7 @@ def gru_forward(x, W, U, b, h0=None, reset_after=True, activation="tanh",
             r = activate(recurrent_activation, ax[:, H:2 * H] + ah[:, H:])
             rec_h = r * h
             hh = activate(activation, ax[:, 2 * H:] + rec_h @ U[:, 2 * H:])
-        h = z * h + (1 - z) * hh
+        h = _keep(_blend(mask, t, x.dtype), z * h + (1 - z) * hh, h)
         saved["gates"][:, t] = np.concatenate([z, r, hh], axis=1)
         saved["rec_h"][:, t] = rec_h
         h_seq[:, t] = h
@@ -236,12 +265,15 @@ def gru_backward(saved, dh_seq=None, dh_last=None):
     dx = np.zeros_like(x)
     dW, dU = np.zeros_like(W), np.zeros_like(U)
     db = np.zeros((2, 3 * H) if reset_after else (3 * H,), x.dtype)
+    mask = saved.get("mask")
     for t in reversed(range(T)):
+        m = _blend(mask, t, x.dtype)
         gates = saved["gates"][:, t]
         z, r, hh = gates[:, :H], gates[:, H:2 * H], gates[:, 2 * H:]
         rec_h = saved["rec_h"][:, t]
         h_prev = h_seq[:, t - 1] if t > 0 else saved["h0"]
-        dh = g_seq[:, t] + dh_next
+        dh_total = g_seq[:, t] + dh_next
+        dh = dh_total if m is None else dh_total * m      # what reaches the step's h~
         dz = dh * (h_prev - hh) * activation_grad_from_output(rec, z)
         dhh = dh * (1 - z) * activation_grad_from_output(act, hh)
         if reset_after:
@@ -262,4 +294,6 @@ def gru_backward(saved, dh_seq=None, dh_last=None):
             dh_next = dh * z + d_rec_h * r + dax[:, :2 * H] @ U[:, :2 * H].T
         dx[:, t] = dax @ W.T
         dW += x[:, t].T @ dax
+        if m is not None:
+            dh_next = dh_next + (1 - m) * dh_total
     return dx, dW, dU, db, dh_next

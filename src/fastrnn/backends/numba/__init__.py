@@ -27,6 +27,10 @@ order), since numba compiles a new specialisation, ~20-60 s, for every other lay
 read-only view of a writeable array (the h_seq of a forward call, passed on to the next layer)
 is replaced by that array, anything else is copied. The h_seq a forward call returns is a
 read-only view of the one its cache holds.
+
+Masks (Keras's step mask, ``mask=`` of the forward functions: ``fastrnn._params.step_mask``)
+go to the kernels as a (B, T) uint8 array (a (1, 1) dummy without one, so each kernel keeps one
+specialisation per dtype); a masked call's cache holds the mask as one extra, last entry.
 """
 
 from __future__ import annotations
@@ -64,7 +68,7 @@ assert tuple(_ACT_CODES) == _cells.ACTIVATIONS
 _ROWS_PER_BLOCK = 16
 
 
-CAPABILITIES = {"fused_training": False, "device": "cpu"}
+CAPABILITIES = {"fused_training": False, "device": "cpu", "masks": True}
 
 
 def is_built():
@@ -203,6 +207,33 @@ def _last(seq, init, B, H, dtype):
     return np.zeros((B, H), dtype) if init is None else init.copy()
 
 
+_NO_MASK = np.zeros((1, 1), np.uint8)
+
+
+def _mask_arg(mask, B, T):
+    """(mk, has_mask) for the kernels from a forward call's `mask` (None: the dummy)."""
+    m = v.step_mask(mask, B, T)
+    return (_NO_MASK, False) if m is None else (m.view(np.uint8), True)
+
+
+def _with_mask(saved, mk, has_mask):
+    return saved + (mk,) if has_mask else saved
+
+
+def _saved_mask(saved, n, B, T, cell):
+    """(mk, has_mask) from a cache of n arrays (n + 1: the last is the mask)."""
+    if len(saved) == n:
+        return _NO_MASK, False
+    mk = saved[n]
+    if not (isinstance(mk, np.ndarray) and mk.dtype == np.uint8 and mk.shape == (B, T)
+            and mk.flags.c_contiguous and mk.flags.behaved):
+        what = f"{type(mk).__name__} {getattr(mk, 'dtype', '')} {getattr(mk, 'shape', '')}"
+        raise ValueError(f"cache mask of {cell}_forward is damaged: expected a C-contiguous uint8 "
+                         f"array of shape {(B, T)}, got {what}; pass the cache of a forward call "
+                         "unchanged")
+    return mk, True
+
+
 def _dhs_arg(dh_seq, dtype):
     """(array, flag) for the kernels: a (1, 1, 1) dummy when dh_seq is None."""
     if dh_seq is None:
@@ -246,9 +277,10 @@ def _check_saved(saved, n, cell, specs):
 
 
 def _unpack(saved, n, info, extra):
-    """Checks the cache of the cell `info` (a fastrnn.cells row); returns (B, T, I, H)."""
+    """Checks the cache of the cell `info` (a fastrnn.cells row): n arrays, n + 1 with a mask;
+    returns (B, T, I, H, mk, has_mask)."""
     cell, gates = info.name, info.gates
-    if not isinstance(saved, tuple) or len(saved) != n:
+    if not isinstance(saved, tuple) or len(saved) not in (n, n + 1):
         _check_saved(saved, n, cell, [])
     x, W, U = saved[0], saved[1], saved[2]
     if not (all(isinstance(a, np.ndarray) for a in (x, W, U)) and x.ndim == 3 and U.ndim == 2):
@@ -260,32 +292,35 @@ def _unpack(saved, n, info, extra):
     shapes = {"BH": (B, H), "BTH": (B, T, H), "BTG": (B, T, G)}
     specs = [("x", (B, T, I), False), ("W", (I, G), False), ("U", (H, G), False)]
     specs += [(name, shapes[kind], opt) for name, kind, opt in extra]
-    _check_saved(saved, n, cell, specs)
-    return B, T, I, H
+    _check_saved(saved[:n], n, cell, specs)
+    return (B, T, I, H, *_saved_mask(saved, n, B, T, cell))
 
 
 # ----------------------------------------------------------------------------------------------
 # Elman
 # ----------------------------------------------------------------------------------------------
 
-def elman_forward(x, W, U, b, h0, activation):
+def elman_forward(x, W, U, b, h0, activation, mask=None):
     act = _act_code(activation)
     x, W, U, b, h0 = map(_inputs.native, (x, W, U, b, h0))
     x, W, U, b, B, T, I, H = v.forward_inputs(x, W, U, b, 1)
     h0 = v.optional(h0, "h0", x.dtype, (B, H), "(B, H)")
+    mk, has_mask = _mask_arg(mask, B, T)
     x, W, U, b, h0 = _kernel_arrays(x, W, U, b, h0)
     f = _flops(B, T, H, 1)
     hs = _pool.empty((B, T, H), x.dtype)
     S, rb = _plan(B, f)
     _launch(_k.elman_forward, f, _parts(B, T, _step_flops(I, H, 1), S), x, W, b, U,
-            _state(h0, B, H, x.dtype), hs, act, S, rb)
-    return _inputs.read_only(hs), _last(hs, h0, B, H, x.dtype), (x, W, U, h0, hs)
+            _state(h0, B, H, x.dtype), hs, mk, has_mask, act, S, rb)
+    return (_inputs.read_only(hs), _last(hs, h0, B, H, x.dtype),
+            _with_mask((x, W, U, h0, hs), mk, has_mask))
 
 
 def elman_backward(saved, dh_seq, dh_last, activation):
     act = _act_code(activation)
-    B, T, I, H = _unpack(saved, 5, _cells.ELMAN, [("h0", "BH", True), ("h_seq", "BTH", False)])
-    x, W, U, h0, hs = saved
+    B, T, I, H, mk, has_mask = _unpack(saved, 5, _cells.ELMAN,
+                                       [("h0", "BH", True), ("h_seq", "BTH", False)])
+    x, W, U, h0, hs = saved[:5]
     dh_seq, dh_last = v.backward_grads(_inputs.native(dh_seq), _inputs.native(dh_last), x, H)
     dhs, has_dhs = _dhs_arg(dh_seq, x.dtype)
     f = _flops(B, T, H, 1)
@@ -296,7 +331,7 @@ def elman_backward(saved, dh_seq, dh_last, activation):
     dWs, dUs, dbs = np.zeros((S, I, H), dt), np.zeros((S, H, H), dt), np.zeros((S, H), dt)
     _launch(_k.elman_backward, f, _parts(B, T, 2 * _step_flops(I, H, 1), S, True), x, W,
             _transposed(U), _state(h0, B, H, dt), hs, dhs, has_dhs, _pool.empty((B, T, H), dt),
-            dx, dh, dWs, dUs, dbs, act, S, rb)
+            dx, dh, dWs, dUs, dbs, mk, has_mask, act, S, rb)
     return dx, _total(dWs), _total(dUs), _total(dbs), dh
 
 
@@ -304,13 +339,14 @@ def elman_backward(saved, dh_seq, dh_last, activation):
 # LSTM
 # ----------------------------------------------------------------------------------------------
 
-def lstm_forward(x, W, U, b, h0, c0, activation, recurrent_activation):
+def lstm_forward(x, W, U, b, h0, c0, activation, recurrent_activation, mask=None):
     act = _act_code(activation)
     v.recurrent_activation(recurrent_activation)
     x, W, U, b, h0, c0 = map(_inputs.native, (x, W, U, b, h0, c0))
     x, W, U, b, B, T, I, H = v.forward_inputs(x, W, U, b, 4)
     h0 = v.optional(h0, "h0", x.dtype, (B, H), "(B, H)")
     c0 = v.optional(c0, "c0", x.dtype, (B, H), "(B, H)")
+    mk, has_mask = _mask_arg(mask, B, T)
     x, W, U, b, h0, c0 = _kernel_arrays(x, W, U, b, h0, c0)
     f = _flops(B, T, H, 4)
     dt = x.dtype
@@ -318,17 +354,18 @@ def lstm_forward(x, W, U, b, h0, c0, activation, recurrent_activation):
     Z = _pool.empty((B, T, 4 * H), dt)
     S, rb = _plan(B, f)
     _launch(_k.lstm_forward, f, _parts(B, T, _step_flops(I, H, 4), S), x, W, b, U,
-            _state(h0, B, H, dt), _state(c0, B, H, dt), hs, cs, Z, act, S, rb)
+            _state(h0, B, H, dt), _state(c0, B, H, dt), hs, cs, Z, mk, has_mask, act, S, rb)
     return (_inputs.read_only(hs), _last(hs, h0, B, H, dt), _last(cs, c0, B, H, dt),
-            (x, W, U, h0, c0, hs, cs, Z))
+            _with_mask((x, W, U, h0, c0, hs, cs, Z), mk, has_mask))
 
 
 def lstm_backward(saved, dh_seq, dh_last, dc_last, activation):
     act = _act_code(activation)
-    B, T, I, H = _unpack(saved, 8, _cells.LSTM, [("h0", "BH", True), ("c0", "BH", True),
-                                               ("h_seq", "BTH", False), ("c_seq", "BTH", False),
-                                               ("gates", "BTG", False)])
-    x, W, U, h0, c0, hs, cs, Z = saved
+    B, T, I, H, mk, has_mask = _unpack(saved, 8, _cells.LSTM,
+                                       [("h0", "BH", True), ("c0", "BH", True),
+                                        ("h_seq", "BTH", False), ("c_seq", "BTH", False),
+                                        ("gates", "BTG", False)])
+    x, W, U, h0, c0, hs, cs, Z = saved[:8]
     dh_seq, dh_last, dc_last = v.backward_grads(_inputs.native(dh_seq), _inputs.native(dh_last),
                                                 x, H, _inputs.native(dc_last), lstm=True)
     dhs, has_dhs = _dhs_arg(dh_seq, x.dtype)
@@ -340,7 +377,7 @@ def lstm_backward(saved, dh_seq, dh_last, dc_last, activation):
     dWs, dUs, dbs = np.zeros((S, I, G), dt), np.zeros((S, H, G), dt), np.zeros((S, G), dt)
     _launch(_k.lstm_backward, f, _parts(B, T, 2 * _step_flops(I, H, 4), S, True), x, W,
             _transposed(U), _state(h0, B, H, dt), _state(c0, B, H, dt), hs, cs, Z, dhs, has_dhs,
-            _pool.empty((B, T, G), dt), dx, dh, dc, dWs, dUs, dbs, act, S, rb)
+            _pool.empty((B, T, G), dt), dx, dh, dc, dWs, dUs, dbs, mk, has_mask, act, S, rb)
     return dx, _total(dWs), _total(dUs), _total(dbs), dh, dc
 
 
@@ -348,7 +385,7 @@ def lstm_backward(saved, dh_seq, dh_last, dc_last, activation):
 # GRU
 # ----------------------------------------------------------------------------------------------
 
-def gru_forward(x, W, U, b, h0, reset_after, activation, recurrent_activation):
+def gru_forward(x, W, U, b, h0, reset_after, activation, recurrent_activation, mask=None):
     act = _act_code(activation)
     v.recurrent_activation(recurrent_activation)
     reset_after = bool(reset_after)
@@ -359,6 +396,7 @@ def gru_forward(x, W, U, b, h0, reset_after, activation, recurrent_activation):
                       else ((3 * H,), "(3H,) (reset_after=False)"))
     x, W, U, b, B, T, I, H = v.forward_inputs(x, W, U, b, 3, b_shape=b_shape, b_symbol=b_sym)
     h0 = v.optional(h0, "h0", x.dtype, (B, H), "(B, H)")
+    mk, has_mask = _mask_arg(mask, B, T)
     x, W, U, b, h0 = _kernel_arrays(x, W, U, b, h0)
     dt, G = x.dtype, 3 * H
     b_in, b_rec = (b[0], b[1]) if reset_after else (b, np.zeros(G, dt))
@@ -366,16 +404,19 @@ def gru_forward(x, W, U, b, h0, reset_after, activation, recurrent_activation):
     hs, X, rh = _pool.empty((B, T, H), dt), _pool.empty((B, T, G), dt), _pool.empty((B, T, H), dt)
     S, rb = _plan(B, f)
     _launch(_k.gru_forward, f, _parts(B, T, _step_flops(I, H, 3), S), x, W, b_in, b_rec, U,
-            _state(h0, B, H, dt), hs, X, rh, _pool.empty((B, G), dt), reset_after, act, S, rb)
-    return _inputs.read_only(hs), _last(hs, h0, B, H, dt), (x, W, U, h0, hs, X, rh)
+            _state(h0, B, H, dt), hs, X, rh, _pool.empty((B, G), dt), mk, has_mask, reset_after,
+            act, S, rb)
+    return (_inputs.read_only(hs), _last(hs, h0, B, H, dt),
+            _with_mask((x, W, U, h0, hs, X, rh), mk, has_mask))
 
 
 def gru_backward(saved, dh_seq, dh_last, reset_after, activation):
     act = _act_code(activation)
     reset_after = bool(reset_after)
-    B, T, I, H = _unpack(saved, 7, _cells.GRU, [("h0", "BH", True), ("h_seq", "BTH", False),
-                                              ("gates", "BTG", False), ("rec_h", "BTH", False)])
-    x, W, U, h0, hs, X, rh = saved
+    B, T, I, H, mk, has_mask = _unpack(saved, 7, _cells.GRU,
+                                       [("h0", "BH", True), ("h_seq", "BTH", False),
+                                        ("gates", "BTG", False), ("rec_h", "BTH", False)])
+    x, W, U, h0, hs, X, rh = saved[:7]
     dh_seq, dh_last = v.backward_grads(_inputs.native(dh_seq), _inputs.native(dh_last), x, H)
     dhs, has_dhs = _dhs_arg(dh_seq, x.dtype)
     f = _flops(B, T, H, 3)
@@ -390,6 +431,6 @@ def gru_backward(saved, dh_seq, dh_last, reset_after, activation):
     dbs_in, dbs_rec = np.zeros((S, G), dt), np.zeros((S, G) if reset_after else (S, 1), dt)
     _launch(_k.gru_backward, f, _parts(B, T, 2 * _step_flops(I, H, 3), S, True), x, W,
             _transposed(U), _state(h0, B, H, dt), hs, X, rh, dhs, has_dhs, dX, dR, drh, dx, dh,
-            dWs, dUs, dbs_in, dbs_rec, reset_after, act, S, rb)
+            dWs, dUs, dbs_in, dbs_rec, mk, has_mask, reset_after, act, S, rb)
     db = np.stack([_total(dbs_in), _total(dbs_rec)]) if reset_after else _total(dbs_in)
     return dx, _total(dWs), _total(dUs), db, dh

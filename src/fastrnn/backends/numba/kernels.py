@@ -43,6 +43,11 @@ would compile a specialisation for each other layout or flag); absent initial st
 as zeros and an absent dh_seq as a (1, 1, 1) dummy with ``has_dhs=False``, so each kernel has one
 specialisation per dtype.
 
+Masks (Keras's): every kernel takes ``mk`` (B, T) uint8 and ``has_mask``; where has_mask and
+mk[b, t] == 0, step t of sample b keeps the states of step t - 1 (``_carry_masked`` copies them
+over the computed step), and the backward pass gives it zero pre-activation gradients and passes
+dh (and dc) on unchanged. Without a mask a (1, 1) dummy comes with ``has_mask=False``.
+
 Parts of a call: every kernel runs the samples [b_lo, b_hi) (split into its nslots slots) over
 the steps [t0, t1) (forward in increasing, backward in decreasing order), so that the caller can
 run a long call as several shorter ones, between which Python can act on Ctrl-C: a forward call
@@ -93,12 +98,25 @@ def _dx_and_colsum(D, W, dx, db, T, t0, t1, r0, r1):
             _colsum(D, db, b * T + t0, b * T + t1)
 
 
+@njit(**_HELPER)
+def _carry_masked(mk, hs, h0, T, t, b0, b1):
+    """Rows [b0, b1) whose step t is masked (mk[b, t] == 0) keep the state before it: hs row
+    b T + t = hs row b T + t - 1 (h0[b] at t = 0). hs, h0 may also be the cell states."""
+    H = hs.shape[1]
+    for b in range(b0, b1):
+        if mk[b, t] == 0:
+            r = b * T + t
+            prev, h = hs[r - 1] if t > 0 else h0[b], hs[r]
+            for j in range(H):
+                h[j] = prev[j]
+
+
 # ----------------------------------------------------------------------------------------------
 # Elman
 # ----------------------------------------------------------------------------------------------
 
 @njit(**_SLOT)
-def _elman_forward_slot(x, W, bias, U, h0, hs, T, act, r0, r1, rb, t0, t1):
+def _elman_forward_slot(x, W, bias, U, h0, hs, mk, has_mask, T, act, r0, r1, rb, t0, t1):
     """Rows [r0, r1), steps [t0, t1) of elman_forward."""
     H = U.shape[0]
     _project_steps(x, W, bias, hs, T, t0, t1, r0, r1)
@@ -107,24 +125,27 @@ def _elman_forward_slot(x, W, bias, U, h0, hs, T, act, r0, r1, rb, t0, t1):
         for t in range(t0, t1):
             _recur(hs, b0 * T + t, T, hs, h0, T, t, U, b0, b1, 0, H)
             _act_rows(act, hs, b0 * T + t, T, b1 - b0, 0, H)
+            if has_mask:
+                _carry_masked(mk, hs, h0, T, t, b0, b1)
 
 
 @njit(**_KERNEL)
-def elman_forward(x, W, bias, U, h0, hs, act, nslots, rb, b_lo, b_hi, t0, t1):
-    """x (B, T, I), hs (B, T, H) out: h_seq (steps [t0, t1); the earlier ones in)."""
+def elman_forward(x, W, bias, U, h0, hs, mk, has_mask, act, nslots, rb, b_lo, b_hi, t0, t1):
+    """x (B, T, I), hs (B, T, H) out: h_seq (steps [t0, t1); the earlier ones in). mk (B, T)
+    uint8: the step mask (has_mask), else a (1, 1) dummy."""
     B, T, H = hs.shape
     x2 = x.reshape(B * T, x.shape[2])
     hs2 = hs.reshape(B * T, H)
     for s in prange(nslots):
         r0 = b_lo + (b_hi - b_lo) * s // nslots
         r1 = b_lo + (b_hi - b_lo) * (s + 1) // nslots
-        _elman_forward_slot(x2, W, bias, U, h0, hs2, T, act, r0, r1, rb, t0, t1)
+        _elman_forward_slot(x2, W, bias, U, h0, hs2, mk, has_mask, T, act, r0, r1, rb, t0, t1)
 
 
 @njit(**_HELPER)
-def _elman_back_point(code, hs, dhs, has_dhs, dA, dh, T, t, b0, b1):
+def _elman_back_point(code, hs, dhs, has_dhs, dA, dh, mk, has_mask, T, t, b0, b1):
     """Step t of rows [b0, b1): dA = (dh + dh_seq) act'(a); dh = 0 (the recurrent product adds
-    into it next).
+    into it next). A masked row: dA = 0, dh += dh_seq (the state was carried over).
 
     The *_back_point functions are called twice in their kernel: with the constant code 0, so
     that LLVM inlines the call, folds the activation switch away and vectorises the loop for
@@ -136,7 +157,12 @@ def _elman_back_point(code, hs, dhs, has_dhs, dA, dh, T, t, b0, b1):
     zero = one - one
     for b in range(b0, b1):
         r = b * T + t
-        if has_dhs:
+        if has_mask and mk[b, t] == 0:
+            for j in range(H):
+                dA[r, j] = zero
+                if has_dhs:
+                    dh[b, j] += dhs[r, j]
+        elif has_dhs:
             for j in range(H):
                 dA[r, j] = (dh[b, j] + dhs[r, j]) * _dact(code, hs[r, j], one)
                 dh[b, j] = zero
@@ -147,17 +173,17 @@ def _elman_back_point(code, hs, dhs, has_dhs, dA, dh, T, t, b0, b1):
 
 
 @njit(**_SLOT)
-def _elman_backward_slot(x, W, UT, h0, hs, dhs, has_dhs, dA, dx, dh, dW, dU, db, T, act,
-                         r0, r1, rb, t0, t1):
+def _elman_backward_slot(x, W, UT, h0, hs, dhs, has_dhs, dA, dx, dh, dW, dU, db, mk, has_mask,
+                         T, act, r0, r1, rb, t0, t1):
     """Rows [r0, r1), steps [t0, t1) of elman_backward; dW, dU, db: this slot's sums."""
     H = UT.shape[1]
     for b0 in range(r0, r1, rb):
         b1 = min(b0 + rb, r1)
         for t in range(t1 - 1, t0 - 1, -1):
             if act == 0:  # tanh: a copy of the loop for it (see _elman_back_point)
-                _elman_back_point(0, hs, dhs, has_dhs, dA, dh, T, t, b0, b1)
+                _elman_back_point(0, hs, dhs, has_dhs, dA, dh, mk, has_mask, T, t, b0, b1)
             else:
-                _elman_back_point(act, hs, dhs, has_dhs, dA, dh, T, t, b0, b1)
+                _elman_back_point(act, hs, dhs, has_dhs, dA, dh, mk, has_mask, T, t, b0, b1)
             _back(dA, T, t, UT, dh, b0, b1, 0, H)
     _dx_and_colsum(dA, W, dx, db, T, t0, t1, r0, r1)
     _outer(x, h0, False, dA, T, t0, t1, 0, H, dW, r0, r1)
@@ -165,8 +191,8 @@ def _elman_backward_slot(x, W, UT, h0, hs, dhs, has_dhs, dA, dx, dh, dW, dU, db,
 
 
 @njit(**_KERNEL)
-def elman_backward(x, W, UT, h0, hs, dhs, has_dhs, dA, dx, dh, dWs, dUs, dbs, act, nslots, rb,
-                   b_lo, b_hi, t0, t1):
+def elman_backward(x, W, UT, h0, hs, dhs, has_dhs, dA, dx, dh, dWs, dUs, dbs, mk, has_mask, act,
+                   nslots, rb, b_lo, b_hi, t0, t1):
     """UT = U^T (H, H). dhs (B, T, H) or a (1, 1, 1) dummy (has_dhs False). dA (B, T, H) scratch:
     dL/d(pre-activation). dx (B, T, I) out. dh (B, H): dh_last on entry, dh0 on exit.
     dWs (S, I, H), dUs (S, H, H), dbs (S, H): per-slot sums (zeroed before the first call),
@@ -181,7 +207,7 @@ def elman_backward(x, W, UT, h0, hs, dhs, has_dhs, dA, dx, dh, dWs, dUs, dbs, ac
         r0 = b_lo + (b_hi - b_lo) * s // nslots
         r1 = b_lo + (b_hi - b_lo) * (s + 1) // nslots
         _elman_backward_slot(x2, W, UT, h0, hs2, dhs2, has_dhs, dA2, dx2, dh, dWs[s], dUs[s],
-                             dbs[s], T, act, r0, r1, rb, t0, t1)
+                             dbs[s], mk, has_mask, T, act, r0, r1, rb, t0, t1)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -189,7 +215,8 @@ def elman_backward(x, W, UT, h0, hs, dhs, has_dhs, dA, dx, dh, dWs, dUs, dbs, ac
 # ----------------------------------------------------------------------------------------------
 
 @njit(**_SLOT)
-def _lstm_forward_slot(x, W, bias, U, h0, c0, hs, cs, Z, T, act, r0, r1, rb, t0, t1):
+def _lstm_forward_slot(x, W, bias, U, h0, c0, hs, cs, Z, mk, has_mask, T, act, r0, r1, rb, t0,
+                       t1):
     """Rows [r0, r1), steps [t0, t1) of lstm_forward."""
     H = U.shape[0]
     G = 4 * H
@@ -217,12 +244,16 @@ def _lstm_forward_slot(x, W, bias, U, h0, c0, hs, cs, Z, T, act, r0, r1, rb, t0,
                 zo, h = Z[r, 3 * H:], hs[r]
                 for j in range(H):
                     h[j] *= zo[j]
+            if has_mask:
+                _carry_masked(mk, cs, c0, T, t, b0, b1)
+                _carry_masked(mk, hs, h0, T, t, b0, b1)
 
 
 @njit(**_KERNEL)
-def lstm_forward(x, W, bias, U, h0, c0, hs, cs, Z, act, nslots, rb, b_lo, b_hi, t0, t1):
+def lstm_forward(x, W, bias, U, h0, c0, hs, cs, Z, mk, has_mask, act, nslots, rb, b_lo, b_hi,
+                 t0, t1):
     """x (B, T, I). hs, cs (B, T, H) out: h_seq, c_seq. Z (B, T, 4H) out: activated gates i, f,
-    g, o."""
+    g, o. mk, has_mask: the step mask (elman_forward)."""
     B, T, H = hs.shape
     x2 = x.reshape(B * T, x.shape[2])
     hs2 = hs.reshape(B * T, H)
@@ -231,18 +262,29 @@ def lstm_forward(x, W, bias, U, h0, c0, hs, cs, Z, act, nslots, rb, b_lo, b_hi, 
     for s in prange(nslots):
         r0 = b_lo + (b_hi - b_lo) * s // nslots
         r1 = b_lo + (b_hi - b_lo) * (s + 1) // nslots
-        _lstm_forward_slot(x2, W, bias, U, h0, c0, hs2, cs2, Z2, T, act, r0, r1, rb, t0, t1)
+        _lstm_forward_slot(x2, W, bias, U, h0, c0, hs2, cs2, Z2, mk, has_mask, T, act, r0, r1, rb,
+                           t0, t1)
 
 
 @njit(**_HELPER)
-def _lstm_back_point(code, Z, cs, c0, dhs, has_dhs, dZ, dh, dc, T, t, b0, b1):
+def _lstm_back_point(code, Z, cs, c0, dhs, has_dhs, dZ, dh, dc, mk, has_mask, T, t, b0, b1):
     """Step t of rows [b0, b1): (dh + dh_seq, dc) -> the gate pre-activation gradients dZ and
-    dc_{t-1}; dh = 0. Specialised for tanh by a constant `code` (see _elman_back_point)."""
+    dc_{t-1}; dh = 0. A masked row: dZ = 0, dh += dh_seq, dc unchanged (the states were carried
+    over). Specialised for tanh by a constant `code` (see _elman_back_point)."""
     H = dh.shape[1]
     one = dZ.dtype.type(1)
     zero = one - one
     for b in range(b0, b1):
         r = b * T + t
+        if has_mask and mk[b, t] == 0:
+            dz_r, dh_b = dZ[r], dh[b]
+            for k in range(4 * H):
+                dz_r[k] = zero
+            if has_dhs:
+                dh_seq = dhs[r]
+                for j in range(H):
+                    dh_b[j] += dh_seq[j]
+            continue
         zi, zf, zg, zo = Z[r, :H], Z[r, H:2 * H], Z[r, 2 * H:3 * H], Z[r, 3 * H:]
         di, df, dg, do = dZ[r, :H], dZ[r, H:2 * H], dZ[r, 2 * H:3 * H], dZ[r, 3 * H:]
         c, c_prev = cs[r], cs[r - 1] if t > 0 else c0[b]
@@ -266,16 +308,18 @@ def _lstm_back_point(code, Z, cs, c0, dhs, has_dhs, dZ, dh, dc, T, t, b0, b1):
 
 @njit(**_SLOT)
 def _lstm_backward_slot(x, W, UT, h0, c0, hs, cs, Z, dhs, has_dhs, dZ, dx, dh, dc, dW, dU, db,
-                        T, act, r0, r1, rb, t0, t1):
+                        mk, has_mask, T, act, r0, r1, rb, t0, t1):
     """Rows [r0, r1), steps [t0, t1) of lstm_backward; dW, dU, db: this slot's sums."""
     G = 4 * UT.shape[1]
     for b0 in range(r0, r1, rb):
         b1 = min(b0 + rb, r1)
         for t in range(t1 - 1, t0 - 1, -1):
             if act == 0:  # tanh: a copy of the loop for it (see _elman_back_point)
-                _lstm_back_point(0, Z, cs, c0, dhs, has_dhs, dZ, dh, dc, T, t, b0, b1)
+                _lstm_back_point(0, Z, cs, c0, dhs, has_dhs, dZ, dh, dc, mk, has_mask, T, t, b0,
+                                 b1)
             else:
-                _lstm_back_point(act, Z, cs, c0, dhs, has_dhs, dZ, dh, dc, T, t, b0, b1)
+                _lstm_back_point(act, Z, cs, c0, dhs, has_dhs, dZ, dh, dc, mk, has_mask, T, t, b0,
+                                 b1)
             _back(dZ, T, t, UT, dh, b0, b1, 0, G)
     _dx_and_colsum(dZ, W, dx, db, T, t0, t1, r0, r1)
     _outer(x, h0, False, dZ, T, t0, t1, 0, G, dW, r0, r1)
@@ -284,7 +328,7 @@ def _lstm_backward_slot(x, W, UT, h0, c0, hs, cs, Z, dhs, has_dhs, dZ, dx, dh, d
 
 @njit(**_KERNEL)
 def lstm_backward(x, W, UT, h0, c0, hs, cs, Z, dhs, has_dhs, dZ, dx, dh, dc, dWs, dUs, dbs,
-                  act, nslots, rb, b_lo, b_hi, t0, t1):
+                  mk, has_mask, act, nslots, rb, b_lo, b_hi, t0, t1):
     """UT = U^T (4H, H). dZ (B, T, 4H) scratch. dx (B, T, I) out. dh, dc (B, H): dh_last,
     dc_last on entry, dh0, dc0 on exit. dWs (S, I, 4H), dUs (S, H, 4H), dbs (S, 4H): per-slot
     sums, added into."""
@@ -300,7 +344,7 @@ def lstm_backward(x, W, UT, h0, c0, hs, cs, Z, dhs, has_dhs, dZ, dx, dh, dc, dWs
         r0 = b_lo + (b_hi - b_lo) * s // nslots
         r1 = b_lo + (b_hi - b_lo) * (s + 1) // nslots
         _lstm_backward_slot(x2, W, UT, h0, c0, hs2, cs2, Z2, dhs2, has_dhs, dZ2, dx2, dh, dc,
-                            dWs[s], dUs[s], dbs[s], T, act, r0, r1, rb, t0, t1)
+                            dWs[s], dUs[s], dbs[s], mk, has_mask, T, act, r0, r1, rb, t0, t1)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -308,8 +352,8 @@ def lstm_backward(x, W, UT, h0, c0, hs, cs, Z, dhs, has_dhs, dZ, dx, dh, dc, dWs
 # ----------------------------------------------------------------------------------------------
 
 @njit(**_SLOT)
-def _gru_forward_slot(x, W, b_in, b_rec, U, h0, hs, X, rh, R, reset_after, T, act, r0, r1, rb,
-                      t0, t1):
+def _gru_forward_slot(x, W, b_in, b_rec, U, h0, hs, X, rh, R, mk, has_mask, reset_after, T, act,
+                      r0, r1, rb, t0, t1):
     """Rows [r0, r1), steps [t0, t1) of gru_forward."""
     H = U.shape[0]
     G = 3 * H
@@ -359,14 +403,17 @@ def _gru_forward_slot(x, W, b_in, b_rec, U, h0, hs, X, rh, R, reset_after, T, ac
                 for j in range(H):
                     z = x_z[j]
                     h[j] = z * h_prev[j] + (one - z) * x_h[j]
+            if has_mask:
+                _carry_masked(mk, hs, h0, T, t, b0, b1)
 
 
 @njit(**_KERNEL)
-def gru_forward(x, W, b_in, b_rec, U, h0, hs, X, rh, R, reset_after, act, nslots, rb, b_lo, b_hi,
-                t0, t1):
+def gru_forward(x, W, b_in, b_rec, U, h0, hs, X, rh, R, mk, has_mask, reset_after, act, nslots, rb,
+                b_lo, b_hi, t0, t1):
     """x (B, T, I). hs (B, T, H) out: h_seq. X (B, T, 3H) out: gates z, r, hh. rh (B, T, H)
     out: h U_h + b_rec_h (reset_after) or r * h_{t-1}. R (B, 3H) scratch: a step's recurrent
-    product. b_in: b[0] (reset_after) or b; b_rec: b[1] (reset_after, else zeros)."""
+    product. b_in: b[0] (reset_after) or b; b_rec: b[1] (reset_after, else zeros). mk,
+    has_mask: the step mask (elman_forward)."""
     B, T, H = hs.shape
     x2 = x.reshape(B * T, x.shape[2])
     hs2 = hs.reshape(B * T, H)
@@ -375,19 +422,35 @@ def gru_forward(x, W, b_in, b_rec, U, h0, hs, X, rh, R, reset_after, act, nslots
     for s in prange(nslots):
         r0 = b_lo + (b_hi - b_lo) * s // nslots
         r1 = b_lo + (b_hi - b_lo) * (s + 1) // nslots
-        _gru_forward_slot(x2, W, b_in, b_rec, U, h0, hs2, X2, rh2, R, reset_after, T, act,
-                          r0, r1, rb, t0, t1)
+        _gru_forward_slot(x2, W, b_in, b_rec, U, h0, hs2, X2, rh2, R, mk, has_mask, reset_after,
+                          T, act, r0, r1, rb, t0, t1)
 
 
 @njit(**_HELPER)
-def _gru_back_point(code, X, hs, h0, rh, dhs, has_dhs, dX, dR, dh, reset_after, T, t, b0, b1):
+def _gru_back_point(code, X, hs, h0, rh, dhs, has_dhs, dX, dR, dh, mk, has_mask, reset_after, T,
+                    t, b0, b1):
     """Step t of rows [b0, b1): dh + dh_seq -> dz, dhh (and dr, dR with reset_after) into dX,
-    dh_{t-1}'s direct part d z into dh. Specialised for tanh by a constant `code` (see
-    _elman_back_point); the reset_after test stays outside the element loops."""
+    dh_{t-1}'s direct part d z into dh. A masked row: dX = dR = 0, dh += dh_seq (the state was
+    carried over). Specialised for tanh by a constant `code` (see _elman_back_point); the
+    reset_after test stays outside the element loops."""
     H = dh.shape[1]
     one = dX.dtype.type(1)
+    zero = one - one
     for b in range(b0, b1):
         r = b * T + t
+        if has_mask and mk[b, t] == 0:
+            dx_row, dh_b = dX[r], dh[b]
+            for k in range(3 * H):
+                dx_row[k] = zero
+            if reset_after:
+                dr_row = dR[r]
+                for k in range(3 * H):
+                    dr_row[k] = zero
+            if has_dhs:
+                dh_seq = dhs[r]
+                for j in range(H):
+                    dh_b[j] += dh_seq[j]
+            continue
         x_z, x_r, x_h = X[r, :H], X[r, H:2 * H], X[r, 2 * H:]
         dx_z, dx_r, dx_h = dX[r, :H], dX[r, H:2 * H], dX[r, 2 * H:]
         h_prev, dh_b = hs[r - 1] if t > 0 else h0[b], dh[b]
@@ -413,7 +476,7 @@ def _gru_back_point(code, X, hs, h0, rh, dhs, has_dhs, dX, dR, dh, reset_after, 
 
 @njit(**_SLOT)
 def _gru_backward_slot(x, W, UT, h0, hs, X, rh, dhs, has_dhs, dX, dR, drh, dx, dh, dW, dU,
-                       db_in, db_rec, reset_after, T, act, r0, r1, rb, t0, t1):
+                       db_in, db_rec, mk, has_mask, reset_after, T, act, r0, r1, rb, t0, t1):
     """Rows [r0, r1), steps [t0, t1) of gru_backward; dW, dU, db_in, db_rec: this slot's
     sums."""
     H = UT.shape[1]
@@ -424,11 +487,11 @@ def _gru_backward_slot(x, W, UT, h0, hs, X, rh, dhs, has_dhs, dX, dR, drh, dx, d
         b1 = min(b0 + rb, r1)
         for t in range(t1 - 1, t0 - 1, -1):
             if act == 0:  # tanh: a copy of the loop for it (see _elman_back_point)
-                _gru_back_point(0, X, hs, h0, rh, dhs, has_dhs, dX, dR, dh, reset_after, T, t,
-                                b0, b1)
+                _gru_back_point(0, X, hs, h0, rh, dhs, has_dhs, dX, dR, dh, mk, has_mask,
+                                reset_after, T, t, b0, b1)
             else:
-                _gru_back_point(act, X, hs, h0, rh, dhs, has_dhs, dX, dR, dh, reset_after, T, t,
-                                b0, b1)
+                _gru_back_point(act, X, hs, h0, rh, dhs, has_dhs, dX, dR, dh, mk, has_mask,
+                                reset_after, T, t, b0, b1)
             if reset_after:
                 _back(dR, T, t, UT, dh, b0, b1, 0, G)
             else:
@@ -462,7 +525,7 @@ def _gru_backward_slot(x, W, UT, h0, hs, X, rh, dhs, has_dhs, dX, dR, drh, dx, d
 
 @njit(**_KERNEL)
 def gru_backward(x, W, UT, h0, hs, X, rh, dhs, has_dhs, dX, dR, drh, dx, dh, dWs, dUs, dbs_in,
-                 dbs_rec, reset_after, act, nslots, rb, b_lo, b_hi, t0, t1):
+                 dbs_rec, mk, has_mask, reset_after, act, nslots, rb, b_lo, b_hi, t0, t1):
     """UT = U^T (3H, H). dX (B, T, 3H) scratch: dL/d(x W + b_in). dR (B, T, 3H) scratch when
     reset_after: dL/d(h U + b_rec) (else a (1, 1, 1) dummy). drh (B, H) scratch: dL/d(r *
     h_{t-1}) of one step (not reset_after). dx (B, T, I) out. dh (B, H): dh_last on entry, dh0 on
@@ -481,8 +544,8 @@ def gru_backward(x, W, UT, h0, hs, X, rh, dhs, has_dhs, dX, dR, drh, dx, dh, dWs
         r0 = b_lo + (b_hi - b_lo) * s // nslots
         r1 = b_lo + (b_hi - b_lo) * (s + 1) // nslots
         _gru_backward_slot(x2, W, UT, h0, hs2, X2, rh2, dhs2, has_dhs, dX2, dR2, drh, dx2, dh,
-                           dWs[s], dUs[s], dbs_in[s], dbs_rec[s], reset_after, T, act,
-                           r0, r1, rb, t0, t1)
+                           dWs[s], dUs[s], dbs_in[s], dbs_rec[s], mk, has_mask, reset_after, T,
+                           act, r0, r1, rb, t0, t1)
 
 
 compile_with_slp_all(globals(), __name__)

@@ -3,7 +3,8 @@
 ``Masking(mask_value=0.0)`` marks the time steps whose features all equal `mask_value`: its
 output is the input with those steps zeroed, and the (batch, time) mask goes to the following
 layers as Keras propagates it: recurrent layers and Bidirectional take it (the state carries
-over masked steps, see ``stepwise``) and pass it on when they return sequences; Dense and
+over masked steps, inside the kernels: see ``recurrent``) and pass it on when they return
+sequences; Dense and
 Dropout pass it on unchanged; a layer returning one vector per sample ends it. When the model's
 output still carries the mask, the loss averages over the valid steps only (Keras's
 ``apply_mask``: valid entries weigh total / valid, masked ones 0, per batch).

@@ -10,7 +10,16 @@ Dropout follows Keras: ``dropout`` multiplies the inputs by one inverted-dropout
 sequence (the same for every time step); ``recurrent_dropout`` multiplies h_{t-1} by one mask
 per sequence in the recurrent product only (for the LSTM the carry c is not masked); the GRU
 follows Keras 3 (one mask per gate block, see ``stepwise``). recurrent_dropout runs on a
-per-step path (``stepwise``, training only), as do masks.
+per-step path (``stepwise``, training only).
+
+Masks (``mask=`` in the call, or a Masking layer before) go to the kernels: the whole sequence
+still runs in one ``ops`` call forward and one backward, with the mask, where the states carry
+over masked steps; the layer then makes Keras's outputs from the states (a masked step repeats
+the previous output, zeros before the first valid step, or zeros at every masked step with
+``zero_output_for_mask=True``), a 0/1 factor per (sample, step) whose gradient is the same
+factor. A masked call takes the per-step path only when it needs it anyway (recurrent dropout in
+training) or when its backend takes no masks (the CUDA backend: the layer then runs the steps
+through it one at a time).
 
 Keras's other RNN arguments: ``stateful=True`` keeps the last states of a call as the initial
 states of the next (batches of one size; ``reset_states()`` / ``reset_state()`` zero them);
@@ -192,12 +201,14 @@ class Recurrent(KerasExtras, Layer):
             kw["reset_after"] = self.reset_after
         return kw
 
-    def _cell_forward(self, x, h0, c0):
+    def _cell_forward(self, x, h0, c0, mask=None):
         args = (x, self.kernel, self.recurrent_kernel, self._b(), h0)
         if self._n_states > 1:
             args += (c0,)
-        r = getattr(_ops, self.cell.forward_name)(*args, backend=self.backend,
-                                                  **self._cell_options())
+        kw = self._cell_options()
+        if mask is not None:
+            kw["mask"] = mask
+        r = getattr(_ops, self.cell.forward_name)(*args, backend=self.backend, **kw)
         return r.h_seq, r.h_last, r.c_last, r.cache
 
     def _cell_backward(self, cache, dh_seq, dh_last, dc_last):
@@ -234,6 +245,17 @@ class Recurrent(KerasExtras, Layer):
                              f"time), got {_shape_str(m.shape)}")
         return m.astype(bool)
 
+    def _kernels_take_masks(self):
+        return _backends.get(self.backend)[1].CAPABILITIES.get("masks", False)
+
+    @staticmethod
+    def _output_keep(step_mask, zero_output):
+        """(B, T) bool: where Keras's output is the state h_t (elsewhere it is zeros). A masked
+        step's state is h_{t-1}, which is the previous output once a valid step has been seen;
+        before that the output is zeros, and with zero_output_for_mask it is zeros at every
+        masked step."""
+        return step_mask if zero_output else np.logical_or.accumulate(step_mask, axis=1)
+
     def forward(self, x, training=False, initial_state=None, mask=None):
         B, T, _ = x.shape
         if self.stateful and initial_state is None and self.states is not None:
@@ -261,10 +283,25 @@ class Recurrent(KerasExtras, Layer):
             step_mask = None if step_mask is None else step_mask[:, ::-1]
         if not keras3_gru and training and self.recurrent_dropout > 0:
             rec_mask = _inverted_mask(rng, (B, self.units), self.recurrent_dropout, x.dtype)
-        if gate_masks is not None or rec_mask is not None or step_mask is not None:
+        per_step = gate_masks is not None or rec_mask is not None
+        if per_step or (step_mask is not None and not self._kernels_take_masks()):
             h_seq, out_last, h_last, c_last, cache = _stepwise.run(
                 self, x, h0, c0, rec_mask, gate_masks, step_mask, self.zero_output_for_mask)
             self._cache = ("steps", cache, None, in_mask, T)
+        elif step_mask is not None:
+            h_seq, h_last, c_last, cache = self._cell_forward(x, h0, c0, step_mask)
+            keep = self._output_keep(step_mask, self.zero_output_for_mask)
+            if not self.return_sequences:
+                keep = keep[:, -1:]                # only the last output is returned
+            # (B, T or 1, 1) factors, None when every output is the state (T = 0 included)
+            keep = None if keep.all() else keep[..., None].astype(x.dtype)
+            if self.return_sequences:
+                h_seq = h_seq if keep is None else h_seq * keep
+                out_last = None
+            else:
+                out_last = (np.zeros_like(h_last) if T == 0
+                            else h_last if keep is None else h_last * keep[:, 0])
+            self._cache = ("masked", cache, keep, in_mask, T)
         else:
             h_seq, h_last, c_last, cache = self._cell_forward(x, h0, c0)
             out_last = h_last
@@ -281,9 +318,14 @@ class Recurrent(KerasExtras, Layer):
         if self._cache is None:
             raise RuntimeError(f"layer {self.name!r}: backward called before forward")
         dy = self._activity_grad(dy)
-        kind, cache, _, in_mask, _ = self._cache
+        kind, cache, keep, in_mask, T = self._cache
         dh_seq, dh_last = (dy, None) if self.return_sequences else (None, dy)
-        if kind == "whole":
+        if kind == "masked" and keep is not None:   # outputs = states * keep
+            if self.return_sequences:
+                dh_seq = dy * keep
+            else:
+                dh_last = dy * keep[:, 0]
+        if kind in ("whole", "masked"):
             g = self._cell_backward(cache, dh_seq, dh_last, None)
             dx, dW, dU, db = g.dx, g.dW, g.dU, g.db
         else:

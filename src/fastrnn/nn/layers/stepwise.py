@@ -10,7 +10,9 @@ for what the whole-sequence kernels do not take.
     masks               a (batch, time) boolean mask (Keras's ``mask=``): where it is False the
                         states carry over unchanged and the output repeats the previous output
                         (zeros with ``zero_output_for_mask=True``; the output before the first
-                        valid step is zeros, as in Keras).
+                        valid step is zeros, as in Keras). Only with recurrent dropout, or on a
+                        backend whose kernels take no masks (CUDA): otherwise a masked layer runs
+                        the kernels with the mask (``recurrent``).
 
 ``run(layer, x, h0, c0, ...)`` returns (h_seq, out_last, h_last, c_last, cache) and
 ``backward(layer, cache, dy)`` the gradients, both on inputs already reversed for
