@@ -61,7 +61,9 @@ constexpr Option<LossKind> kLosses[] = {
     {"mean_absolute_error", LossKind::MeanAbsoluteError},
     {"binary_crossentropy", LossKind::BinaryCrossentropy},
     {"categorical_crossentropy", LossKind::CategoricalCrossentropy},
-    {"sparse_categorical_crossentropy", LossKind::SparseCategoricalCrossentropy}};
+    {"sparse_categorical_crossentropy", LossKind::SparseCategoricalCrossentropy},
+    {"gaussian_nll", LossKind::GaussianNll},
+    {"quantile_loss", LossKind::Quantile}};
 
 LayerSpec parse_layer(const py::handle& obj, size_t i) {
   if (!py::isinstance<py::dict>(obj))
@@ -104,7 +106,8 @@ OptimizerSpec parse_optimizer(const py::dict& d) {
 class PyTrainer {
  public:
   PyTrainer(const std::string& dtype, const py::list& layers, const py::list& arrays,
-            int64_t n_params, const std::string& loss, bool from_logits, int64_t batch_size) {
+            int64_t n_params, const std::string& loss, bool from_logits, int64_t batch_size,
+            const py::object& loss_options) {
     if (dtype != "float32" && dtype != "float64")
       throw py::type_error("dtype must be 'float32' or 'float64', got '" + dtype + "'");
     dbl_ = dtype == "float64";
@@ -120,6 +123,14 @@ class PyTrainer {
     }
     loss_.kind = parse(loss, "loss", kLosses);
     loss_.from_logits = from_logits;
+    if (!loss_options.is_none()) {  // the distributional heads' settings (Trainer checks them)
+      if (!py::isinstance<py::dict>(loss_options))
+        throw py::type_error("loss_options must be a dict or None");
+      const py::dict d = py::reinterpret_borrow<py::dict>(loss_options);
+      loss_.eps = option<double>(d, "eps", loss_.eps);
+      if (d.contains("quantiles"))
+        for (const py::handle& q : d["quantiles"]) loss_.quantiles.push_back(q.cast<double>());
+    }
     n_params_ = n_params;
     max_batch_ = batch_size;
     try {
@@ -133,16 +144,17 @@ class PyTrainer {
     in_per_sample_ = first.steps * first.in;
     out_rows_ = output_steps(last);
     out_cols_ = last.units;
+    target_cols_ = out_cols_ / outputs_per_target(loss_);
   }
 
   py::dict epoch(const py::object& params, const py::list& slots, const py::object& x,
                  const py::object& y, const py::object& order, const py::object& masks,
                  const py::dict& optimizer, int64_t iterations, int64_t batch_size,
-                 const py::object& pred) {
+                 const py::object& pred, const py::object& sample_weight) {
     return dbl_ ? epoch_t<double>(*d_, params, slots, x, y, order, masks, optimizer, iterations,
-                                  batch_size, pred)
+                                  batch_size, pred, sample_weight)
                 : epoch_t<float>(*f_, params, slots, x, y, order, masks, optimizer, iterations,
-                                 batch_size, pred);
+                                 batch_size, pred, sample_weight);
   }
 
  private:
@@ -150,7 +162,7 @@ class PyTrainer {
   py::dict epoch_t(Trainer<T>& tr, const py::object& params_, const py::list& slots_,
                    const py::object& x_, const py::object& y_, const py::object& order_,
                    const py::object& masks_, const py::dict& optimizer, int64_t iterations,
-                   int64_t batch_size, const py::object& pred_) {
+                   int64_t batch_size, const py::object& pred_, const py::object& weights_) {
     const OptimizerSpec opt = parse_optimizer(optimizer);
     if (batch_size < 1 || batch_size > max_batch_)
       throw py::value_error("batch_size must be in [1, " + std::to_string(max_batch_) +
@@ -180,10 +192,20 @@ class PyTrainer {
       labels = index_array(y_, "y (class labels)", size_product({n, R}, "y"), C);
     } else {
       y = input<T>(y_, "y");
-      if (y.size() != size_product({n, R, C}, "y"))
-        throw py::value_error("y must have " + std::to_string(R * C) +
+      const int64_t K = target_cols_;
+      if (y.size() != size_product({n, R, K}, "y"))
+        throw py::value_error("y must have " + std::to_string(R * K) +
                               " numbers per sample for this model, got " +
                               std::to_string(double(y.size()) / double(n)));
+    }
+    py::array_t<T, py::array::c_style> weights;
+    const bool have_weights = !weights_.is_none();
+    if (have_weights) {  // finiteness is fit's check, as for x and y
+      weights = input<T>(weights_, "sample_weight");
+      if (weights.size() != size_product({n, R}, "sample_weight"))
+        throw py::value_error("sample_weight must have " + std::to_string(R) +
+                              " weights per sample (one per output step), got " +
+                              std::to_string(double(weights.size()) / double(n)));
     }
     py::array_t<int64_t, py::array::c_style> order;
     const bool have_order = !order_.is_none();
@@ -221,7 +243,7 @@ class PyTrainer {
     {
       py::gil_scoped_release nogil;
       r = tr.epoch(n, x.data(), sparse ? nullptr : y.data(), sparse ? labels.data() : nullptr,
-                   have_order ? order.data() : nullptr, batch_size, mask_ptrs.data(), params,
+                   have_weights ? weights.data() : nullptr, have_order ? order.data() : nullptr, batch_size, mask_ptrs.data(), params,
                    slots.data(), opt, iterations, pred);
     }
     std::unique_ptr<py::error_already_set> interrupt;
@@ -248,7 +270,8 @@ class PyTrainer {
   bool dbl_ = false;
   std::vector<LayerSpec> specs_;
   LossSpec loss_;
-  int64_t n_params_ = 0, max_batch_ = 0, in_per_sample_ = 0, out_rows_ = 0, out_cols_ = 0;
+  int64_t n_params_ = 0, max_batch_ = 0, in_per_sample_ = 0, out_rows_ = 0, out_cols_ = 0,
+          target_cols_ = 0;
   std::unique_ptr<Trainer<float>> f_;
   std::unique_ptr<Trainer<double>> d_;
 };
@@ -260,15 +283,21 @@ void register_training(py::module_& m) {
                         "Fused training epochs of a Sequential model (fastrnn/train.hpp). "
                         "Built by Sequential.fit; not a public API.")
       .def(py::init<const std::string&, const py::list&, const py::list&, int64_t,
-                    const std::string&, bool, int64_t>(),
+                    const std::string&, bool, int64_t, const py::object&>(),
            py::arg("dtype"), py::arg("layers"), py::arg("arrays"), py::arg("n_params"),
-           py::arg("loss"), py::arg("from_logits"), py::arg("batch_size"))
+           py::arg("loss"), py::arg("from_logits"), py::arg("batch_size"),
+           py::arg("loss_options") = py::none(),
+           "loss_options: None, or for the distributional heads a dict with 'eps' "
+           "(gaussian_nll) or 'quantiles' (quantile_loss, increasing in (0, 1)).")
       .def("epoch", &PyTrainer::epoch, py::arg("params"), py::arg("slots"), py::arg("x"),
            py::arg("y"), py::arg("order"), py::arg("masks"), py::arg("optimizer"),
            py::arg("iterations"), py::arg("batch_size"), py::arg("pred"),
-           "One epoch; params and slots are updated in place. Returns a dict: batches, "
-           "samples, loss_sum, iterations, stop ('', 'loss' or 'gradient'), stop_batch, "
-           "stop_loss, rolled_back.");
+           py::arg("sample_weight") = py::none(),
+           "One epoch; params and slots are updated in place. y: (n, R, C / P) targets (P "
+           "outputs per target: 2 for gaussian_nll, the quantiles for quantile_loss, else 1); "
+           "sample_weight: None or (n, R) loss weights in the samples' original order. Returns "
+           "a dict: batches, samples, loss_sum, iterations, stop ('', 'loss' or 'gradient'), "
+           "stop_batch, stop_loss, rolled_back.");
 }
 
 }  // namespace bindings

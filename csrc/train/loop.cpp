@@ -112,8 +112,8 @@ struct Trainer<T>::Impl {
   int64_t n_params = 0;
   LossSpec loss;
   int64_t max_batch = 0;
-  int64_t in_per_sample = 0, out_rows = 0, out_cols = 0;
-  std::vector<T> xb, yb, grad, dpred, backup_params, backup_slots, target;
+  int64_t in_per_sample = 0, out_rows = 0, out_cols = 0, target_cols = 0;
+  std::vector<T> xb, yb, wb, grad, dpred, backup_params, backup_slots, target;
   std::vector<int64_t> lb;
   bool have_backup = false;
   int backup_slot_count = 0;
@@ -199,8 +199,23 @@ Trainer<T>::Trainer(std::vector<LayerSpec> specs, std::vector<ParamArray> arrays
   m.in_per_sample = in_size(first);
   m.out_rows = output_steps(last);
   m.out_cols = last.units;
+  const int64_t per_target = outputs_per_target(loss);
+  if (loss.kind == LossKind::GaussianNll && !(loss.eps > 0 && std::isfinite(loss.eps)))
+    bad("the Gaussian head's eps must be finite and > 0");
+  if (loss.kind == LossKind::Quantile) {
+    if (loss.quantiles.empty()) bad("the quantile loss needs at least one quantile");
+    for (size_t j = 0; j < loss.quantiles.size(); ++j)
+      if (!(loss.quantiles[j] > 0 && loss.quantiles[j] < 1) ||
+          (j > 0 && !(loss.quantiles[j] > loss.quantiles[j - 1])))
+        bad("quantiles must increase strictly within (0, 1)");
+  }
+  if (m.out_cols % per_target != 0)
+    bad("the model's last layer has " + std::to_string(m.out_cols) + " outputs per step, not " +
+        "a multiple of the " + std::to_string(per_target) + " values the loss takes per target");
+  m.target_cols = m.out_cols / per_target;
   m.xb.resize(B * m.in_per_sample);
-  m.yb.resize(B * m.out_rows * m.out_cols);
+  m.yb.resize(B * m.out_rows * m.target_cols);
+  m.wb.resize(B * m.out_rows);
   m.lb.resize(B * m.out_rows);
   m.dpred.resize(B * m.out_rows * m.out_cols);
   m.target.resize(m.out_cols);
@@ -342,7 +357,7 @@ void Trainer<T>::Impl::backward(int64_t B, const T* params) {
 
 template <class T>
 EpochResult Trainer<T>::epoch(int64_t n, const T* x, const T* y, const int64_t* labels,
-                              const int64_t* order, int64_t batch_size, const T* const* masks,
+                              const T* weights, const int64_t* order, int64_t batch_size, const T* const* masks,
                               T* params, T* const* slots, const OptimizerSpec& opt,
                               int64_t iterations, T* pred) {
   Impl& m = *impl_;
@@ -356,6 +371,7 @@ EpochResult Trainer<T>::epoch(int64_t n, const T* x, const T* y, const int64_t* 
     m.backup_slot_count = n_slots;
   }
   const int64_t R = m.out_rows, C = m.out_cols, in_ps = m.in_per_sample, out_ps = R * C;
+  const int64_t y_ps = R * m.target_cols;  // target values per sample
   EpochResult res;
   res.iterations = iterations;
   int64_t last_B = 0;
@@ -370,13 +386,15 @@ EpochResult Trainer<T>::epoch(int64_t n, const T* x, const T* y, const int64_t* 
       const int64_t i = order ? order[start + r] : start + r;
       std::memcpy(m.xb.data() + r * in_ps, x + i * in_ps, sizeof(T) * in_ps);
       if (labels) std::memcpy(m.lb.data() + r * R, labels + i * R, sizeof(int64_t) * R);
-      else std::memcpy(m.yb.data() + r * out_ps, y + i * out_ps, sizeof(T) * out_ps);
+      else std::memcpy(m.yb.data() + r * y_ps, y + i * y_ps, sizeof(T) * y_ps);
+      if (weights) std::memcpy(m.wb.data() + r * R, weights + i * R, sizeof(T) * R);
     }
     m.forward(B, masks, start, params);
     if (interrupt_requested(interrupt)) return res;  // the forward pass was cut short
     const T* out = m.layers.back().y_out;
     double value = loss_and_grad<T>(m.loss, B * R, C, out, labels ? nullptr : m.yb.data(),
-                                    labels ? m.lb.data() : nullptr, m.dpred.data(),
+                                    labels ? m.lb.data() : nullptr,
+                                    weights ? m.wb.data() : nullptr, m.dpred.data(),
                                     m.target.data());
     value += penalty(m.arrays, params);
     if (!std::isfinite(value)) {

@@ -15,13 +15,71 @@ namespace {
 
 constexpr double kEpsilon = 1e-7;  // Keras's epsilon for the probability clips
 
+// softplus(r) = log(1 + e^r) and its derivative sigmoid(r), from e = exp(-|r|) so that neither
+// overflows for any |r| (NumPy's form in fastrnn.nn.losses).
+template <class T>
+inline T softplus_of(T r, T e) { return std::max(r, T(0)) + std::log1p(e); }
+template <class T>
+inline T sigmoid_of(T r, T e) { return r >= T(0) ? T(1) / (T(1) + e) : e / (T(1) + e); }
+
+// One row of the Gaussian head: K means then K raw scales; returns the row's loss (mean over K)
+// and writes its gradient / n.
+template <class T>
+T gaussian_row(int64_t K, T eps, T n, const T* pe, const T* t, T* ge) {
+  const T half_log_2pi = T(0.9189385332046727);  // 0.5 log(2 pi)
+  const T k = T(K);
+  T per = 0;
+  for (int64_t j = 0; j < K; ++j) {
+    const T mu = pe[j], r = pe[K + j];
+    const T e = std::exp(-std::fabs(r));
+    const T sigma = softplus_of(r, e) + eps;
+    const T z = (t[j] - mu) / sigma;
+    per += half_log_2pi + std::log(sigma) + T(0.5) * z * z;
+    ge[j] = -z / sigma / k / n;
+    ge[K + j] = (T(1) - z * z) / sigma * sigmoid_of(r, e) / k / n;
+  }
+  return per / k;
+}
+
+// One row of the quantile head: Q blocks of K (the lowest quantile, then softplus increments);
+// returns the row's loss (mean over Q and K) and writes its gradient / n. The gradient of
+// quantile j reaches every block i <= j (a suffix sum), through the increments' sigmoid.
+template <class T>
+T quantile_row(int64_t K, const std::vector<double>& taus, T n, const T* pe, const T* t, T* ge) {
+  const int64_t Q = static_cast<int64_t>(taus.size());
+  const T qk = T(double(Q * K));
+  T per = 0;
+  for (int64_t i = 0; i < K; ++i) {
+    T q = pe[i];
+    for (int64_t j = 0; j < Q; ++j) {
+      if (j > 0) {
+        const T r = pe[j * K + i];
+        q = q + softplus_of(r, std::exp(-std::fabs(r)));
+      }
+      const T tau = T(taus[j]);
+      const T u = t[i] - q;
+      per += std::max(tau * u, (tau - T(1)) * u);
+      ge[j * K + i] = (u < T(0) ? T(1) - tau : -tau) / qk;  // dL/dq_j, then the chain below
+    }
+    T acc = 0;
+    for (int64_t j = Q; j-- > 1;) {
+      acc += ge[j * K + i];
+      const T r = pe[j * K + i];
+      ge[j * K + i] = acc * sigmoid_of(r, std::exp(-std::fabs(r))) / n;
+    }
+    ge[i] = (acc + ge[i]) / n;
+  }
+  return per / qk;
+}
+
 }  // namespace
 
 template <class T>
 double loss_and_grad(const LossSpec& L, int64_t entries, int64_t C, const T* p, const T* y,
-                     const int64_t* labels, T* g, T* t) {
+                     const int64_t* labels, const T* w, T* g, T* t) {
   const T n = T(std::max<int64_t>(entries, 1));
   const T k = T(C);
+  const int64_t K = C / outputs_per_target(L);  // target values per row
   const T lo = T(kEpsilon), hi = T(1.0 - kEpsilon);
   double total = 0;
   for (int64_t e = 0; e < entries; ++e) {
@@ -31,7 +89,7 @@ double loss_and_grad(const LossSpec& L, int64_t entries, int64_t C, const T* p, 
       for (int64_t j = 0; j < C; ++j) t[j] = T(0);
       t[labels[e]] = T(1);
     } else {
-      std::memcpy(t, y + e * C, sizeof(T) * C);
+      std::memcpy(t, y + e * K, sizeof(T) * K);
     }
     T per = 0;
     switch (L.kind) {
@@ -97,6 +155,17 @@ double loss_and_grad(const LossSpec& L, int64_t entries, int64_t C, const T* p, 
           for (int64_t j = 0; j < C; ++j) ge[j] = (ge[j] - gp) / s / n;
         }
         break;
+      case LossKind::GaussianNll:
+        per = gaussian_row(K, T(L.eps), n, pe, t, ge);
+        break;
+      case LossKind::Quantile:
+        per = quantile_row(K, L.quantiles, n, pe, t, ge);
+        break;
+    }
+    if (w) {  // Keras's sample_weight: the row's loss and its gradient times its weight
+      const T we = w[e];
+      per *= we;
+      for (int64_t j = 0; j < C; ++j) ge[j] *= we;
     }
     total += double(per);
   }
@@ -140,7 +209,7 @@ void add_penalty_gradients(const std::vector<ParamArray>& arrays, const T* param
 
 #define FASTRNN_LOSSES_INSTANTIATE(T)                                                           \
   template double loss_and_grad<T>(const LossSpec&, int64_t, int64_t, const T*, const T*,     \
-                                   const int64_t*, T*, T*);                                   \
+                                   const int64_t*, const T*, T*, T*);                         \
   template double penalty<T>(const std::vector<ParamArray>&, const T*);                       \
   template void add_penalty_gradients<T>(const std::vector<ParamArray>&, const T*, T*);
 FASTRNN_LOSSES_INSTANTIATE(float)

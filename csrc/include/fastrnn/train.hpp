@@ -53,7 +53,10 @@ enum class DenseActivation : int {
 
 enum class LossKind : int {
   MeanSquaredError = 0, MeanAbsoluteError = 1, BinaryCrossentropy = 2,
-  CategoricalCrossentropy = 3, SparseCategoricalCrossentropy = 4
+  CategoricalCrossentropy = 3, SparseCategoricalCrossentropy = 4,
+  // Distributional heads (fastrnn.nn.losses.GaussianNLL / QuantileLoss): the output has P
+  // blocks of K values per row (P = 2 or the number of quantiles) for K targets.
+  GaussianNll = 5, Quantile = 6
 };
 
 enum class OptimizerKind : int { Sgd = 0, Adam = 1, Rmsprop = 2 };
@@ -98,7 +101,17 @@ struct ParamArray {
 struct LossSpec {
   LossKind kind = LossKind::MeanSquaredError;
   bool from_logits = false;  // cross-entropies only
+  double eps = 1e-6;         // GaussianNll: sigma = softplus(raw) + eps
+  std::vector<double> quantiles;  // Quantile: the levels tau, increasing in (0, 1)
 };
+
+// Output values per target value: 2 (mean, raw scale) for GaussianNll, one per quantile for
+// Quantile, 1 otherwise. The targets of a row are its output columns / this.
+inline int64_t outputs_per_target(const LossSpec& L) {
+  if (L.kind == LossKind::GaussianNll) return 2;
+  if (L.kind == LossKind::Quantile) return static_cast<int64_t>(L.quantiles.size());
+  return 1;
+}
 
 // Keras 3's update rules (fastrnn.nn.optimizers). Clipping values <= 0 mean "off".
 struct OptimizerSpec {
@@ -141,8 +154,11 @@ class Trainer {
 
   // One epoch over n samples in batches of batch_size (<= max_batch).
   //   x       (n, steps, in) of the first layer
-  //   y       (n, R, C) targets shaped like the output (R = output steps, C = output units),
-  //           or nullptr with labels (n, R) class indices in [0, C) for the sparse loss
+  //   y       (n, R, C / P) targets (R = output steps, C = output units, P =
+  //           outputs_per_target(loss): shaped like the output for P = 1), or nullptr with
+  //           labels (n, R) class indices in [0, C) for the sparse loss
+  //   weights (n, R) per-entry loss weights (Keras's sample_weight: each entry's loss times its
+  //           weight, the batch's sum divided by the batch's entries); nullptr: all 1
   //   order   (n) the sample drawn at each position (a permutation of 0..n-1); nullptr: 0..n-1
   //   masks   one pointer per layer: its dropout mask for the epoch (rows in drawn order),
   //           or nullptr for none this epoch
@@ -151,9 +167,9 @@ class Trainer {
   //   pred    (n, R, C) = the prediction of each drawn sample, before its batch's update
   //           (for metrics); nullable
   EpochResult epoch(int64_t n, const T* x, const T* y, const int64_t* labels,
-                    const int64_t* order, int64_t batch_size, const T* const* masks,
-                    T* params, T* const* slots, const OptimizerSpec& opt, int64_t iterations,
-                    T* pred);
+                    const T* weights, const int64_t* order, int64_t batch_size,
+                    const T* const* masks, T* params, T* const* slots, const OptimizerSpec& opt,
+                    int64_t iterations, T* pred);
 
  private:
   struct Impl;

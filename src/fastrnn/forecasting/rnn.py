@@ -11,15 +11,25 @@ import warnings
 import numpy as np
 
 from fastrnn import _params, cells
-from fastrnn.forecasting.base import Forecaster
-from fastrnn.forecasting.intervals import ConformalIntervals
-from fastrnn.nn import Sequential, callbacks, layers, optimizers
-from fastrnn.timeseries import (StandardScaler, difference, level_offset, make_windows,
-                                undifference)
+from fastrnn.forecasting.base import Forecaster, Prediction
+from fastrnn.forecasting.intervals import (
+    ConformalIntervals,
+    check_levels,
+    gaussian_bounds,
+)
+from fastrnn.nn import Sequential, callbacks, layers, losses, optimizers
+from fastrnn.timeseries import (
+    StandardScaler,
+    difference,
+    level_offset,
+    make_windows,
+    undifference,
+)
 
-__all__ = ["RNNForecaster", "CELLS"]
+__all__ = ["CELLS", "HEADS", "RNNForecaster", "head_quantiles"]
 
 CELLS = cells.NAMES
+HEADS = ("point", "gaussian", "quantile")
 
 _OPTIMIZERS = {"adam": optimizers.Adam, "rmsprop": optimizers.RMSprop, "sgd": optimizers.SGD}
 _CHECKS = {
@@ -31,13 +41,23 @@ _CHECKS = {
     "patience": _params.Int(1, none_ok=True),
     "validation": _params.Real(0, 1, closed="neither"),
     "diff": _params.Int(0), "seed": _params.Int(0, none_ok=True),
+    "head": _params.Options(HEADS),
 }
 _DEFAULTS = {"horizon": 1, "epochs": 100, "batch_size": 32, "learning_rate": 0.01,
-             "optimizer": "adam", "dropout": 0.0, "patience": None}
+             "optimizer": "adam", "dropout": 0.0, "patience": None, "head": "point"}
 # the parts of a name that differ from the defaults: (parameter, label; "" = the value alone)
 _NAME_PARTS = (("horizon", "h"), ("epochs", "epochs"), ("batch_size", "batch"),
                ("learning_rate", "lr"), ("optimizer", ""), ("dropout", "dropout"),
-               ("patience", "patience"))
+               ("patience", "patience"), ("head", "head"))
+
+
+def head_quantiles(levels):
+    """The quantile levels a quantile head learns for the interval `levels` (percentages):
+    0.5 -+ L/200 for each L, and the median: (80, 95) -> (0.025, 0.1, 0.5, 0.9, 0.975)."""
+    taus = {0.5}
+    for lv in check_levels(levels):
+        taus.update((round(0.5 - lv / 200.0, 12), round(0.5 + lv / 200.0, 12)))
+    return tuple(sorted(taus))
 
 
 class RNNForecaster(Forecaster):
@@ -54,7 +74,27 @@ class RNNForecaster(Forecaster):
     None). ``backend``: a ``fastrnn.backends`` name or None for the default.
     The fitted network is ``model_`` (a ``fastrnn.Sequential``), the scaler ``scaler_``.
     ``predict(h, level=[80, 95])`` gives conformal intervals (``default_intervals``; another
-    calibration with ``set_intervals``)."""
+    calibration with ``set_intervals``).
+
+    ``head``: "point" (the default: ``Dense(horizon)`` trained with MSE), or a distributional
+    head whose intervals ``predict(h, level=...)`` reads off the network itself (unless
+    ``set_intervals`` chose conformal ones):
+
+    - "gaussian": ``Dense(2 horizon)`` trained with ``losses.GaussianNLL``: a mean and a
+      scale per step; the point forecast is the mean, the bounds mean -+ z_L sigma.
+    - "quantile": ``Dense(Q horizon)`` trained with ``losses.QuantileLoss`` on the
+      ``head_quantiles(head_levels)`` (non-crossing by construction); the point forecast is
+      the median, the level-L bounds the 0.5 -+ L/200 quantiles, so ``level`` must be among
+      ``head_levels`` (default (80, 95)).
+
+    Multi-step intervals come from a direct multi-output head, not from sample paths: the
+    network predicts the distribution of each of the `horizon` next steps from the same
+    window, so the head's intervals reach ``h <= horizon`` steps (set ``horizon`` to the
+    longest h you need intervals for; point forecasts still go beyond by feeding blocks
+    back). The bounds are mapped to the series' units through the scaler (an increasing
+    affine map, which keeps Gaussian and quantile bounds exact); with ``diff > 0`` a step's
+    bounds on differences only undifference exactly for h = 1 (the known past shifts them),
+    so ``diff > 0`` head intervals need h = 1."""
 
     kind = "rnn"
     # intervals: conformal from 20 rolling origins one step apart, forecast by one network
@@ -63,14 +103,20 @@ class RNNForecaster(Forecaster):
 
     def __init__(self, cell=cells.GRU.name, units=8, lags=12, layers=1, *, horizon=1,
                  epochs=100, batch_size=32, learning_rate=0.01, optimizer="adam", dropout=0.0,
-                 patience=None, validation=0.15, diff=0, backend=None, seed=None):
+                 patience=None, validation=0.15, diff=0, backend=None, seed=None,
+                 head="point", head_levels=(80, 95)):
         self.cell = cells.get(cell).name
         given = {"units": units, "lags": lags, "layers": layers, "horizon": horizon,
                  "epochs": epochs, "batch_size": batch_size, "optimizer": optimizer,
                  "learning_rate": learning_rate, "dropout": dropout, "patience": patience,
-                 "validation": validation, "diff": diff, "seed": seed}
+                 "validation": validation, "diff": diff, "seed": seed, "head": head}
         for name, value in given.items():
             setattr(self, name, _params.check(value, name, _CHECKS[name]))
+        self.head_levels = check_levels(head_levels)
+        if self.head == "quantile" and not self.head_levels:
+            raise _params.ParameterError("head_levels must name at least one level for "
+                                         "head='quantile', e.g. (80, 95)")
+        self._last_history = None
         self.backend = backend
         self.model_ = None
         self.scaler_ = None
@@ -81,7 +127,8 @@ class RNNForecaster(Forecaster):
                 "batch_size": self.batch_size, "learning_rate": self.learning_rate,
                 "optimizer": self.optimizer, "dropout": self.dropout,
                 "patience": self.patience, "validation": self.validation, "diff": self.diff,
-                "backend": self.backend, "seed": self.seed}
+                "backend": self.backend, "seed": self.seed, "head": self.head,
+                "head_levels": self.head_levels}
 
     @property
     def name(self):
@@ -102,9 +149,9 @@ class RNNForecaster(Forecaster):
 
     @property
     def n_params(self):
-        cell, H = cells.get(self.cell), self.units
+        cell, H, out = cells.get(self.cell), self.units, self.horizon * self._per_step()
         return (cell.count_params(1, H) + (self.layers - 1) * cell.count_params(H, H)
-                + H * self.horizon + self.horizon)
+                + H * out + out)
 
     def describe(self):
         return {"cell": cells.get(self.cell).title, "units": self.units, "lags": self.lags,
@@ -124,6 +171,28 @@ class RNNForecaster(Forecaster):
         return float(self.scaler_.scale_[0])
 
     # -- network ---------------------------------------------------------------------------
+    def _loss(self):
+        if self.head == "gaussian":
+            return losses.GaussianNLL()
+        if self.head == "quantile":
+            return losses.QuantileLoss(head_quantiles(self.head_levels))
+        return losses.MeanSquaredError()
+
+    def _per_step(self):
+        """Network outputs per forecast step: 1, 2 (mean, scale) or one per quantile."""
+        return getattr(self._loss(), "outputs_per_target", 1)
+
+    def _point(self, out):
+        """The point forecasts (..., horizon) of network outputs (..., horizon * per step):
+        the outputs, the Gaussian means or the quantile head's medians."""
+        out = np.asarray(out)
+        if self.head == "gaussian":
+            return out[..., :self.horizon]
+        if self.head == "quantile":
+            loss = self._loss()
+            return loss.quantiles_of(out)[..., loss.quantiles.index(0.5)]
+        return out
+
     def _seed(self):
         return 0 if self.seed is None else int(self.seed)
 
@@ -138,11 +207,11 @@ class RNNForecaster(Forecaster):
             if self.dropout:
                 stack.append(layers.Dropout(self.dropout, seed=s * 100 + 50 + i,
                                             name=f"dropout_{i}"))
-        stack.append(layers.Dense(self.horizon, name="dense"))
+        stack.append(layers.Dense(self.horizon * self._per_step(), name="dense"))
         model = Sequential(stack, name="forecaster", backend=self.backend)
         model.build((None, self.lags, 1), rng=np.random.default_rng([s, 7]))
         model.compile(optimizer=_OPTIMIZERS[self.optimizer](learning_rate=self.learning_rate),
-                      loss="mse")
+                      loss=self._loss())
         return model
 
     def _inputs(self, x):
@@ -163,7 +232,7 @@ class RNNForecaster(Forecaster):
         model = self._build()
         validation, stops = None, []
         if self.patience:
-            nv = max(1, int(round(self.validation * len(X))))
+            nv = max(1, round(self.validation * len(X)))
             if len(X) - nv < 2:
                 raise ValueError(f"{self.name}: too few windows ({len(X)}) for a validation "
                                  f"part")
@@ -195,7 +264,7 @@ class RNNForecaster(Forecaster):
         # the window before each predicted difference j = start - diff .. len(x) - diff - 1
         first = start - self.diff - self.lags
         X = make_windows(self._inputs(x)[first:], self.lags, 1, copy=True).X
-        out = self.model_.predict(X, batch_size=1024, verbose=0)[:, 0]
+        out = self._point(self.model_.predict(X, batch_size=1024, verbose=0))[:, 0]
         return self._levels(out) + level_offset(x, self.diff, np.arange(start, len(x)))
 
     def forecast(self, x, steps):
@@ -206,26 +275,110 @@ class RNNForecaster(Forecaster):
         if len(x) < self.min_history:
             raise ValueError(f"{self.name}: forecasting needs at least {self.min_history} "
                              f"values, got {len(x)}")
+        self._last_history = x   # the head's intervals of this forecast (with_intervals)
         buf = list(self._inputs(x)[-self.lags:])
         out = []
         while len(out) < steps:
             inp = np.asarray(buf[-self.lags:], np.float32)[None, :, None]
-            p = np.asarray(self.model_(inp))[0]
+            p = self._point(np.asarray(self.model_(inp)))[0]
             take = list(p[:min(self.horizon, steps - len(out))])
             out.extend(take)
             buf.extend(take)
         return undifference(x, self._levels(out), self.diff)
 
+    # -- the distributional head's intervals -------------------------------------------------
+    def head_bounds(self, x, steps, level):
+        """({L: lo}, {L: hi}), each (steps,), of the head's intervals for the `steps` values
+        after the history x (levels: class docstring), in the series' units."""
+        levels = check_levels(level)
+        steps = _params.positive_int(steps, "steps")
+        self._require_fitted()
+        if self.head == "point":
+            raise ValueError(f"{self.name} has a point head: its intervals are conformal "
+                             "(predict(h, level=...)); head='gaussian' or 'quantile' learns them")
+        if steps > self.horizon:
+            raise ValueError(f"{self.name}: the {self.head} head gives intervals for up to "
+                             f"horizon={self.horizon} steps (a direct multi-output head), got "
+                             f"{steps}; fit with horizon >= {steps}")
+        if self.diff and steps > 1:
+            raise ValueError(f"{self.name}: with diff={self.diff} the head's bounds on "
+                             f"differences undifference exactly for one step only, got "
+                             f"{steps}; use diff=0 or set_intervals(ConformalIntervals(...))")
+        if self.head == "quantile":
+            missing = [lv for lv in levels if lv not in self.head_levels]
+            if missing:
+                raise ValueError(f"{self.name}: the quantile head was trained for levels "
+                                 f"{list(self.head_levels)}, not {missing}; fit with "
+                                 f"head_levels including them")
+        x = np.asarray(x, np.float64)
+        if len(x) < self.min_history:
+            raise ValueError(f"{self.name}: forecasting needs at least {self.min_history} "
+                             f"values, got {len(x)}")
+        inp = self._inputs(x)[-self.lags:].astype(np.float32)[None, :, None]
+        out = np.asarray(self.model_(inp), np.float64)
+        loss = self._loss()
+        lo, hi = {}, {}
+        if self.head == "gaussian":
+            mu, sigma = loss.mean_and_sigma(out)
+            # the scaler is y = scale * z + mean: sds scale, means map
+            lo, hi = gaussian_bounds(self._levels(mu[0, :steps]), sigma[0, :steps] * self.scale_,
+                                     levels)
+        else:
+            q = loss.quantiles_of(out)[0, :steps]           # (steps, Q), scaled units
+            for lv in levels:
+                j_lo = loss.quantiles.index(round(0.5 - lv / 200.0, 12))
+                j_hi = loss.quantiles.index(round(0.5 + lv / 200.0, 12))
+                lo[lv], hi[lv] = self._levels(q[:, j_lo]), self._levels(q[:, j_hi])
+        for lv in levels:   # diff > 0: one step, shifted by the known past
+            lo[lv] = undifference(x, lo[lv], self.diff)
+            hi[lv] = undifference(x, hi[lv], self.diff)
+        return lo, hi
+
+    def _uses_head(self, levels):
+        return bool(levels) and self.head != "point" and self.intervals is None
+
+    def predict(self, h, level=None):
+        """As ``Forecaster.predict``; with a distributional head (and no ``set_intervals``)
+        the bounds are the head's (``head_bounds``)."""
+        levels = check_levels(level)
+        if not self._uses_head(levels):
+            return super().predict(h, level)
+        h = _params.positive_int(h, "h")
+        self._require_data()
+        mean = np.asarray(self.forecast(self.y_, h), np.float64)
+        lo, hi = self.head_bounds(self.y_, h, levels)
+        return Prediction(mean=mean, lo=lo, hi=hi)
+
+    def with_intervals(self, mean, level):
+        """As ``Forecaster.with_intervals``; with a distributional head the bounds are the
+        head's for the history `mean` was forecast from: the last ``forecast(x, ...)`` or the
+        fitted series (ValueError for any other `mean`)."""
+        levels = check_levels(level)
+        if not self._uses_head(levels):
+            return super().with_intervals(mean, level)
+        mean = np.asarray(mean, np.float64)
+        self._require_data()
+        for x in (self._last_history, self.y_):
+            if x is not None and np.array_equal(self.forecast(x, mean.shape[0]), mean):
+                lo, hi = self.head_bounds(x, mean.shape[0], levels)
+                return Prediction(mean=mean, lo=lo, hi=hi)
+        raise ValueError(f"{self.name}: the head's intervals need the history the forecasts "
+                         "came from: call forecast(x, steps) first, then with_intervals")
+
     # -- pickling (fastrnn models hold functions that do not pickle: keep the weights) ------
     def __getstate__(self):
         state = dict(self.__dict__)
+        state.pop("_last_history", None)
         model = state.pop("model_", None)
         state["_weights"] = None if model is None else model.get_weights()
         return state
 
     def __setstate__(self, state):
         weights = state.pop("_weights", None)
+        state.setdefault("head", "point")
+        state.setdefault("head_levels", (80.0, 95.0))
         self.__dict__.update(state)
+        self._last_history = None
         self.model_ = None
         if weights is not None:
             self.model_ = self._build()

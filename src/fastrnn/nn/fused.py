@@ -8,6 +8,12 @@ compiled code. Each layer says for itself whether and how it runs there
 (loss, optimiser, callbacks, data) and drives the trainer. The shuffling permutation and the
 dropout masks are still drawn in Python from the same generators, in the same order, as the
 Python path draws them, so a seeded fit gives the same weights on either path (to rounding).
+
+Sample weights (``fit(sample_weight=...)``, and ``class_weight=``, which fit turns into sample
+weights) go to the trainer as one weight per entry of the per-entry losses, (samples, output
+steps), in the samples' original order: Keras's rule, as the Python path applies it (each
+entry's loss times its weight, the batch's sum divided by its number of entries, zero weights
+included).
 """
 
 from __future__ import annotations
@@ -24,7 +30,8 @@ __all__ = ["FusedPlan", "plan"]
 
 _FUSED_LOSSES = (_losses.MeanSquaredError, _losses.MeanAbsoluteError,
                  _losses.BinaryCrossentropy, _losses.CategoricalCrossentropy,
-                 _losses.SparseCategoricalCrossentropy)
+                 _losses.SparseCategoricalCrossentropy, _losses.GaussianNLL,
+                 _losses.QuantileLoss)
 _FUSED_OPTIMIZERS = (_optimizers.SGD, _optimizers.Adam, _optimizers.RMSprop)
 
 
@@ -46,9 +53,10 @@ class FusedPlan:
 
     loss_offset = 0.0   # added to each epoch's loss sum (losses.fused_target)
 
-    def __init__(self, trainer, n_layers, dropouts, y, batch_size, out_shape):
+    def __init__(self, trainer, n_layers, dropouts, y, batch_size, out_shape, weights=None):
         self.trainer, self.n_layers, self.dropouts = trainer, n_layers, dropouts
         self.y, self.batch_size, self.out_shape = y, batch_size, out_shape
+        self.weights = weights   # (n, output steps) loss weights, or None
 
     def masks(self, n, dtype):
         """One inverted-dropout mask row per drawn sample for each layer with dropout.
@@ -85,7 +93,7 @@ class FusedPlan:
         try:
             res = self.trainer.epoch(flat, opt.state(), x, self.y, order,
                                      self.masks(n, flat.dtype), _optimizer_spec(opt),
-                                     opt.iterations, self.batch_size, pred)
+                                     opt.iterations, self.batch_size, pred, self.weights)
         except KeyboardInterrupt as exc:
             # The weights hold the updates of the batches completed before Ctrl-C; the
             # optimiser's step count must follow them (Adam's bias correction reads it).
@@ -102,11 +110,25 @@ def _batch_hooks(cb):
     return _callbacks.batch_hook(cb)   # also Keras's older on_batch_begin / on_batch_end
 
 
+def _entry_weights(sample_weight, per_shape, dtype):
+    """`sample_weight` as one weight per entry of the per-entry losses (`per_shape`: samples,
+    then the output's steps if any), by the Python path's rule (``Loss._reduce``), or None
+    when it does not fit (the Python path then raises its error)."""
+    w = np.asarray(sample_weight, dtype=dtype)
+    probe = np.broadcast_to(np.zeros((), dtype), per_shape)   # no memory
+    vals, w2 = _losses.squeeze_or_expand(probe, w)
+    try:
+        if w2.ndim != vals.ndim or np.broadcast_shapes(vals.shape, w2.shape) != vals.shape:
+            return None
+    except ValueError:
+        return None
+    full = np.broadcast_to(w2, vals.shape).reshape(per_shape)
+    return np.ascontiguousarray(full.reshape(per_shape[0], -1))
+
+
 def plan(model, x, y, batch_size, cbs, sample_weight=None):
-    """A FusedPlan for fitting `model` on the prepared (x, y), or (None, why not)."""
-    if sample_weight is not None:
-        return None, ("sample_weight / class_weight (the compiled trainer has no per-sample "
-                      "loss weights)")
+    """A FusedPlan for fitting `model` on the prepared (x, y) with the per-sample loss weights
+    `sample_weight` (None, or as ``fit`` checked them), or (None, why not)."""
     backend, trainer_cls = _backends.fused_trainer()
     if backend is None:
         return None, trainer_cls
@@ -149,13 +171,23 @@ def plan(model, x, y, batch_size, cbs, sample_weight=None):
                                                      model.dtype)
     if y_fused is None:
         return None, why
+    weights = None
+    if sample_weight is not None:
+        if loss_offset:
+            return None, ("sample_weight with mse targets that the output broadcasts against "
+                          "(the compiled trainer trains on their mean)")
+        weights = _entry_weights(sample_weight, (n,) + out_shape[:-1], model.dtype)
+        if weights is None:
+            return None, (f"sample_weight of shape {_shape_str(np.shape(sample_weight))} does "
+                          f"not fit the per-entry losses {_shape_str((n,) + out_shape[:-1])}")
     bs = min(batch_size, n)
+    options = getattr(model.loss, "fused_options", None)
     try:
         trainer = trainer_cls(model.dtype.name, specs, arrays, int(model._flat.size),
                               model.loss.name, bool(getattr(model.loss, "from_logits", False)),
-                              bs)
+                              bs, options() if options else None)
     except (ValueError, TypeError) as exc:  # a plan the trainer does not take: Python path
         return None, f"the compiled core rejected the training plan: {exc}"
-    fused_plan = FusedPlan(trainer, len(specs), dropouts, y_fused, bs, out_shape)
+    fused_plan = FusedPlan(trainer, len(specs), dropouts, y_fused, bs, out_shape, weights)
     fused_plan.loss_offset = loss_offset
     return fused_plan, "every layer, the loss and the optimizer are supported"

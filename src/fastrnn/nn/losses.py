@@ -33,6 +33,26 @@ not by the sum of the weights (Keras's rule; ``reduction="mean_with_sample_weigh
 by the weights' sum). Reductions: "sum_over_batch_size" (= "mean"), "sum",
 "mean_with_sample_weight", and None / "none" (the per-entry array; not for training).
 
+Distributional heads (fastrnn's own; Keras has no built-in equivalents). The model's output
+has P blocks of k values along its last axis for k targets: ``y_pred[..., :k]`` is the first
+block, ``y_pred.reshape(..., P, k)`` all of them; y_true has k values (a 1-D y_true with
+k = 1 is read as (batch, 1)):
+
+    gaussian_nll (GaussianNLL(eps=1e-6))
+        P = 2: the means mu, then raw scales r; sigma = softplus(r) + eps, softplus computed
+        as max(r, 0) + log1p(exp(-|r|)) (no overflow for any r), and per entry
+        mean_k 0.5 log(2 pi) + log sigma + (y - mu)^2 / (2 sigma^2)
+    quantile_loss (QuantileLoss(quantiles=(0.1, 0.5, 0.9)))
+        P = Q quantile levels tau_1 < ... < tau_Q; block 0 is the lowest quantile q_1 and
+        block j > 0 the raw increment to the next: q_{j+1} = q_j + softplus(raw_j), so the
+        quantiles never cross, whatever the network outputs (softplus >= 0, and adding a
+        non-negative float never decreases a float). Per entry, the mean over the Q quantiles
+        and k targets of the pinball loss max(tau u, (tau - 1) u), u = y - q (its gradient at
+        u = 0 is taken as -tau)
+
+``GaussianNLL.mean_and_sigma(y_pred)`` and ``QuantileLoss.quantiles_of(y_pred)`` turn outputs
+into the distribution's parameters. Both train on the fused path too.
+
 ``loss(y_true, y_pred, sample_weight=None) -> float``;
 ``loss.value_and_grad(y_true, y_pred, sample_weight=None) -> (float, dL/dy_pred)``.
 ``get(name_or_object)`` resolves Keras's names.
@@ -40,11 +60,24 @@ by the weights' sum). Reductions: "sum_over_batch_size" (= "mean"), "sum",
 
 from __future__ import annotations
 
+from itertools import pairwise
+
 import numpy as np
 
-__all__ = ["Loss", "MeanSquaredError", "MeanAbsoluteError", "BinaryCrossentropy",
-           "CategoricalCrossentropy", "SparseCategoricalCrossentropy", "get", "serialize",
-           "EPSILON", "REDUCTIONS"]
+__all__ = [
+    "EPSILON",
+    "REDUCTIONS",
+    "BinaryCrossentropy",
+    "CategoricalCrossentropy",
+    "GaussianNLL",
+    "Loss",
+    "MeanAbsoluteError",
+    "MeanSquaredError",
+    "QuantileLoss",
+    "SparseCategoricalCrossentropy",
+    "get",
+    "serialize",
+]
 
 EPSILON = 1e-7
 REDUCTIONS = ("sum_over_batch_size", "sum", "mean", "mean_with_sample_weight", None, "none")
@@ -330,12 +363,155 @@ class SparseCategoricalCrossentropy(CategoricalCrossentropy):
         return super()._per_sample_and_grad(onehot, p, need_grad)
 
 
+def _softplus_sigmoid(r):
+    """(softplus(r), sigmoid(r)) from e = exp(-|r|): finite for every finite r."""
+    e = np.exp(-np.abs(r))
+    return np.maximum(r, 0) + np.log1p(e), np.where(r >= 0, 1 / (1 + e), e / (1 + e))
+
+
+class _Distributional(Loss):
+    """A head with `outputs_per_target` output blocks of k values for k targets."""
+
+    outputs_per_target = 1
+
+    def align(self, y_true, y_pred):
+        y = np.asarray(y_true)
+        p = np.asarray(y_pred)
+        P = self.outputs_per_target
+        if y.dtype.kind not in "fiub":
+            raise TypeError(f"y must hold numbers, got dtype {y.dtype}")
+        if y.ndim == p.ndim - 1:
+            y = y[..., None]
+        k = p.shape[-1] // P if p.ndim else 0
+        if (p.ndim == 0 or p.shape[-1] % P or y.shape != p.shape[:-1] + (k,)):
+            want = p.shape[:-1] + (max(k, 1),)
+            raise ValueError(f"{self.name}: the model's output {_shape(p.shape)} must hold "
+                             f"{P} values per target ({P} blocks of k along its last axis), "
+                             f"and y must have shape {_shape(want)} for it, got "
+                             f"{_shape(np.shape(y_true))}")
+        return y.astype(p.dtype, copy=False), p
+
+    def fused_options(self):
+        """The settings the compiled trainer takes for this loss (its ``loss_options``)."""
+        return {}
+
+
+class GaussianNLL(_Distributional):
+    """Gaussian negative log-likelihood of a head that outputs, per target, a mean and a raw
+    scale (module docstring): sigma = softplus(raw) + eps. A fastrnn extension."""
+
+    name = "gaussian_nll"
+    outputs_per_target = 2
+
+    def __init__(self, eps=1e-6, reduction="sum_over_batch_size", name=None, dtype=None):
+        super().__init__(reduction=reduction, name=name, dtype=dtype)
+        eps = float(eps)
+        if not (np.isfinite(eps) and eps > 0):
+            raise ValueError(f"eps must be a finite number > 0, got {eps!r}")
+        self.eps = eps
+
+    def mean_and_sigma(self, y_pred):
+        """(mu, sigma), each (..., k), of outputs (..., 2k)."""
+        p = np.asarray(y_pred)
+        k = p.shape[-1] // 2
+        sp, _ = _softplus_sigmoid(p[..., k:])
+        return p[..., :k], sp + p.dtype.type(self.eps)
+
+    def _per_sample_and_grad(self, y, p, need_grad):
+        k = p.shape[-1] // 2
+        mu, r = p[..., :k], p[..., k:]
+        sp, sig = _softplus_sigmoid(r)
+        sigma = sp + p.dtype.type(self.eps)
+        z = (y - mu) / sigma
+        half_log_2pi = p.dtype.type(0.5 * np.log(2 * np.pi))
+        per = (half_log_2pi + np.log(sigma) + p.dtype.type(0.5) * z * z).sum(axis=-1) / k
+        if not need_grad:
+            return per, None
+        grad = np.concatenate([-z / sigma / k, (1 - z * z) / sigma * sig / k], axis=-1)
+        return per, grad
+
+    def fused_options(self):
+        return {"eps": self.eps}
+
+    def get_config(self):
+        cfg = super().get_config()
+        cfg["eps"] = self.eps
+        return cfg
+
+
+class QuantileLoss(_Distributional):
+    """Pinball loss of a non-crossing quantile head (module docstring): the lowest quantile
+    plus softplus increments. `quantiles`: increasing levels in (0, 1). A fastrnn
+    extension."""
+
+    name = "quantile_loss"
+
+    def __init__(self, quantiles=(0.1, 0.5, 0.9), reduction="sum_over_batch_size", name=None,
+                 dtype=None):
+        super().__init__(reduction=reduction, name=name, dtype=dtype)
+        try:
+            qs = tuple(float(q) for q in np.atleast_1d(np.asarray(quantiles, np.float64)))
+        except (TypeError, ValueError):
+            raise TypeError(f"quantiles must be a sequence of numbers, got {quantiles!r}") from None
+        if not qs or not all(0 < q < 1 for q in qs) or any(b <= a for a, b in pairwise(qs)):
+            raise ValueError(f"quantiles must be one or more levels increasing strictly within "
+                             f"(0, 1), got {quantiles!r}")
+        self.quantiles = qs
+
+    @property
+    def outputs_per_target(self):
+        return len(self.quantiles)
+
+    def _blocks(self, p):
+        Q = len(self.quantiles)
+        b = p.reshape(p.shape[:-1] + (Q, p.shape[-1] // Q))
+        sp, sig = _softplus_sigmoid(b[..., 1:, :])
+        q = np.empty_like(b)
+        q[..., 0, :] = b[..., 0, :]
+        for j in range(1, Q):   # one addition after another, as the compiled trainer adds
+            q[..., j, :] = q[..., j - 1, :] + sp[..., j - 1, :]
+        return q, sig
+
+    def quantiles_of(self, y_pred):
+        """The quantiles (..., k, Q), non-decreasing along the last axis, of outputs (..., Q k)."""
+        p = np.asarray(y_pred)
+        q, _ = self._blocks(p)
+        return np.swapaxes(q, -1, -2)
+
+    def _per_sample_and_grad(self, y, p, need_grad):
+        Q = len(self.quantiles)
+        q, sig = self._blocks(p)
+        k = q.shape[-1]
+        tau = np.asarray(self.quantiles, p.dtype)[:, None]
+        u = y[..., None, :] - q
+        rho = np.maximum(tau * u, (tau - 1) * u)
+        per = rho.sum(axis=(-2, -1)) / p.dtype.type(Q * k)
+        if not need_grad:
+            return per, None
+        dq = np.where(u < 0, 1 - tau, -tau) / p.dtype.type(Q * k)
+        suffix = np.flip(np.cumsum(np.flip(dq, -2), axis=-2), -2)   # sum over quantiles >= j
+        g = np.empty_like(q)
+        g[..., 0, :] = suffix[..., 0, :]
+        g[..., 1:, :] = suffix[..., 1:, :] * sig
+        return per, g.reshape(p.shape)
+
+    def fused_options(self):
+        return {"quantiles": list(self.quantiles)}
+
+    def get_config(self):
+        cfg = super().get_config()
+        cfg["quantiles"] = list(self.quantiles)
+        return cfg
+
+
 _NAMES = {
     "mse": MeanSquaredError, "mean_squared_error": MeanSquaredError,
     "mae": MeanAbsoluteError, "mean_absolute_error": MeanAbsoluteError,
     "binary_crossentropy": BinaryCrossentropy,
     "categorical_crossentropy": CategoricalCrossentropy,
     "sparse_categorical_crossentropy": SparseCategoricalCrossentropy,
+    "gaussian_nll": GaussianNLL,
+    "quantile_loss": QuantileLoss, "pinball_loss": QuantileLoss,
 }
 _CLASSES = {c.__name__: c for c in set(_NAMES.values())}
 
@@ -378,6 +554,8 @@ def fused_target(loss, y, out_shape, dtype):
         return None, 0.0, f"sparse labels for an output of shape {_shape(out_shape)}"
     if loss.sparse:
         return np.ascontiguousarray(y_al, dtype=np.int64), 0.0, ""
+    if isinstance(loss, _Distributional):   # align demands k targets of P outputs each
+        return np.ascontiguousarray(y_al, dtype=dtype), 0.0, ""
     if y_al.ndim != q.ndim or y_al.shape[0] != q.shape[0]:
         return None, 0.0, (f"targets of shape {_shape(np.shape(y))} broadcast across the batch "
                            f"axis of the output {_shape(out_shape)}")
