@@ -35,6 +35,7 @@ import numpy as np
 from fastrnn import _params
 from fastrnn.forecasting.base import Forecaster
 from fastrnn.forecasting.baselines import drift_sd
+from fastrnn.timeseries.smoothing import ses_sse
 
 __all__ = ["Drift", "Theta", "classical_decomposition", "seasonality_test", "ses_fit"]
 
@@ -82,45 +83,6 @@ def classical_decomposition(x, m, multiplicative=True):
     return figure / figure.mean() if multiplicative else figure - figure.mean()
 
 
-_BLOCK = 32
-
-
-def _ses_sse(z, alphas):
-    """(SSE, l_0) at each alpha of the SES one-step errors of z, l_0 at its least-squares
-    value: the prediction is c_t + d_t l_0, linear in l_0, with c_t the prediction from
-    l_0 = 0 and d_t = (1 - alpha)^t.
-
-    Block by block (32 values), all alphas at once: inside a block the predictions are the
-    carried prediction times (1 - alpha)^k plus a lower-triangular matrix of weights
-    alpha (1 - alpha)^(k-1-j) times the block's values (one matrix product instead of a
-    Python step per value)."""
-    alphas = np.asarray(alphas, np.float64)
-    keep = (1.0 - alphas)[:, None]
-    b = min(_BLOCK, z.shape[0])
-    k = np.arange(b + 1)[:, None]
-    j = np.arange(b)[None, :]
-    expo = np.where(j < k, k - 1 - j, 0)
-    weights = np.where(j < k, alphas[:, None, None] * keep[:, :, None] ** expo, 0.0)
-    powers = keep ** np.arange(b + 1)                          # (K, b + 1)
-    c = np.zeros(alphas.shape[0])
-    d = np.ones(alphas.shape[0])
-    srr = np.zeros_like(c)
-    srd = np.zeros_like(c)
-    sdd = np.zeros_like(c)
-    for start in range(0, z.shape[0], b):
-        block = z[start:start + b]
-        m = block.shape[0]
-        pred = powers[:, :m + 1] * c[:, None] + weights[:, :m + 1, :m] @ block
-        dd = powers[:, :m] * d[:, None]
-        r = block - pred[:, :m]
-        srr += np.einsum("ij,ij->i", r, r)
-        srd += np.einsum("ij,ij->i", r, dd)
-        sdd += np.einsum("ij,ij->i", dd, dd)
-        c, d = pred[:, m], powers[:, m] * d
-    level0 = srd / sdd
-    return srr - srd * level0, level0
-
-
 def ses_fit(x, bounds=(_ALPHA_LOW, _ALPHA_HIGH)):
     """(alpha, l_0) of simple exponential smoothing of x (1-D) by least squares of the
     one-step errors, alpha in `bounds` (default [1e-4, 0.9999])."""
@@ -130,7 +92,7 @@ def ses_fit(x, bounds=(_ALPHA_LOW, _ALPHA_HIGH)):
     lo, hi = bounds
     for size in (101, 41, 41):
         alphas = np.linspace(lo, hi, size)
-        sse, level0 = _ses_sse(z, alphas)
+        sse, level0 = ses_sse(z, alphas)
         i = int(np.argmin(sse))
         lo, hi = alphas[max(i - 1, 0)], alphas[min(i + 1, size - 1)]
     return float(alphas[i]), float(level0[i] + shift)

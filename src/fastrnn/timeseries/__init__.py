@@ -1,7 +1,8 @@
 """Time-series helpers: windowing for supervised learning, splits, scalers, differencing, the
 seasonal period and the (augmented) Dickey-Fuller unit-root tests.
 
-Hot loops (panel windowing, lag matrices, ADF on a panel) are compiled with Cython when the
+Hot loops (panel windowing, lag matrices, ADF on a panel, the error sums of simple exponential
+smoothing in ``smoothing``) are compiled with Cython when the
 package is built with its C++ core; otherwise NumPy fallbacks give the same results.
 """
 

@@ -1,6 +1,6 @@
 """Typed stubs of fastrnn.timeseries._kernels, the Cython hot loops (``_kernels.pyx``).
 
-Used by ``fastrnn.timeseries.windows`` and ``fastrnn.timeseries.adf`` only, which fall back to
+Used by ``fastrnn.timeseries.windows``, ``adf`` and ``smoothing`` only, which fall back to
 NumPy when the module is absent. Arrays are C-contiguous; ``panel_windows`` and ``lag_matrix``
 take float32 or float64 (one dtype per call), ``adf_many`` float64; index arrays are int64.
 Outputs are written into the arrays passed in.
@@ -29,3 +29,7 @@ def adf_many(X: NDArray[np.float64], ntrend: int, maxlag: int, method: int,
              icbest: NDArray[np.float64], status: _Int64, work: NDArray[np.float64]) -> None:
     """The ADF regression on every row of X (S, n); results in stat, usedlag, nobs, icbest and
     status (S,) each."""
+
+def ses_sse(z: NDArray[np.float64], alphas: NDArray[np.float64], sse: NDArray[np.float64],
+            level0: NDArray[np.float64]) -> None:
+    """sse[k], level0[k]: SSE and least-squares l_0 of SES of z at alphas[k]."""

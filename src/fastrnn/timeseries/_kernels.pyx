@@ -11,6 +11,8 @@ arguments; these functions trust their inputs.
   block, so a window costs one memcpy.
 * ``lag_matrix``: the contiguous (n - maxlag, maxlag + 1) matrix [x_t, x_{t-1}, ..., x_{t-maxlag}].
 * ``adf_many``: the (augmented) Dickey-Fuller regression on every row of a panel.
+* ``ses_sse``: the SSE and least-squares initial level of simple exponential smoothing at many
+  smoothing parameters (Theta's fit).
 
 What is clever in ``adf_many`` (all sums are exact algebra, no approximation):
   The ADF regression of d_t = x_{t+1} - x_t on [deterministic terms, x_t, d_{t-1}, ..., d_{t-K}]
@@ -69,6 +71,33 @@ def lag_matrix(const real[::1] x, Py_ssize_t maxlag, real[:, ::1] out):
         for t in range(m):
             for j in range(maxlag + 1):
                 out[t, j] = x[t + maxlag - j]
+
+
+def ses_sse(const double[::1] z, const double[::1] alphas, double[::1] sse,
+            double[::1] level0):
+    """sse[k], level0[k]: the least-squares l_0 and the SSE of the one-step errors of simple
+    exponential smoothing of z at alphas[k]. The prediction is c_t + d_t l_0 (c from l_0 = 0,
+    d_t = (1 - alpha)^t), so the sums of r^2, r d and d^2 (r = z - c) give both."""
+    cdef Py_ssize_t n = z.shape[0], K = alphas.shape[0], k, t
+    cdef double a, keep, c, d, r, srr, srd, sdd
+    with nogil:
+        for k in range(K):
+            a = alphas[k]
+            keep = 1.0 - a
+            c = 0.0
+            d = 1.0
+            srr = 0.0
+            srd = 0.0
+            sdd = 0.0
+            for t in range(n):
+                r = z[t] - c
+                srr += r * r
+                srd += r * d
+                sdd += d * d
+                c += a * r
+                d *= keep
+            level0[k] = srd / sdd
+            sse[k] = srr - srd * level0[k]
 
 
 # ----------------------------------------------------------------------------------------------
