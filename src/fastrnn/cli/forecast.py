@@ -1,4 +1,5 @@
 """`fastrnn forecast`: read one series, select among RNN candidates and baselines, forecast.
+With --id-column, many series (``fastrnn.cli.forecast_many``).
 
 The steps, in order: refuse bad options before any work; read the series (fastrnn.data); split
 it and check that the training part is long enough for the lags asked; build the grid and run
@@ -325,6 +326,10 @@ def run_forecast(args):
     t_start = time.perf_counter()
     _check_options(args)
     _prepare_backend(args)
+    if args.id_column:
+        from fastrnn.cli.forecast_many import run_forecast_many
+
+        return run_forecast_many(args, t_start)
     series = _read(args)
     split = _split(args, series)
     selection = _select(args, series, split, t_start)

@@ -40,11 +40,21 @@ def _add_forecast(sub):
                         "one-step MSE, and forecast. Without CSV: the shipped yearly sunspot "
                         "numbers 1700-2008 (NGDC/NOAA, public domain).")
     fc.add_argument("csv", nargs="?", help="a CSV file with a header, at most 100,000 values "
-                    "(default: the shipped sunspots series)")
+                    "(default: the shipped sunspots series); with --id-column a long-format "
+                    "file of many series")
+    fc.add_argument("--id-column", nargs="+", metavar="ID", default=None,
+                    help="many series in the long format (one row per series and time): the "
+                    "column(s) naming the series; the default forecaster for a collection "
+                    "(cross-validated baselines, Theta, AR, the global RNN, combinations)")
+    fc.add_argument("--windows", type=positive_int, default=3, help="with --id-column: "
+                    "cross-validation windows per series (default 3)")
+    fc.add_argument("--fill", choices=("interpolate", "ffill", "zero"), default=None,
+                    help="with --id-column: how to fill missing values and calendar gaps "
+                    "(default: they are an error)")
     fc.add_argument("--column", help="the value column (default: the first that is not the "
-                    "time column)")
+                    "time column; with --id-column: y)")
     fc.add_argument("--time-column", help="the time column (default: the first column when it "
-                    "is named like date/year/time or holds non-numbers)")
+                    "is named like date/year/time or holds non-numbers; with --id-column: ds)")
     fc.add_argument("--horizon", type=int, default=10, help="steps to forecast (default 10, "
                     "at most 10000)")
     fc.add_argument("--direct", action="store_true", help="train the RNNs with --horizon "
@@ -66,7 +76,8 @@ def _add_forecast(sub):
     fc.add_argument("--alpha", type=float, default=0.05, help="ADF test level, in (0, 1] "
                     "(default 0.05)")
     fc.add_argument("--season", type=positive_int, default=None,
-                    help="seasonal-naive period (default: detected)")
+                    help="seasonal period (default: detected; with --id-column: from the "
+                    "frequency of the time column)")
     fc.add_argument("--refit-every", type=positive_int, default=None,
                     help="rolling-origin refit every R test steps for the MSE")
     fc.add_argument("--no-refit", action="store_true", help="forecast from the model fitted "

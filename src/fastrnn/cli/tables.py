@@ -111,3 +111,35 @@ def write_forecast_csv(path, time_name, labels, columns):
         out.writerow([time_name, *columns])
         for i, lbl in enumerate(labels):
             out.writerow([lbl, *(repr(float(v[i])) for v in columns.values())])
+
+
+def _cell(v):
+    """A value of the long format as CSV text: numbers at full precision, labels as they are."""
+    if isinstance(v, (float, np.floating)):
+        return repr(float(v))
+    return str(v)
+
+
+def write_long_csv(path, columns):
+    """Write the long format {column: values (equal lengths)} as CSV, columns in order."""
+    import csv
+
+    names = list(columns)
+    with open(path, "w", newline="") as fh:
+        out = csv.writer(fh)
+        out.writerow(names)
+        for row in zip(*(columns[c] for c in names)):
+            out.writerow([_cell(v) for v in row])
+
+
+def long_lines(columns, rows):
+    """The first `rows` rows of the long format {column: values} as an aligned table."""
+    names = list(columns)
+    cells = [[v if isinstance(v, str) else
+              (fmt(float(v), 0, 2).strip() if isinstance(v, (float, np.floating)) else str(v))
+              for v in columns[c][:rows]] for c in names]
+    widths = [max([len(c)] + [len(v) for v in col]) for c, col in zip(names, cells)]
+    lines = ["  " + "  ".join(f"{c:>{w}}" for c, w in zip(names, widths))]
+    for i in range(len(cells[0]) if cells else 0):
+        lines.append("  " + "  ".join(f"{col[i]:>{w}}" for col, w in zip(cells, widths)))
+    return lines

@@ -1,4 +1,4 @@
-"""Rolling-origin cross-validation of local forecasters over a whole collection.
+"""Rolling-origin cross-validation of local and global forecasters over a whole collection.
 
     cv = cross_validate(standard_baselines(), df, h=8, n_windows=3, step=8,
                         id_col=["Region", "State", "Purpose"], time_col="Quarter",
@@ -10,9 +10,12 @@
 The windows. For a series of n values (less the last ``holdout``, kept out of every window
 so that a final test part is never seen), window k = 1..W (W = ``n_windows``) trains on the
 first n - h - step (W - k) values and is scored on the h after them; ``step`` defaults to h
-(windows side by side). Every model is refitted from scratch on every window (a clone, or
-the spec called with the series' seasonal period). A window with fewer than 2 training
-values, or a fit that fails, is recorded with its message and scores NaN.
+(windows side by side). Every local model is refitted from scratch on every window of every
+series (a clone, or the spec called with the series' seasonal period). A global model
+(``fastrnn.forecasting.local``: ``is_global``) is fitted once per window k: one clone on
+every series truncated to its own window-k cutoff (so nothing after a cutoff is seen), one
+``predict`` for all of them. A window with fewer than 2 training values, or a fit that
+fails, is recorded with its message and scores NaN.
 
 The metrics (``fastrnn.forecasting.accuracy``): MASE (scaled by the in-sample seasonal naive
 error of the window's training part, s the series' period, 1 without one), sMAPE, MAE, RMSE,
@@ -32,10 +35,14 @@ import numpy as np
 
 from fastrnn import _params
 from fastrnn.forecasting import intervals as _intervals
-from fastrnn.forecasting.accuracy import POINT_METRICS, evaluate
+from fastrnn.forecasting.accuracy import POINT_METRICS, evaluate, mase_scale
 from fastrnn.forecasting.local import (
+    _FIT_ERRORS,
+    PROGRESS_CHUNKS,
     build_model,
     chunks,
+    fit_global,
+    is_global,
     model_specs,
     n_workers,
     parallel_map,
@@ -60,41 +67,119 @@ def _table(rows):
     return pd.DataFrame(rows)
 
 
+def _window_record(s, name, k, cut):
+    return {"uid": s.uid, "model": name, "window": k, "cutoff": int(s.ticks[cut - 1]),
+            "n_train": cut, "fit_s": np.nan, "error": ""}
+
+
+def _too_short(s, name, k, cut):
+    return {"uid": s.uid, "model": name, "window": k, "cutoff": None, "n_train": max(cut, 0),
+            "fit_s": np.nan, "error": f"too short: {len(s)} values for window {k + 1}"}
+
+
+def _score(rec, fc, pred, season):
+    """Put the metrics of `pred` into `rec` and the forecast into `fc` (FloatingPointError
+    for non-finite forecasts)."""
+    if not np.all(np.isfinite(pred.mean)):
+        raise FloatingPointError("non-finite forecasts")
+    rec.update(evaluate(fc["actual"], pred, fc["train"], season or 1))
+    fc["models"][rec["model"]] = pred
+
+
 def _run_chunk(args):
+    """The local models of `specs` on every window of every series of a chunk: (records,
+    forecasts); global specs are left to ``_run_global``."""
     series, specs, h, n_windows, step, holdout, level = args
+    local = [(name, spec) for name, spec in specs if not is_global(spec)]
     records, forecasts = [], []
     for s in series:
         for k, cut in enumerate(window_cutoffs(len(s), h, n_windows, step, holdout)):
-            fc = {"uid": s.uid, "ticks": None, "cutoff": None, "actual": None, "models": {}}
             if cut < 2:
-                for name, _ in specs:
-                    records.append({"uid": s.uid, "model": name, "window": k, "cutoff": None,
-                                    "n_train": max(cut, 0), "fit_s": np.nan,
-                                    "error": f"too short: {len(s)} values for window {k + 1}"})
+                records.extend(_too_short(s, name, k, cut) for name, _ in local)
                 continue
-            train, actual = s.y[:cut], s.y[cut:cut + h]
+            train = s.y[:cut]
             season = s.period(train)
-            fc.update(ticks=s.ticks[cut:cut + h], cutoff=int(s.ticks[cut - 1]), actual=actual)
-            for name, spec in specs:
-                rec = {"uid": s.uid, "model": name, "window": k, "cutoff": int(s.ticks[cut - 1]),
-                       "n_train": cut, "fit_s": np.nan, "error": ""}
+            fc = _window(s, k, cut, h, season)
+            for name, spec in local:
+                rec = _window_record(s, name, k, cut)
                 try:
                     t0 = time.perf_counter()
                     model = build_model(spec, season).fit(train)
                     pred = model.predict(h, level=level)
                     rec["fit_s"] = time.perf_counter() - t0
-                    if not np.all(np.isfinite(pred.mean)):
-                        raise FloatingPointError("non-finite forecasts")
-                    rec.update(evaluate(actual, pred, train, season or 1))
-                    fc["models"][name] = pred
+                    _score(rec, fc, pred, season)
                 except NotImplementedError:
                     raise                  # asked of every fit (intervals): not a failure
-                except (ValueError, RuntimeError, FloatingPointError,
-                        np.linalg.LinAlgError) as exc:
+                except _FIT_ERRORS as exc:
                     rec["error"] = str(exc) or type(exc).__name__
                 records.append(rec)
+            del fc["train"]
             forecasts.append(fc)
     return records, forecasts
+
+
+def _window(s, k, cut, h, season):
+    """The forecast record of window k of series s (training on its first `cut` values):
+    times, cutoff, actuals, the MASE scale of the training part, and the models' forecasts
+    to come."""
+    train = s.y[:cut]
+    return {"uid": s.uid, "window": k, "ticks": s.ticks[cut:cut + h],
+            "cutoff": int(s.ticks[cut - 1]), "actual": s.y[cut:cut + h], "train": train,
+            "season": season, "scale": mase_scale(train, season or 1), "models": {}}
+
+
+def _run_global(panel, specs, h, n_windows, step, holdout, level, by_window, progress):
+    """The global models of `specs`: for each window one fit on every series truncated to
+    its cutoff in that window, one predict; (records, the new window forecasts). Forecasts
+    are added to `by_window` {(uid, k): window forecast} (made where missing)."""
+    glob = [(name, spec) for name, spec in specs if is_global(spec)]
+    records, new = [], []
+    if not glob:
+        return records, new
+    cuts = [window_cutoffs(len(s), h, n_windows, step, holdout) for s in panel.series]
+    for k in range(n_windows):
+        rows = [(s, c[k]) for s, c in zip(panel.series, cuts) if c[k] >= 2]
+        for s, c in zip(panel.series, cuts):
+            if c[k] < 2:
+                records.extend(_too_short(s, name, k, c[k]) for name, _ in glob)
+        if not rows:
+            continue
+        wins = []
+        for s, cut in rows:
+            fc = by_window.get((s.uid, k))
+            if fc is None:
+                fc = _window(s, k, cut, h, s.period(s.y[:cut]))
+                by_window[(s.uid, k)] = fc
+                new.append(fc)
+            else:
+                fc["train"] = s.y[:cut]
+            wins.append(fc)
+        for name, spec in glob:
+            recs = [_window_record(s, name, k, cut) for s, cut in rows]
+            try:
+                t0 = time.perf_counter()
+                preds = fit_global(spec, [fc["train"] for fc in wins],
+                                   [fc["season"] for fc in wins], h, level)
+                share = (time.perf_counter() - t0) / len(rows)
+            except NotImplementedError:
+                raise
+            except _FIT_ERRORS as exc:
+                for rec in recs:
+                    rec["error"] = str(exc) or type(exc).__name__
+                records.extend(recs)
+                continue
+            for rec, fc, pred in zip(recs, wins, preds):
+                rec["fit_s"] = share
+                try:
+                    _score(rec, fc, pred, fc["season"])
+                except FloatingPointError as exc:
+                    rec["error"] = str(exc)
+            records.extend(recs)
+        for fc in wins:
+            fc.pop("train", None)
+        if progress is not None:
+            progress(k + 1, n_windows)
+    return records, new
 
 
 class CrossValidation:
@@ -208,8 +293,8 @@ def cross_validate(models, data, h, n_windows=3, step=None, *, holdout=0, level=
                    n_jobs=1, progress=None, **panel_kwargs):
     """Rolling-origin cross-validation of `models` on every series of `data`.
 
-    models      a forecaster, a callable season -> forecaster, a list, or {name: spec}
-                (``fastrnn.forecasting.local``; ``standard_baselines()``)
+    models      a forecaster, a callable season -> forecaster, a global model, a list, or
+                {name: spec} (``fastrnn.forecasting.local``; ``standard_baselines()``)
     data        a ``Panel``, or anything ``read_panel`` reads (with `panel_kwargs`:
                 id_col, time_col, target_col, fill, duplicates, freq, season, ...)
     h           the horizon of every window
@@ -218,7 +303,8 @@ def cross_validate(models, data, h, n_windows=3, step=None, *, holdout=0, level=
     holdout     final values of each series kept out of every window (a test part)
     level       prediction-interval levels, e.g. [80, 95] (the models must provide them)
     n_jobs      joblib workers over series (-1: all cores; capped at cores and series)
-    progress    progress(done, total) after each chunk of series
+    progress    progress(done, total) after each chunk of series (the local models), then
+                after each window (the global models)
     Returns a :class:`CrossValidation`."""
     h = _params.positive_int(h, "h")
     n_windows = _params.positive_int(n_windows, "n_windows")
@@ -228,11 +314,22 @@ def cross_validate(models, data, h, n_windows=3, step=None, *, holdout=0, level=
     panel = data if isinstance(data, Panel) else read_panel(data, **panel_kwargs)
     t0 = time.perf_counter()
     workers = n_workers(n_jobs, len(panel))
-    tasks = [(c, specs, h, n_windows, step, holdout, level)
-             for c in chunks(panel.series, workers)]
-    parts = parallel_map(_run_chunk, tasks, n_jobs, progress)
-    records = [r for rec, _ in parts for r in rec]
-    forecasts = [f for _, fc in parts for f in fc]
+    parts = chunks(panel.series, workers, at_least=PROGRESS_CHUNKS if progress else 1)
+    tasks = [(c, specs, h, n_windows, step, holdout, level) for c in parts]
+    done = parallel_map(_run_chunk, tasks, n_jobs, progress) if any(
+        not is_global(sp) for _, sp in specs) else []
+    records = [r for rec, _ in done for r in rec]
+    forecasts = [f for _, fc in done for f in fc]
+    by_window = {(fc["uid"], fc["window"]): fc for fc in forecasts}
+    more, new = _run_global(panel, specs, h, n_windows, step, holdout, level, by_window,
+                            progress)
+    if more:
+        # one order whatever ran where: series as in the panel, windows, models as given
+        pos = {uid: i for i, uid in enumerate(panel.uids)}
+        rank = {name: i for i, (name, _) in enumerate(specs)}
+        records = sorted(records + more, key=lambda r: (pos[r["uid"]], r["window"],
+                                                        rank[r["model"]]))
+        forecasts = sorted(forecasts + new, key=lambda f: (pos[f["uid"]], f["window"]))
     settings = {"h": h, "n_windows": n_windows, "step": step, "holdout": holdout,
                 "level": level, "workers": workers}
     return CrossValidation(panel, [n for n, _ in specs], records, forecasts, settings,

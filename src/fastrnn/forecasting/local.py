@@ -6,6 +6,18 @@ A model specification is a fitted-or-not forecaster (cloned for every fit) or a 
 such as the seasonal naive or Theta); several are given as a dict {name: spec} or a list.
 ``standard_baselines()`` gives naive, seasonal naive, drift and Theta that way.
 
+A global model (one fitted across all the series at once, such as
+``fastrnn.forecasting.global_rnn.GlobalRNN``) is a specification object with
+``is_global = True`` and
+
+    fit(series, season=..., covariates=None)    series: a list of 1-D float64 arrays; season
+                                                an int or a list of them (None: unknown)
+    predict(h, level=None) -> [Prediction]      one per series, in the order given
+    clone(), name
+
+It is fitted once on the whole collection (``fit_global``), never per series, and runs in
+this process (it may parallelise itself).
+
 Parallel runs use joblib (optional: without it, one after another) over chunks of series;
 ``n_jobs`` follows joblib (-1: all cores) but never starts more workers than cores or tasks,
 and the results do not depend on it.
@@ -24,10 +36,13 @@ from fastrnn.forecasting.theta import Drift, Theta
 
 __all__ = [
     "build_model",
+    "fit_global",
     "forecast_panel",
+    "is_global",
     "model_specs",
     "n_workers",
     "parallel_map",
+    "run_forecasts",
     "standard_baselines",
 ]
 
@@ -79,6 +94,30 @@ def _spec_name(m):
     if not name or name == "<lambda>":
         raise ValueError("models: name a callable model: pass a dict {name: callable}")
     return name
+
+
+def is_global(spec):
+    """Whether a model specification is a global model (fitted across all series at once)."""
+    return getattr(spec, "is_global", False) is True
+
+
+def fit_global(spec, trains, seasons, h, level=None):
+    """[Prediction] (one per series) of a clone of the global model `spec` fitted once on
+    `trains` (a list of 1-D arrays) with their seasonal periods `seasons` (a list; None where
+    unknown, given to the model as 1: no season), forecasting `h` steps. Raises what the model raises; ValueError when it does
+    not return one Prediction of h values per series."""
+    model = spec.clone()
+    model.fit(list(trains), season=[1 if p is None else int(p) for p in seasons],
+              covariates=None)
+    preds = list(model.predict(h, level=level))
+    if len(preds) != len(trains):
+        raise ValueError(f"{getattr(spec, 'name', 'a global model')}: predict returned "
+                         f"{len(preds)} forecasts for {len(trains)} series")
+    for p in preds:
+        if np.shape(p.mean) != (h,):
+            raise ValueError(f"{getattr(spec, 'name', 'a global model')}: a forecast of "
+                             f"shape {np.shape(p.mean)}, expected ({h},)")
+    return preds
 
 
 def build_model(spec, season):
@@ -137,12 +176,20 @@ def parallel_map(func, items, n_jobs=1, progress=None):
     return out
 
 
-def chunks(seq, workers, per_worker=4):
-    """`seq` cut into about workers * per_worker consecutive chunks (one with one worker)."""
+def chunks(seq, workers, per_worker=4, at_least=1):
+    """`seq` cut into about max(workers * per_worker, at_least) consecutive chunks (one with
+    one worker unless `at_least` asks for more: progress is reported per chunk)."""
     seq = list(seq)
-    k = 1 if workers <= 1 else min(len(seq), workers * per_worker)
+    k = max(1 if workers <= 1 else workers * per_worker, at_least)
+    k = min(len(seq), k)
     size = -(-len(seq) // max(k, 1))
     return [seq[i:i + size] for i in range(0, len(seq), size)] if seq else []
+
+
+# progress on long work: with one worker the series still come in this many chunks
+PROGRESS_CHUNKS = 20
+
+_FIT_ERRORS = (ValueError, RuntimeError, FloatingPointError, np.linalg.LinAlgError)
 
 
 def _forecast_chunk(args):
@@ -152,30 +199,47 @@ def _forecast_chunk(args):
         season = s.period()
         preds, errors = {}, {}
         for name, spec in specs:
+            if is_global(spec):
+                continue
             try:
                 preds[name] = build_model(spec, season).fit(s.y).predict(h, level=level)
             except NotImplementedError:
                 raise                      # asked of every fit (intervals): not a failure
-            except (ValueError, RuntimeError, FloatingPointError) as exc:
-                errors[name] = str(exc)
+            except _FIT_ERRORS as exc:
+                errors[name] = str(exc) or type(exc).__name__
         out.append((s.uid, preds, errors))
     return out
 
 
+def _global_forecasts(panel, specs, h, level, results):
+    """Fit every global model of `specs` once on the whole of `panel` and add its forecasts
+    (or the error, to every series) to `results` [(uid, preds, errors)]."""
+    for name, spec in specs:
+        if not is_global(spec):
+            continue
+        try:
+            preds = fit_global(spec, [s.y for s in panel], [s.period() for s in panel], h,
+                               level)
+        except NotImplementedError:
+            raise
+        except _FIT_ERRORS as exc:
+            for _, _, errs in results:
+                errs[name] = str(exc) or type(exc).__name__
+            continue
+        for (_, got, _), p in zip(results, preds):
+            got[name] = p
+
+
 def forecast_panel(models, data, h, level=None, n_jobs=1, progress=None, **panel_kwargs):
     """Fit every model on every series of `data` (a ``Panel`` or anything ``read_panel``
-    reads, with `panel_kwargs`) and forecast `h` steps: the long format, with ``forecast``
+    reads, with `panel_kwargs`; a global model once on all of them) and forecast `h` steps: the long format, with ``forecast``
     (and ``lo-L``/``hi-L``) for one model, or a column per model name ("name", "name-lo-80",
     ...) for several. A model that fails on a series leaves NaN there; the messages are in
     the frame's ``attrs["errors"]`` (pandas) or raised when every series failed."""
     h = _params.positive_int(h, "h")
     panel = data if isinstance(data, Panel) else read_panel(data, **panel_kwargs)
     specs = model_specs(models)
-    workers = n_workers(n_jobs, len(panel))
-    results = [r for part in parallel_map(_forecast_chunk,
-                                          [(c, specs, h, level) for c in
-                                           chunks(panel.series, workers)], n_jobs, progress)
-               for r in part]
+    results = run_forecasts(panel, specs, h, level, n_jobs, progress)
     single = len(specs) == 1
     blocks, errors = {}, {}
     for uid, preds, errs in results:
@@ -195,3 +259,21 @@ def forecast_panel(models, data, h, level=None, n_jobs=1, progress=None, **panel
     if hasattr(out, "attrs"):
         out.attrs["errors"] = {f"{u!r} {n}": e for (u, n), e in errors.items()}
     return out
+
+
+def run_forecasts(panel, specs, h, level=None, n_jobs=1, progress=None):
+    """[(uid, {name: Prediction}, {name: error message})] per series of `panel` (in order):
+    every spec of `specs` [(name, spec)] fitted on the whole series (local models over
+    joblib workers, chunk by chunk, ``progress(done, total)`` after each) or once on the
+    whole collection (global models) and forecasting `h` steps."""
+    workers = n_workers(n_jobs, len(panel))
+    parts = chunks(panel.series, workers, at_least=PROGRESS_CHUNKS if progress else 1)
+    results = []
+    if any(not is_global(sp) for _, sp in specs):
+        results = [r for part in parallel_map(_forecast_chunk, [(c, specs, h, level)
+                                                                for c in parts],
+                                              n_jobs, progress) for r in part]
+    else:
+        results = [(s.uid, {}, {}) for s in panel.series]
+    _global_forecasts(panel, specs, h, level, results)
+    return results

@@ -142,19 +142,57 @@ def _numbers(a, col, what):
     return a
 
 
+def _missing_ids(a):
+    """Positions of the missing ids in one id column."""
+    if a.dtype.kind == "f":
+        return np.flatnonzero(np.isnan(a))
+    if a.dtype.kind != "O":
+        return np.empty(0, np.int64)
+    return np.array([i for i, v in enumerate(a) if v is None or type(v).__name__ == "NAType"
+                     or (isinstance(v, float) and np.isnan(v))], np.int64)
+
+
+def _first_appearance(a):
+    """(codes (n,), the distinct values in order of first appearance) of one array, by
+    sorting (no Python loop over the rows); TypeError for values that do not compare."""
+    uniq, first, inverse = np.unique(a, return_index=True, return_inverse=True)
+    order = np.argsort(first, kind="stable")
+    rank = np.empty(order.shape[0], np.int64)
+    rank[order] = np.arange(order.shape[0])
+    return rank[inverse.ravel()], uniq[order]
+
+
+def _item(v):
+    return v.item() if hasattr(v, "item") else v
+
+
 def _factorize(arrays, cols):
     """(codes (n,), uids in order of first appearance) of one or more id columns."""
     for a, c in zip(arrays, cols):
-        missing = [i for i, v in enumerate(a) if v is None or type(v).__name__ == "NAType"
-                   or (isinstance(v, float) and np.isnan(v))]
-        if missing:
-            raise ValueError(f"column {c!r} (id_col): {len(missing)} missing id(s), first at "
+        missing = _missing_ids(a)
+        if missing.size:
+            raise ValueError(f"column {c!r} (id_col): {missing.size} missing id(s), first at "
                              f"position {missing[0]}")
+    try:
+        parts = [_first_appearance(a) for a in arrays]
+    except TypeError:       # mixed kinds of ids (3 and "3"): one by one
+        return _factorize_slowly(arrays)
+    codes, _ = parts[0]
+    for c, vals in parts[1:]:
+        codes = codes * len(vals) + c                  # one code per combination seen
+        codes, _ = _first_appearance(codes)
+    first = np.unique(codes, return_index=True)[1]     # codes are in order of appearance
+    if len(arrays) == 1:
+        return codes, [_item(v) for v in parts[0][1][parts[0][0][first]]]
+    cols = [vals[c[first]] for c, vals in parts]
+    return codes, [tuple(_item(v) for v in row) for row in zip(*cols)]
+
+
+def _factorize_slowly(arrays):
     keys = zip(*arrays) if len(arrays) > 1 else arrays[0]
     index, codes = {}, np.empty(len(arrays[0]), np.int64)
     for i, k in enumerate(keys):
-        k = tuple(v.item() if hasattr(v, "item") else v for v in k) if len(arrays) > 1 else (
-            k.item() if hasattr(k, "item") else k)
+        k = tuple(_item(v) for v in k) if len(arrays) > 1 else _item(k)
         codes[i] = index.setdefault(k, len(index))
     return codes, list(index)
 
