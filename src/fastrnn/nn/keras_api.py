@@ -15,7 +15,7 @@ is (samples,), (samples, 1) or shaped like the per-entry losses (e.g. (samples, 
 multiplies each sample's loss (see ``fastrnn.nn.losses``) and the metrics are weighted means.
 `class_weight` {class: weight} turns into sample weights from y (integer labels, a trailing
 axis of 1, or one-hot rows via argmax; classes not listed weigh 1); it cannot be combined with
-`sample_weight` and is not applied to the validation data. Either trains on the Python path.
+`sample_weight` and is not applied to the validation data. Either trains on both paths.
 """
 
 from __future__ import annotations
@@ -152,24 +152,10 @@ class KerasModelAPI:
         self._backward(dpred)
         return value + self._penalty(), [g.copy() for g in self._grads()]
 
-    def _evaluate_arrays(self, x, y, batch_size, sample_weight=None):
-        if not _masking.has_masking(self._layers) or _masking.output_mask(
-                self._layers, x[:1]) is None:
-            return super()._evaluate_arrays(x, y, batch_size, sample_weight)
-        metrics = [_metrics.get(m, self.loss.name) for m in self._metric_names]
-        total, n = 0.0, x.shape[0]
-        for start in range(0, n, batch_size):
-            xb, yb = x[start:start + batch_size], y[start:start + batch_size]
-            swb = None if sample_weight is None else sample_weight[start:start + batch_size]
-            pred = self._forward(xb, False)
-            w = _masking.loss_weights(_masking.output_mask(self._layers, xb), swb)
-            total += (self.loss(yb, pred, w) + self._penalty()) * xb.shape[0]
-            for m in metrics:
-                m.update(yb, pred, swb)
-        out = {"loss": total / n}
-        for m in metrics:
-            out[m.name] = m.result()
-        return out
+    def _loss_weights(self, x, sample_weight):
+        mask = (_masking.output_mask(self._layers, x) if _masking.has_masking(self._layers)
+                else None)
+        return sample_weight if mask is None else _masking.loss_weights(mask, sample_weight)
 
     # -- Keras's batch methods -------------------------------------------------------------
     def predict_on_batch(self, x):
@@ -194,13 +180,7 @@ class KerasModelAPI:
                                class_weight, y)
         if not self._flat_ok():
             self._flatten()
-        try:
-            value, grads, pred = self._step(x, y, training=True, sample_weight=sw)
-        except Exception as exc:
-            # training's _NonFinite, matched by name: training imports this module
-            if type(exc).__name__ != "_NonFinite":
-                raise
-            raise FloatingPointError(f"train_on_batch: {exc}; no update was applied") from None
+        value, grads, pred = self._step_or_raise(x, y, sw, "train_on_batch")
         opt = self.optimizer
         if opt.clipnorm is not None or opt.clipvalue is not None or opt.global_clipnorm is not None:
             grads = opt._clip(grads)

@@ -230,6 +230,14 @@ class Training:
             self._backward(dpred)
         return value, self._grads(), pred
 
+    def _step_or_raise(self, x, y, sample_weight, caller):
+        """``_step`` for the batch methods: a non-finite loss or gradient raises
+        FloatingPointError naming `caller` (fit stops and rolls back instead)."""
+        try:
+            return self._step(x, y, training=True, sample_weight=sample_weight)
+        except _NonFinite as exc:
+            raise FloatingPointError(f"{caller}: {exc}; no update was applied") from None
+
     def loss_and_gradients(self, x, y, training=False):
         """(loss, gradients) on (x, y) without updating anything: the training loss
         (including regularisation penalties) and its gradient for each array of
@@ -252,7 +260,8 @@ class Training:
         and sparse categorical cross-entropy (from_logits either way); SGD (momentum,
         nesterov), Adam and RMSprop (momentum, centered), with clipnorm / clipvalue /
         global_clipnorm; L1 / L2 / L1L2 penalties; metrics; callbacks without per-batch
-        hooks. The Python path runs everything else: recurrent_dropout, go_backwards,
+        hooks; the distributional losses GaussianNLL and QuantileLoss; sample_weight and
+        class_weight. The Python path runs everything else: recurrent_dropout, go_backwards,
         non-trainable layers, layers on another backend, custom layers, losses, optimisers
         or regularisers, and callbacks with on_train_batch_begin / on_train_batch_end."""
         self._require_compiled()
@@ -279,7 +288,8 @@ class Training:
         on the fused path. ``model.fused_fit_info`` records the path taken and the reason.
 
         `sample_weight` / `class_weight`: Keras's per-sample loss weights (see
-        ``fastrnn.nn.keras_api``); they train on the Python path."""
+        ``fastrnn.nn.keras_api``); on either path (the fused one takes them as one weight per
+        entry of the per-entry losses)."""
         _params.check(fused, "fused", _FUSED)
         self._require_compiled()
         fit_rng = _seeding.as_generator(rng)
@@ -393,7 +403,7 @@ class Training:
                         break
                     total, count = res["loss_sum"], res["samples"]
                     for m in metrics:
-                        m.update(ys, pred_all)
+                        m.update(ys, pred_all, sws)
                 for b in range(steps if plan is None else 0):
                     for cb in cbs:
                         cb.on_train_batch_begin(b, {})
@@ -508,13 +518,19 @@ class Training:
             swb = None if sample_weight is None else sample_weight[start:start + batch_size]
             pred = self._forward(xb, False)
             # each batch's penalties (weights and this batch's activity regularisation)
-            total += (self.loss(yb, pred, swb) + self._penalty()) * xb.shape[0]
+            total += (self.loss(yb, pred, self._loss_weights(xb, swb))
+                      + self._penalty()) * xb.shape[0]
             for m in metrics:
                 m.update(yb, pred, swb)
         out = {"loss": total / n}
         for m in metrics:
             out[m.name] = m.result()
         return out
+
+    def _loss_weights(self, x, sample_weight):
+        """The per-entry loss weights of a batch: its sample weights (a masking model also
+        weighs out its masked steps, ``KerasModelAPI``)."""
+        return sample_weight
 
     def evaluate(self, x=None, y=None, batch_size=None, verbose="auto", sample_weight=None,
                  return_dict=False):
