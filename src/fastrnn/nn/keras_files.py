@@ -383,6 +383,42 @@ def read_weights_h5(path_or_file, layers):
             f.close()
 
 
+class _Mismatch(Exception):
+    pass
+
+
+def _check_planned_shapes(path, layers, input_shape, dtype, f):
+    """Compares the weight shapes each layer would build (planned without allocating:
+    ``planned_weight_shapes``) with the shapes of the file's datasets (read from their headers),
+    so that a small file declaring a huge layer is refused before anything is allocated. A layer
+    whose weights cannot be planned is left to the check after building."""
+    from fastrnn.nn.layers import base as _base
+
+    shape = input_shape
+    for layer, key in zip(layers, _keys(layers)):
+        stored = []
+        for group, _ in _var_groups(layer, f"layers/{key}"):
+            g = f.get(group, {})
+            stored += [tuple(g[str(i)].shape) for i in range(len(g))]
+        pending = iter(stored)
+
+        def check(wname, want, layer=layer, stored=stored, pending=pending):
+            got = next(pending, None)
+            if got is None:
+                raise _Mismatch(f"layer {layer.name!r} needs more weight arrays than the "
+                                f"{len(stored)} the file holds for it")
+            if got != tuple(want):
+                raise _Mismatch(f"layer {layer.name!r}: its {wname} must have shape "
+                                f"{tuple(want)}, the file's has shape {got}")
+        try:
+            _base.planned_weight_shapes(layer, shape, dtype, check)
+            shape = layer.compute_output_shape(shape)
+        except _Mismatch as exc:
+            raise _bad(path, str(exc)) from None
+        except Exception:   # noqa: BLE001 - weights that cannot be planned: building checks
+            return
+
+
 def load_keras(path, backend=None, compile=True):
     """A fastrnn Sequential from a Keras 3 ``.keras`` file (see the module docstring)."""
     try:
@@ -429,9 +465,10 @@ def load_keras(path, backend=None, compile=True):
         "input_shape")
     if shape is None:
         raise _bad(path, "it does not say the model's input shape")
-    if not model.built:
-        model.build((None,) + tuple(shape[1:]))
     with h5py.File(io.BytesIO(weights), "r") as f:
+        if not model.built:
+            _check_planned_shapes(path, model._layers, (None,) + tuple(shape[1:]), dtype, f)
+            model.build((None,) + tuple(shape[1:]))
         for layer, (key, arrays) in zip(model._layers, read_weights_h5(f, model._layers)):
             if len(arrays) != len(layer.weights):
                 raise _bad(path, f"layer {layer.name!r} has {len(layer.weights)} weight arrays, "

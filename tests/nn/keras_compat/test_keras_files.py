@@ -87,6 +87,34 @@ def test_unsupported_layers_are_named(tmp_path):
         fastrnn.load_model(tmp_path / "f.keras")
 
 
+@needs_h5py
+def test_a_huge_declared_layer_is_refused_before_it_is_built(tmp_path):
+    import time
+    import tracemalloc
+
+    m = Sequential([layers.Input((6, 3)), layers.LSTM(4), layers.Dense(2)])
+    m.save(tmp_path / "m.keras")
+    with zipfile.ZipFile(tmp_path / "m.keras") as z:
+        members = {n: z.read(n) for n in z.namelist()}
+    cfg = json.loads(members["config.json"])
+    lstm = next(s for s in cfg["config"]["layers"] if s["class_name"] == "LSTM")
+    lstm["config"]["units"] = 4000      # 4000 x 16000 recurrent weights: 256 MB in float32
+    members["config.json"] = json.dumps(cfg).encode()
+    with zipfile.ZipFile(tmp_path / "huge.keras", "w") as z:
+        for name, data in members.items():
+            z.writestr(name, data)
+    tracemalloc.start()
+    t0 = time.perf_counter()
+    with pytest.raises(ValueError, match=r"huge.keras.* is not a readable Keras 3 model file: "
+                                         r"layer 'lstm.*': its kernel must have shape "
+                                         r"\(3, 16000\), the file's has shape \(3, 16\)"):
+        fastrnn.load_model(tmp_path / "huge.keras")
+    elapsed = time.perf_counter() - t0
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert elapsed < 2.0 and peak < 20 << 20, (elapsed, peak)
+
+
 @pytest.mark.parametrize("opt", ["adam", "rmsprop", "sgd_momentum", "rmsprop_centered"])
 def test_fastrnn_file_loads_in_keras_and_trains_on(keras, tmp_path, opt):
     opt = {"sgd_momentum": optimizers.SGD(0.01, momentum=0.9),
