@@ -22,13 +22,15 @@ import pytest
 
 import fastrnn
 from fastrnn import cells
-from fastrnn.benchmarking import CELLS, STANDARD_SHAPES, flops, make_problem, runner, torch_runner
+from fastrnn.benchmarking import (CELLS, STANDARD_SHAPES, floor_runner, flops, make_problem,
+                                  runner, torch_runner)
 
 SHAPES = [s for s in os.environ.get("FASTRNN_BENCH_SHAPES", ",".join(STANDARD_SHAPES)).split(",") if s]
 # numpy (the reference) only where it finishes in reasonable time
 NUMPY_SHAPES = {"infer-b1", "train-small"}
 PEERS = ["torch", "keras"]
-BACKENDS = [b for b in fastrnn.backends.available()] + PEERS
+# "floor": an empty binding call with the forward's arguments (infer-b1 only: the overhead bound)
+BACKENDS = [b for b in fastrnn.backends.available()] + PEERS + ["floor"]
 
 
 def _keras_runner(cell, x, W, U, b, work):
@@ -56,7 +58,13 @@ def test_cell(benchmark, run_info, shape, cell, backend):
     if backend == "numpy" and shape not in NUMPY_SHAPES:
         pytest.skip("the NumPy reference is too slow at this size")
     problem = make_problem(cell, B, T, I, H)
-    if backend == "torch":
+    if backend == "floor":
+        if shape != "infer-b1":
+            pytest.skip("the call floor is measured for infer-b1 only")
+        fn = floor_runner(cell, *problem)
+        if fn is None:
+            pytest.skip("the compiled core is not built")
+    elif backend == "torch":
         pytest.importorskip("torch")
         fn = torch_runner(cell, *problem, work)
     elif backend == "keras":

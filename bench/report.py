@@ -49,13 +49,17 @@ def _mark(value, target):
     return "" if value is None or target is None else (" ✓" if value >= target else " ✗")
 
 
+_ORDER = ["cpp", "numba", "cuda", "numpy", "torch", "keras", "floor"]
+
+
 def table(times, info):
     backends = sorted({b for v in times.values() for b in v if not b.startswith("_")},
-                      key=lambda b: ["cpp", "numba", "cuda", "numpy", "torch", "keras"].index(b)
-                      if b in ["cpp", "numba", "cuda", "numpy", "torch", "keras"] else 99)
+                      key=lambda b: _ORDER.index(b) if b in _ORDER else 99)
     head = ["shape", "cell"] + [f"{b} ms" for b in backends] + ["torch / cpp", "target"]
     if "numba" in backends:
         head.append("numba / cpp")
+    if "floor" in backends:
+        head.append(f"cpp / floor (<= {targets.INFER_FLOOR_RATIO:g}x)")
     head.append("cpp GFLOP/s")
     sgemm = info.get("sgemm_gflops")
     if sgemm:
@@ -73,6 +77,10 @@ def table(times, info):
                  f">= {target:g}x" if target else ""]
         if "numba" in backends:
             cols.append(f"{row['numba'] / cpp:.2f}" if cpp and row.get("numba") else "—")
+        if "floor" in backends:
+            over = cpp / row["floor"] if cpp and row.get("floor") else None
+            cols.append("—" if over is None else
+                        f"{over:.1f}x" + (" ✓" if over <= targets.INFER_FLOOR_RATIO else " ✗"))
         fl = row.get("_flops")
         cols.append(f"{fl / cpp / 1e9:.1f}" if cpp and fl else "—")
         if sgemm:

@@ -19,6 +19,9 @@ TORCH_RATIO = {
     ("train-small", cells.GRU.name): 10.0,
 }
 
+# infer-b1: the cpp call's time / an empty binding call's (bench/bench_cells.py "floor"), at most.
+INFER_FLOOR_RATIO = 2.0
+
 # The cpp backend's FLOP rate as a share of the machine's large-sgemm rate (same run), per
 # shape, every cell.
 SGEMM_SHARE = {"train-small": 0.65, "train-medium": 0.75, "train-large": 0.85}

@@ -25,6 +25,9 @@ void register_info(py::module_& m) {
   m.def("isa", []() { return std::string(fastrnn::cpu_isa()); },
         "Instruction set the kernels run with: 'avx512', 'avx2' or 'baseline' (FASTRNN_ISA can "
         "lower it).");
+  m.def("empty_call", [](const py::args&) {},
+        "Takes any arguments and does nothing: the floor of a binding call with a kernel's "
+        "arrays (bench/bench_cells.py times it beside infer-b1).");
   py::list cells;
   for (const CellInfo& c : kCells) cells.append(py::make_tuple(c.name, c.gates, c.states));
   m.attr("cells") = py::tuple(cells);

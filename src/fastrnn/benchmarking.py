@@ -14,8 +14,8 @@ import numpy as np
 
 from fastrnn import cells, ops
 
-__all__ = ["STANDARD_SHAPES", "CELLS", "make_problem", "flops", "runner", "torch_runner",
-           "median_time", "max_rel_diff"]
+__all__ = ["STANDARD_SHAPES", "CELLS", "make_problem", "flops", "runner", "floor_runner",
+           "torch_runner", "median_time", "max_rel_diff"]
 
 # name -> (B, T, I, H, work); work is "forward" or "train" (forward + full BPTT of sum(h_seq)).
 STANDARD_SHAPES = {
@@ -55,6 +55,25 @@ def runner(cell, backend, x, W, U, b, work):
     if work == "forward":
         return lambda: fwd(x, W, U, b, backend=backend).h_seq
     return lambda: bwd(fwd(x, W, U, b, backend=backend).cache, dh_seq=ones)
+
+
+def floor_runner(cell, x, W, U, b):
+    """A zero-argument callable making an empty call into the compiled core with the arguments
+    of the cell's forward function: the floor of any binding call (bench/TARGETS.md: infer-b1
+    within 2x of it). None where the core is not built."""
+    from fastrnn import backends
+
+    try:
+        _, cpp = backends.get("cpp")
+    except RuntimeError:
+        return None
+    info = cells.get(cell)
+    states = (None,) * len(info.states)
+    reset_after = (True,) if info.has_reset_after else ()
+    acts = ("tanh", *info.recurrent_activations[:1])
+    args = (x, W, U, b, *states, *reset_after, *acts)
+    empty = cpp.empty_call
+    return lambda: empty(*args)
 
 
 def torch_runner(cell, x, W, U, b, work):

@@ -53,6 +53,7 @@ def test_torch_ratio_targets(doc, targets):
     infer = row(doc, "infer-b1")[1]
     assert all(targets.torch_ratio("infer-b1", c) == 40 for c in cells.NAMES)
     assert ">= 40x PyTorch, every cell" in infer
+    assert f"within {targets.INFER_FLOOR_RATIO:g}x of the floor (an empty binding call" in infer
     small = row(doc, "train-small")[1]
     want = " / ".join(f">= {targets.torch_ratio('train-small', c):g}x" for c in cells.NAMES)
     assert want + " PyTorch" in small

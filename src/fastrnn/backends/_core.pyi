@@ -19,8 +19,10 @@ _Saved = tuple[Any, ...]
 # --- the cells (csrc/bindings/cells.cpp) ------------------------------------------------------
 
 def elman_forward(x: ArrayLike, W: ArrayLike, U: ArrayLike, b: ArrayLike, h0: ArrayLike | None,
-                  activation: str) -> tuple[_FloatArray, _FloatArray, _Saved]:
-    """-> (h_seq (B,T,H), h_last (B,H), saved)"""
+                  activation: str, mask: ArrayLike | None = None
+                  ) -> tuple[_FloatArray, _FloatArray, _Saved]:
+    """-> (h_seq (B,T,H), h_last (B,H), saved); mask: None or a bool / uint8 (B,T) step mask
+    (the saved tuple then holds it as one extra, last entry)"""
 
 def elman_backward(saved: _Saved, dh_seq: ArrayLike | None, dh_last: ArrayLike | None,
                    activation: str
@@ -28,7 +30,8 @@ def elman_backward(saved: _Saved, dh_seq: ArrayLike | None, dh_last: ArrayLike |
     """-> (dx, dW, dU, db, dh0)"""
 
 def lstm_forward(x: ArrayLike, W: ArrayLike, U: ArrayLike, b: ArrayLike, h0: ArrayLike | None,
-                 c0: ArrayLike | None, activation: str, recurrent_activation: str
+                 c0: ArrayLike | None, activation: str, recurrent_activation: str,
+                 mask: ArrayLike | None = None
                  ) -> tuple[_FloatArray, _FloatArray, _FloatArray, _Saved]:
     """-> (h_seq (B,T,H), h_last (B,H), c_last (B,H), saved)"""
 
@@ -39,7 +42,8 @@ def lstm_backward(saved: _Saved, dh_seq: ArrayLike | None, dh_last: ArrayLike | 
     """-> (dx, dW, dU, db, dh0, dc0)"""
 
 def gru_forward(x: ArrayLike, W: ArrayLike, U: ArrayLike, b: ArrayLike, h0: ArrayLike | None,
-                reset_after: bool, activation: str, recurrent_activation: str
+                reset_after: bool, activation: str, recurrent_activation: str,
+                mask: ArrayLike | None = None
                 ) -> tuple[_FloatArray, _FloatArray, _Saved]:
     """-> (h_seq (B,T,H), h_last (B,H), saved)"""
 
@@ -66,16 +70,20 @@ class Trainer:
 
     def __init__(self, dtype: str, layers: list[dict[str, Any]],
                  arrays: list[tuple[int, int, float, float]], n_params: int, loss: str,
-                 from_logits: bool, batch_size: int) -> None:
+                 from_logits: bool, batch_size: int,
+                 loss_options: dict[str, Any] | None = None) -> None:
         """layers: one dict per layer (kind, steps, in, units, activation, return_sequences,
         reset_after, dense_activation, w, u, b, dropout); arrays: (offset, size, l1, l2) per
-        trainable array; batch_size: the largest batch an epoch may use."""
+        trainable array; batch_size: the largest batch an epoch may use; loss_options: 'eps'
+        (gaussian_nll) or 'quantiles' (quantile_loss)."""
 
     def epoch(self, params: NDArray[Any], slots: list[NDArray[Any]], x: ArrayLike,
               y: ArrayLike, order: ArrayLike | None, masks: list[ArrayLike | None] | None,
               optimizer: dict[str, Any], iterations: int, batch_size: int,
-              pred: NDArray[Any] | None) -> _EpochResult:
-        """One epoch; params and slots are updated in place."""
+              pred: NDArray[Any] | None,
+              sample_weight: ArrayLike | None = None) -> _EpochResult:
+        """One epoch; params and slots are updated in place; sample_weight: (n, output steps)
+        loss weights in the samples' original order."""
 
 # --- what the core is (csrc/bindings/info.cpp) ------------------------------------------------
 
@@ -88,6 +96,9 @@ def set_max_threads(threads: int) -> None:
 
 def isa() -> str:
     """Instruction set the kernels run with: 'avx512', 'avx2' or 'baseline'."""
+
+def empty_call(*args: Any) -> None:
+    """Does nothing: the floor of a binding call (the benchmarks time it)."""
 
 # The core's cell table (csrc/include/fastrnn/cells.hpp): (name, gates, states) per cell.
 cells: tuple[tuple[str, int, int], ...]
