@@ -34,13 +34,14 @@ using namespace fastrnn::train;
 
 namespace {
 
-// The layer kinds the plan may name: the cells of cells.hpp, then Dense and Dropout.
+// The layer kinds the plan may name: the cells of cells.hpp, then Dense, Dropout and Masking.
 const std::vector<Option<LayerKind>>& layer_kinds() {
   static const std::vector<Option<LayerKind>> kinds = [] {
     std::vector<Option<LayerKind>> k;
     for (const CellInfo& c : kCells) k.push_back({c.name, layer_kind(c.id)});
     k.push_back({"dense", LayerKind::Dense});
     k.push_back({"dropout", LayerKind::Dropout});
+    k.push_back({"masking", LayerKind::Masking});
     return k;
   }();
   return kinds;
@@ -83,6 +84,8 @@ LayerSpec parse_layer(const py::handle& obj, size_t i) {
   s.u = option<int64_t>(d, "u", -1);
   s.b = option<int64_t>(d, "b", -1);
   s.dropout = option<bool>(d, "dropout", false);
+  s.mask_value = option<double>(d, "mask_value", 0.0);
+  s.zero_output_for_mask = option<bool>(d, "zero_output_for_mask", false);
   return s;
 }
 

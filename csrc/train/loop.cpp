@@ -105,6 +105,7 @@ struct Trainer<T>::Impl {
     const T* x_used = nullptr; // the input the layer saw in this batch (for backward)
     const T* y_out = nullptr;  // its output in this batch
     const T* mask = nullptr;   // its mask rows for this batch
+    bool step_masked = false;  // recurrent: runs under the Masking layer's step mask
   };
 
   std::vector<Layer> layers;
@@ -115,11 +116,15 @@ struct Trainer<T>::Impl {
   int64_t in_per_sample = 0, out_rows = 0, out_cols = 0, target_cols = 0;
   std::vector<T> xb, yb, wb, grad, dpred, backup_params, backup_slots, target;
   std::vector<int64_t> lb;
+  std::vector<uint8_t> step_mask;  // (B, steps of the first layer): this batch's step mask
+  bool mask_to_output = false;     // the step mask reaches the output (weighs the loss)
+  size_t first_weighted = 0;       // layers up to this one need no input gradient
   bool have_backup = false;
   int backup_slot_count = 0;
 
   void forward(int64_t B, const T* const* masks, int64_t start, const T* params);
   void backward(int64_t B, const T* params);
+  void mask_loss_weights(int64_t B, bool have_weights);
 };
 
 template <class T>
@@ -141,6 +146,8 @@ Trainer<T>::Trainer(std::vector<LayerSpec> specs, std::vector<ParamArray> arrays
       bad("penalty factors must be finite and >= 0");
   }
   const int64_t B = max_batch;
+  bool mask_alive = false;  // the step mask reaches layer i (see train.hpp)
+  m.first_weighted = specs.size();
   for (size_t i = 0; i < specs.size(); ++i) {
     const LayerSpec& s = specs[i];
     const std::string name = "layer " + std::to_string(i);
@@ -160,13 +167,24 @@ Trainer<T>::Trainer(std::vector<LayerSpec> specs, std::vector<ParamArray> arrays
     }
     typename Impl::Layer L;
     L.spec = s;
-    if (is_recurrent(s.kind)) {
+    if (s.kind != LayerKind::Masking && s.kind != LayerKind::Dropout)
+      m.first_weighted = std::min(m.first_weighted, i);
+    if (s.kind == LayerKind::Masking) {
+      if (i != 0) bad(name + ": a Masking layer must be the first layer");
+      if (s.units != s.in) bad(name + ": a Masking layer has units == in");
+      if (s.dropout) bad(name + ": a Masking layer takes no dropout mask");
+      L.out.resize(B * in_size(s));
+      m.step_mask.resize(B * s.steps);
+      mask_alive = true;
+    } else if (is_recurrent(s.kind)) {
       const int64_t G = gates_of(s), H = s.units;
       check_range(s.w, s.in * G * H, n_params, name + " kernel");
       check_range(s.u, H * G * H, n_params, name + " recurrent kernel");
       if (s.b >= 0) check_range(s.b, bias_size(s), n_params, name + " bias");
       else { L.zero_bias.assign(bias_size(s), T(0)); L.dbias.assign(bias_size(s), T(0)); }
       if (s.dropout) L.xin.resize(B * in_size(s));
+      L.step_masked = mask_alive;
+      if (!s.return_sequences) mask_alive = false;
       L.seq.resize(B * s.steps * H);
       if (s.kind == LayerKind::Lstm) {
         L.cell.resize(B * s.steps * H);
@@ -176,6 +194,7 @@ Trainer<T>::Trainer(std::vector<LayerSpec> specs, std::vector<ParamArray> arrays
         L.rec_h.resize(B * s.steps * H);
       }
       if (!s.return_sequences) L.out.resize(B * H);
+      else if (L.step_masked && s.zero_output_for_mask) L.out.resize(B * s.steps * H);
       L.dx.resize(B * in_size(s));
       L.dh0.resize(B * H);
       L.dc0.resize(B * H);
@@ -194,6 +213,7 @@ Trainer<T>::Trainer(std::vector<LayerSpec> specs, std::vector<ParamArray> arrays
     }
     m.layers.push_back(std::move(L));
   }
+  m.mask_to_output = mask_alive;
   const LayerSpec& first = m.layers.front().spec;
   const LayerSpec& last = m.layers.back().spec;
   m.in_per_sample = in_size(first);
@@ -234,7 +254,23 @@ void Trainer<T>::Impl::forward(int64_t B, const T* const* masks, int64_t start,
     Layer& L = layers[l];
     const LayerSpec& s = L.spec;
     L.mask = (s.dropout && masks && masks[l]) ? masks[l] + start * mask_columns(s) : nullptr;
-    if (s.kind == LayerKind::Dropout) {
+    if (s.kind == LayerKind::Masking) {
+      // Compared in T, as NumPy compares an array with a Python float; the output is the input
+      // times 0 or 1 (not a plain zero) to give the Python path's exact values.
+      const int64_t S = s.steps, F = s.in;
+      const T mv = T(s.mask_value);
+      T* o = L.out.data();
+      for (int64_t r = 0; r < B * S; ++r) {
+        const T* row = in + r * F;
+        bool valid = false;
+        for (int64_t f = 0; f < F && !valid; ++f) valid = row[f] != mv;
+        step_mask[r] = valid;
+        const T keep = valid ? T(1) : T(0);
+        for (int64_t f = 0; f < F; ++f) o[r * F + f] = row[f] * keep;
+      }
+      L.x_used = in;
+      L.y_out = o;
+    } else if (s.kind == LayerKind::Dropout) {
       if (L.mask) {
         const int64_t total = B * in_size(s);
         T* o = L.out.data();
@@ -269,26 +305,43 @@ void Trainer<T>::Impl::forward(int64_t B, const T* const* masks, int64_t start,
       const T* W = params + s.w;
       const T* U = params + s.u;
       const T* bias = s.b >= 0 ? params + s.b : L.zero_bias.data();
+      const uint8_t* sm = L.step_masked ? step_mask.data() : nullptr;
       T* h_seq = L.seq.data();
       switch (s.kind) {
         case LayerKind::Elman:
-          elman_forward<T>(B, S, I, H, s.activation, x, W, U, bias, nullptr, h_seq);
+          elman_forward<T>(B, S, I, H, s.activation, x, W, U, bias, nullptr, h_seq, sm);
           break;
         case LayerKind::Lstm:
           lstm_forward<T>(B, S, I, H, s.activation, x, W, U, bias, nullptr, nullptr, h_seq,
-                          L.cell.data(), L.gates.data());
+                          L.cell.data(), L.gates.data(), sm);
           break;
         default:
           gru_forward<T>(B, S, I, H, s.reset_after, s.activation, x, W, U, bias, nullptr, h_seq,
-                         L.gates.data(), L.rec_h.data());
+                         L.gates.data(), L.rec_h.data(), sm);
           break;
       }
+      // Keras's outputs under a mask: a masked step repeats the carried state, which is the
+      // kernels' h_seq already (the states start at zero here, so zeros before the first valid
+      // step come for free); only zero_output_for_mask changes them.
+      const bool zero_out = sm && s.zero_output_for_mask;
       if (s.return_sequences) {
-        L.y_out = h_seq;
+        if (zero_out) {
+          T* o = L.out.data();
+          for (int64_t r = 0; r < B * S; ++r) {
+            const T keep = sm[r] ? T(1) : T(0);
+            for (int64_t j = 0; j < H; ++j) o[r * H + j] = h_seq[r * H + j] * keep;
+          }
+          L.y_out = o;
+        } else {
+          L.y_out = h_seq;
+        }
       } else {
         T* o = L.out.data();
-        for (int64_t b = 0; b < B; ++b)
+        for (int64_t b = 0; b < B; ++b) {
           std::memcpy(o + b * H, h_seq + (b * S + S - 1) * H, sizeof(T) * H);
+          if (zero_out && !sm[b * S + S - 1])
+            for (int64_t j = 0; j < H; ++j) o[b * H + j] *= T(0);
+        }
         L.y_out = o;
       }
       L.x_used = x;
@@ -304,8 +357,10 @@ void Trainer<T>::Impl::backward(int64_t B, const T* params) {
   for (size_t li = layers.size(); li-- > 0;) {
     Layer& L = layers[li];
     const LayerSpec& s = L.spec;
-    const bool need_dx = li > 0;
-    if (s.kind == LayerKind::Dropout) {
+    const bool need_dx = li > first_weighted;
+    if (s.kind == LayerKind::Masking) {
+      // always the first layer: its input takes no gradient
+    } else if (s.kind == LayerKind::Dropout) {
       if (L.mask && need_dx) {
         const int64_t total = B * in_size(s);
         for (int64_t k = 0; k < total; ++k) d[k] *= L.mask[k];
@@ -325,21 +380,33 @@ void Trainer<T>::Impl::backward(int64_t B, const T* params) {
       T* dW = grad.data() + s.w;
       T* dU = grad.data() + s.u;
       T* db = s.b >= 0 ? grad.data() + s.b : L.dbias.data();
-      T* dx = need_dx ? L.dx.data() : nullptr;  // the first layer's input needs no gradient
+      T* dx = need_dx ? L.dx.data() : nullptr;  // the model's input needs no gradient
+      const uint8_t* sm = L.step_masked ? step_mask.data() : nullptr;
+      if (sm && s.zero_output_for_mask) {  // outputs = states * keep: so is their gradient
+        if (s.return_sequences) {
+          for (int64_t r = 0; r < B * S; ++r)
+            if (!sm[r])
+              for (int64_t j = 0; j < H; ++j) d[r * H + j] *= T(0);
+        } else {
+          for (int64_t b = 0; b < B; ++b)
+            if (!sm[b * S + S - 1])
+              for (int64_t j = 0; j < H; ++j) d[b * H + j] *= T(0);
+        }
+      }
       switch (s.kind) {
         case LayerKind::Elman:
           elman_backward<T>(B, S, I, H, s.activation, L.x_used, W, U, nullptr, L.seq.data(),
-                            dh_seq, dh_last, dx, dW, dU, db, L.dh0.data());
+                            dh_seq, dh_last, dx, dW, dU, db, L.dh0.data(), sm);
           break;
         case LayerKind::Lstm:
           lstm_backward<T>(B, S, I, H, s.activation, L.x_used, W, U, nullptr, nullptr,
                            L.seq.data(), L.cell.data(), L.gates.data(), dh_seq, dh_last, nullptr,
-                           dx, dW, dU, db, L.dh0.data(), L.dc0.data());
+                           dx, dW, dU, db, L.dh0.data(), L.dc0.data(), sm);
           break;
         default:
           gru_backward<T>(B, S, I, H, s.reset_after, s.activation, L.x_used, W, U, nullptr,
                           L.seq.data(), L.gates.data(), L.rec_h.data(), dh_seq, dh_last, dx, dW,
-                          dU, db, L.dh0.data());
+                          dU, db, L.dh0.data(), sm);
           break;
       }
       if (L.mask && need_dx) {
@@ -352,6 +419,22 @@ void Trainer<T>::Impl::backward(int64_t B, const T* params) {
       }
       d = dx;
     }
+  }
+}
+
+// The batch's loss weights wb (B, R) under a step mask that reaches the output (R = the mask's
+// steps): Keras's apply_mask, (entries / valid) where valid and 0 where masked, times the sample
+// weights already gathered into wb; the product is taken in double and rounded once, as the
+// Python path rounds its float64 weights to T.
+template <class T>
+void Trainer<T>::Impl::mask_loss_weights(int64_t B, bool have_weights) {
+  const int64_t entries = B * out_rows;
+  int64_t valid = 0;
+  for (int64_t k = 0; k < entries; ++k) valid += step_mask[k] != 0;
+  const double scale = valid ? double(entries) / double(valid) : 0.0;
+  for (int64_t k = 0; k < entries; ++k) {
+    const double w = step_mask[k] ? scale : 0.0;
+    wb[k] = T(have_weights ? w * double(wb[k]) : w);
   }
 }
 
@@ -391,10 +474,12 @@ EpochResult Trainer<T>::epoch(int64_t n, const T* x, const T* y, const int64_t* 
     }
     m.forward(B, masks, start, params);
     if (interrupt_requested(interrupt)) return res;  // the forward pass was cut short
+    if (m.mask_to_output) m.mask_loss_weights(B, weights != nullptr);
+    const bool weighted = weights || m.mask_to_output;
     const T* out = m.layers.back().y_out;
     double value = loss_and_grad<T>(m.loss, B * R, C, out, labels ? nullptr : m.yb.data(),
                                     labels ? m.lb.data() : nullptr,
-                                    weights ? m.wb.data() : nullptr, m.dpred.data(),
+                                    weighted ? m.wb.data() : nullptr, m.dpred.data(),
                                     m.target.data());
     value += penalty(m.arrays, params);
     if (!std::isfinite(value)) {

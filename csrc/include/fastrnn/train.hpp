@@ -1,7 +1,7 @@
-// Fused training: whole epochs of a Sequential model (stacked Elman / LSTM / GRU layers, Dense
-// layers, Dropout) in C++, with no Python per batch or per time step. Implemented in
-// csrc/train/: loop.cpp (the plan and the epoch), dense.cpp, losses.cpp (with the penalties),
-// optimizers.cpp (with clipping).
+// Fused training: whole epochs of a Sequential model (an optional Masking first layer, stacked
+// Elman / LSTM / GRU layers, Dense layers, Dropout) in C++, with no Python per batch or per time
+// step. Implemented in csrc/train/: loop.cpp (the plan and the epoch), dense.cpp, losses.cpp
+// (with the penalties), optimizers.cpp (with clipping).
 //
 // One epoch = for each batch of the (given) sample order: gather the batch, forward through the
 // layers (the recurrent ones through the dispatching kernels of elman.hpp / lstm.hpp /
@@ -21,6 +21,14 @@
 // Dropout masks are not drawn here: the caller passes, per epoch, one mask row per sample (in
 // the order the samples are drawn), so that the random stream is exactly the Python path's.
 //
+// Step masks (a Masking first layer, fastrnn.nn.layers.masking): per batch, a step is masked
+// when all its features equal mask_value; the Masking output zeroes those steps, and the
+// (B, steps) mask goes to every recurrent layer's kernels (the states carry over masked steps)
+// until a recurrent layer that returns one vector ends it. Dense and Dropout pass it on. When
+// it reaches the output, each batch's per-entry losses are weighted (times the sample weights)
+// by (the batch's entries / its valid entries) where valid and 0 where masked: Keras's
+// apply_mask, as the Python path does.
+//
 // Shapes (glossary of elman.hpp): n samples, S time steps, F features; all C-contiguous.
 #pragma once
 
@@ -35,7 +43,7 @@ namespace fastrnn {
 namespace train {
 
 // The recurrent kinds have the values of their Cell (cells.hpp).
-enum class LayerKind : int { Elman = 0, Lstm = 1, Gru = 2, Dense = 3, Dropout = 4 };
+enum class LayerKind : int { Elman = 0, Lstm = 1, Gru = 2, Dense = 3, Dropout = 4, Masking = 5 };
 static_assert(static_cast<int>(LayerKind::Elman) == static_cast<int>(Cell::Elman) &&
                   static_cast<int>(LayerKind::Lstm) == static_cast<int>(Cell::Lstm) &&
                   static_cast<int>(LayerKind::Gru) == static_cast<int>(Cell::Gru),
@@ -66,7 +74,7 @@ struct LayerSpec {
   LayerKind kind = LayerKind::Dense;
   int64_t steps = 1;        // time steps of the input (1 for 2-D (batch, features) data)
   int64_t in = 0;           // features per step, in
-  int64_t units = 0;        // features per step, out (Dropout: = in)
+  int64_t units = 0;        // features per step, out (Dropout, Masking: = in)
   Activation activation = Activation::Tanh;  // recurrent cell activation
   bool return_sequences = false;             // recurrent: output (steps, units) or (1, units)
   bool reset_after = true;                   // GRU variant
@@ -78,6 +86,10 @@ struct LayerSpec {
   // Takes a dropout mask per epoch: recurrent layers (n, in), one per sequence and shared by
   // all steps (Keras's `dropout=`); Dropout layers (n, steps * in).
   bool dropout = false;
+  double mask_value = 0;              // Masking (the first layer only)
+  // Recurrent under a step mask: a masked step outputs zeros instead of the carried state
+  // (the last output likewise when the last step is masked).
+  bool zero_output_for_mask = false;
 };
 
 // Time steps of a layer's output: 1 for a recurrent layer that returns its last state only.

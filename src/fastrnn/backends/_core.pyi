@@ -73,7 +73,8 @@ class Trainer:
                  from_logits: bool, batch_size: int,
                  loss_options: dict[str, Any] | None = None) -> None:
         """layers: one dict per layer (kind, steps, in, units, activation, return_sequences,
-        reset_after, dense_activation, w, u, b, dropout); arrays: (offset, size, l1, l2) per
+        reset_after, dense_activation, w, u, b, dropout, zero_output_for_mask; a first
+        'masking' layer: mask_value); arrays: (offset, size, l1, l2) per
         trainable array; batch_size: the largest batch an epoch may use; loss_options: 'eps'
         (gaussian_nll) or 'quantiles' (quantile_loss)."""
 

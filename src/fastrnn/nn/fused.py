@@ -14,6 +14,10 @@ weights) go to the trainer as one weight per entry of the per-entry losses, (sam
 steps), in the samples' original order: Keras's rule, as the Python path applies it (each
 entry's loss times its weight, the batch's sum divided by its number of entries, zero weights
 included).
+
+A Masking first layer: the trainer computes each batch's step mask from its inputs and applies
+the Python path's rules (``fastrnn.nn.layers.masking``); where the mask reaches the output it
+weighs each batch's loss there (Keras's apply_mask, times the sample weights).
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ from fastrnn import backends as _backends
 from fastrnn.nn import callbacks as _callbacks
 from fastrnn.nn import losses as _losses
 from fastrnn.nn import optimizers as _optimizers
+from fastrnn.nn.layers import masking as _masking
 from fastrnn.nn.layers.base import NotFused, _shape_str
 
 __all__ = ["FusedPlan", "plan"]
@@ -171,8 +176,15 @@ def plan(model, x, y, batch_size, cbs, sample_weight=None):
                                                      model.dtype)
     if y_fused is None:
         return None, why
+    masked_out = (isinstance(model.layers[0], _masking.Masking)
+                  and _masking.output_mask(model.layers, x[:1]) is not None)
+    if loss_offset and masked_out:
+        return None, ("a step mask on the output with mse targets that the output broadcasts "
+                      "against (the compiled trainer trains on their mean)")
     weights = None
     if sample_weight is not None:
+        if masked_out and np.ndim(sample_weight) == 1:   # as masking.loss_weights takes them
+            sample_weight = np.reshape(sample_weight, (-1, 1))
         if loss_offset:
             return None, ("sample_weight with mse targets that the output broadcasts against "
                           "(the compiled trainer trains on their mean)")

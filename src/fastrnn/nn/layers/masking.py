@@ -9,8 +9,9 @@ Dropout pass it on unchanged; a layer returning one vector per sample ends it. W
 output still carries the mask, the loss averages over the valid steps only (Keras's
 ``apply_mask``: valid entries weigh total / valid, masked ones 0, per batch).
 
-fastrnn takes a Masking layer as the first layer of a Sequential model; models with one train
-on the Python path.
+fastrnn takes a Masking layer as the first layer of a Sequential model. Such a model trains in
+the compiled trainer (``fused_spec``) by the same rules: it computes each batch's mask from the
+batch's inputs, and weighs the loss by it where the output carries it.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from __future__ import annotations
 import numpy as np
 
 from fastrnn.nn import registry as _registry
-from fastrnn.nn.layers.base import Layer, _shape_str
+from fastrnn.nn.layers.base import FusedSpec, Layer, NotFused, _shape_str
 
 __all__ = ["Masking", "has_masking", "forward", "output_mask", "loss_weights"]
 
@@ -52,6 +53,17 @@ class Masking(Layer):
         self.grads = []
         return dy * self._keep
 
+    def fused_spec(self, input_shape, offsets, backend):
+        # No weights, so `trainable` does not matter; the trainer itself checks that the layer
+        # comes first.
+        if type(self) is not Masking:
+            raise NotFused(f"{self.describe()} has no fused implementation")
+        if len(input_shape) != 3:
+            raise NotFused(f"{self.describe()} needs 3-D input")
+        steps, feat = int(input_shape[1]), int(input_shape[2])
+        return FusedSpec({"kind": "masking", "steps": steps, "in": feat, "units": feat,
+                          "mask_value": self.mask_value}, [])
+
     def _config(self):
         return {"mask_value": self.mask_value}
 
@@ -74,9 +86,9 @@ def forward(layers, x, training):
     """Run `layers` (the first a Masking) carrying the mask; returns the output."""
     mask = None
     for layer in layers:
-        if isinstance(layer, Masking):
-            x = layer.forward(x, training=training)
+        if isinstance(layer, Masking):   # the mask of its input (Keras's), not of its output
             mask = layer.compute_mask(x)
+            x = layer.forward(x, training=training)
         elif mask is not None and _takes_mask(layer):
             x = layer.forward(x, training=training, mask=mask)
             if not layer.return_sequences:

@@ -360,7 +360,7 @@ class Recurrent(KerasExtras, Layer):
                     return_sequences=self.return_sequences,
                     reset_after=getattr(self, "reset_after", True),
                     w=offs["kernel"], u=offs["recurrent_kernel"], b=offs.get("bias", -1),
-                    dropout=self.dropout > 0)
+                    dropout=self.dropout > 0, zero_output_for_mask=self.zero_output_for_mask)
         noise = (spec["in"], self.dropout) if self.dropout > 0 else None
         return FusedSpec(spec, arrays, noise)
 
