@@ -1,0 +1,59 @@
+"""bench/bench_forecasting.py: the validation split never reads the test part, the design
+comparison varies one default at a time, and the forecast_collection row lines up with the
+series it forecasts."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+BENCH = Path(__file__).resolve().parents[2] / "bench"
+
+
+@pytest.fixture(scope="module")
+def bench():
+    spec = importlib.util.spec_from_file_location("bench_forecasting",
+                                                  BENCH / "bench_forecasting.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_validation_split_drops_the_test_part_and_too_short_series(bench):
+    h = 3
+    series = [("a", np.arange(20.0), 4), ("b", np.arange(6.0), 4), ("c", np.arange(7.0), 4)]
+    got = bench.validation_split(series, h)
+    assert [u for u, _, _ in got] == ["a", "c"]       # b has only h values left
+    np.testing.assert_array_equal(got[0][1], np.arange(17.0))
+    assert max(y.max() for _, y, _ in got) < 17       # no test value survives
+
+
+def test_design_configs_change_one_default_at_a_time(bench):
+    from fastrnn.forecasting.global_rnn import GlobalRNN
+    configs = bench.design_configs(24, 12)
+    base = GlobalRNN(24).get_params()
+    assert configs["default"].get_params() == base
+    assert {"input 36", "windows 32", "windows 128", "windows all", "season_window 24",
+            "season_window all", "loss mae", "GRU(64)"} <= set(configs)
+    assert "input 24" not in configs                   # h = max(h, 2m): the default itself
+    for name, model in configs.items():
+        changed = {k for k, v in model.get_params().items() if base[k] != v}
+        assert len(changed) <= (2 if name == "GRU(64)" else 1), (name, changed)
+
+
+def test_default_row_forecasts_every_series_in_order(bench):
+    rng = np.random.default_rng(0)
+    h, m = 4, 4
+    t = np.arange(40)
+    series = [(f"s{i}", 10 + i + np.sin(2 * np.pi * t / m) + rng.normal(0, 0.1, 40), m)
+              for i in range(5)]
+    res = bench.run_default(series, h, m, (80,))
+    assert res.mean.shape == (5, h) and np.isfinite(res.mean).all()
+    lo, hi = res.bounds[80]
+    assert (lo <= res.mean).all() and (res.mean <= hi).all()
+    # forecasts follow each series' level: the order of the rows is the order of the series
+    assert np.all(np.diff(res.mean.mean(axis=1)) > 0)
+    assert isinstance(res.chosen, str)
