@@ -34,7 +34,8 @@ using namespace fastrnn::train;
 
 namespace {
 
-// The layer kinds the plan may name: the cells of cells.hpp, then Dense, Dropout and Masking.
+// The layer kinds the plan may name: the cells of cells.hpp, then Dense, Dropout, Masking and
+// Bidirectional.
 const std::vector<Option<LayerKind>>& layer_kinds() {
   static const std::vector<Option<LayerKind>> kinds = [] {
     std::vector<Option<LayerKind>> k;
@@ -42,6 +43,7 @@ const std::vector<Option<LayerKind>>& layer_kinds() {
     k.push_back({"dense", LayerKind::Dense});
     k.push_back({"dropout", LayerKind::Dropout});
     k.push_back({"masking", LayerKind::Masking});
+    k.push_back({"bidirectional", LayerKind::Bidirectional});
     return k;
   }();
   return kinds;
@@ -52,6 +54,10 @@ constexpr Option<DenseActivation> kDenseActivations[] = {
     {"sigmoid", DenseActivation::Sigmoid}, {"tanh", DenseActivation::Tanh},
     {"softmax", DenseActivation::Softmax}, {"leaky_relu", DenseActivation::LeakyRelu},
     {"elu", DenseActivation::Elu}};
+
+constexpr Option<MergeMode> kMergeModes[] = {
+    {"concat", MergeMode::Concat}, {"sum", MergeMode::Sum}, {"mul", MergeMode::Mul},
+    {"ave", MergeMode::Ave}};
 
 constexpr Option<OptimizerKind> kOptimizers[] = {
     {"sgd", OptimizerKind::Sgd}, {"adam", OptimizerKind::Adam},
@@ -66,9 +72,9 @@ constexpr Option<LossKind> kLosses[] = {
     {"gaussian_nll", LossKind::GaussianNll},
     {"quantile_loss", LossKind::Quantile}};
 
-LayerSpec parse_layer(const py::handle& obj, size_t i) {
-  if (!py::isinstance<py::dict>(obj))
-    throw py::type_error("layers[" + std::to_string(i) + "] must be a dict");
+// `where` names the entry in messages: "layers[i]", or "layers[i].halves[h]".
+LayerSpec parse_layer(const py::handle& obj, const std::string& where) {
+  if (!py::isinstance<py::dict>(obj)) throw py::type_error(where + " must be a dict");
   const py::dict d = py::reinterpret_borrow<py::dict>(obj);
   LayerSpec s;
   s.kind = parse(option<std::string>(d, "kind", ""), "layer kind", layer_kinds());
@@ -86,6 +92,16 @@ LayerSpec parse_layer(const py::handle& obj, size_t i) {
   s.dropout = option<bool>(d, "dropout", false);
   s.mask_value = option<double>(d, "mask_value", 0.0);
   s.zero_output_for_mask = option<bool>(d, "zero_output_for_mask", false);
+  s.go_backwards = option<bool>(d, "go_backwards", false);
+  s.stateful = option<bool>(d, "stateful", false);
+  s.merge_mode = parse(option<std::string>(d, "merge_mode", "concat"), "merge_mode", kMergeModes);
+  if (d.contains("halves")) {  // Bidirectional (the Trainer checks their number and kinds)
+    if (!py::isinstance<py::list>(d["halves"]))
+      throw py::type_error(where + "['halves'] must be a list of layer dicts");
+    const py::list halves = d["halves"].cast<py::list>();
+    for (size_t h = 0; h < halves.size(); ++h)
+      s.halves.push_back(parse_layer(halves[h], where + ".halves[" + std::to_string(h) + "]"));
+  }
   return s;
 }
 
@@ -116,7 +132,7 @@ class PyTrainer {
     dbl_ = dtype == "float64";
     if (batch_size < 1)
       throw py::value_error("batch_size must be a positive int, got " + std::to_string(batch_size));
-    for (size_t i = 0; i < layers.size(); ++i) specs_.push_back(parse_layer(layers[i], i));
+    for (size_t i = 0; i < layers.size(); ++i) specs_.push_back(parse_layer(layers[i], "layers[" + std::to_string(i) + "]"));
     std::vector<ParamArray> pa;
     for (const py::handle& h : arrays) {
       auto t = h.cast<py::tuple>();
@@ -153,11 +169,12 @@ class PyTrainer {
   py::dict epoch(const py::object& params, const py::list& slots, const py::object& x,
                  const py::object& y, const py::object& order, const py::object& masks,
                  const py::dict& optimizer, int64_t iterations, int64_t batch_size,
-                 const py::object& pred, const py::object& sample_weight) {
+                 const py::object& pred, const py::object& sample_weight,
+                 const py::object& states) {
     return dbl_ ? epoch_t<double>(*d_, params, slots, x, y, order, masks, optimizer, iterations,
-                                  batch_size, pred, sample_weight)
+                                  batch_size, pred, sample_weight, states)
                 : epoch_t<float>(*f_, params, slots, x, y, order, masks, optimizer, iterations,
-                                 batch_size, pred, sample_weight);
+                                 batch_size, pred, sample_weight, states);
   }
 
  private:
@@ -165,7 +182,8 @@ class PyTrainer {
   py::dict epoch_t(Trainer<T>& tr, const py::object& params_, const py::list& slots_,
                    const py::object& x_, const py::object& y_, const py::object& order_,
                    const py::object& masks_, const py::dict& optimizer, int64_t iterations,
-                   int64_t batch_size, const py::object& pred_, const py::object& weights_) {
+                   int64_t batch_size, const py::object& pred_, const py::object& weights_,
+                   const py::object& states_) {
     const OptimizerSpec opt = parse_optimizer(optimizer);
     if (batch_size < 1 || batch_size > max_batch_)
       throw py::value_error("batch_size must be in [1, " + std::to_string(max_batch_) +
@@ -241,13 +259,40 @@ class PyTrainer {
     T* pred = pred_.is_none() ? nullptr
                               : writable<T>(pred_, "pred", size_product({n, R, C}, "pred"));
 
+    // the stateful layers' states, (batch_size, units) each, updated in place
+    std::vector<T*> state_ptrs;
+    const int64_t n_states = tr.state_count();
+    if (n_states > 0) {
+      if (states_.is_none() || !py::isinstance<py::list>(states_))
+        throw py::type_error("states must be a list of " + std::to_string(n_states) +
+                             " arrays for this model's stateful layers");
+      const py::list sl = states_.cast<py::list>();
+      if (static_cast<int64_t>(sl.size()) != n_states)
+        throw py::value_error("states must have " + std::to_string(n_states) +
+                              " arrays, got " + std::to_string(sl.size()));
+      size_t k = 0;
+      for (const LayerSpec& s : specs_) {
+        const bool bidi = s.kind == LayerKind::Bidirectional;
+        for (size_t h = 0; h < (bidi ? s.halves.size() : 1); ++h) {
+          const LayerSpec& u = bidi ? s.halves[h] : s;
+          if (!is_recurrent(u.kind) || !u.stateful) continue;
+          for (int c = 0; c < cell_of(u.kind).states; ++c, ++k)
+            state_ptrs.push_back(writable<T>(sl[k], "states[" + std::to_string(k) + "]",
+                                             size_product({max_batch_, u.units}, "states")));
+        }
+      }
+    } else if (!states_.is_none() && py::len(states_) != 0) {
+      throw py::value_error("states must be None: this model has no stateful layers");
+    }
+
     EpochResult r;
     const PythonSignals signals;
     {
       py::gil_scoped_release nogil;
       r = tr.epoch(n, x.data(), sparse ? nullptr : y.data(), sparse ? labels.data() : nullptr,
                    have_weights ? weights.data() : nullptr, have_order ? order.data() : nullptr, batch_size, mask_ptrs.data(), params,
-                   slots.data(), opt, iterations, pred);
+                   slots.data(), opt, iterations, pred,
+                   state_ptrs.empty() ? nullptr : state_ptrs.data());
     }
     std::unique_ptr<py::error_already_set> interrupt;
     if (signals.interrupted()) interrupt.reset(new py::error_already_set(signals.pending()));
@@ -295,10 +340,12 @@ void register_training(py::module_& m) {
       .def("epoch", &PyTrainer::epoch, py::arg("params"), py::arg("slots"), py::arg("x"),
            py::arg("y"), py::arg("order"), py::arg("masks"), py::arg("optimizer"),
            py::arg("iterations"), py::arg("batch_size"), py::arg("pred"),
-           py::arg("sample_weight") = py::none(),
+           py::arg("sample_weight") = py::none(), py::arg("states") = py::none(),
            "One epoch; params and slots are updated in place. y: (n, R, C / P) targets (P "
            "outputs per target: 2 for gaussian_nll, the quantiles for quantile_loss, else 1); "
-           "sample_weight: None or (n, R) loss weights in the samples' original order. Returns "
+           "sample_weight: None or (n, R) loss weights in the samples' original order; states: the "
+           "stateful layers' (batch_size, units) state arrays in plan order (h, then c), "
+           "updated in place, or None. Returns "
            "a dict: batches, samples, loss_sum, iterations, stop ('', 'loss' or 'gradient'), "
            "stop_batch, stop_loss, rolled_back.");
 }

@@ -28,6 +28,7 @@
 #include <initializer_list>
 #include <stdexcept>
 #include <string>
+#include <utility>
 
 #include "dense.hpp"
 #include "fastrnn/elman.hpp"
@@ -94,7 +95,7 @@ template <class T>
 struct Trainer<T>::Impl {
   struct Layer {
     LayerSpec spec;
-    std::vector<T> xin;        // recurrent with dropout: the masked input (B, S, in)
+    std::vector<T> xin;        // recurrent with dropout / go_backwards: the input it reads (B, S, in)
     std::vector<T> seq;        // recurrent: h_seq (B, S, H)
     std::vector<T> cell, gates, rec_h;  // recurrent caches (LSTM c_seq / gates; GRU gates / rec_h)
     std::vector<T> out;        // output when it is not `seq`: last state, Dense y, Dropout
@@ -105,10 +106,21 @@ struct Trainer<T>::Impl {
     const T* x_used = nullptr; // the input the layer saw in this batch (for backward)
     const T* y_out = nullptr;  // its output in this batch
     const T* mask = nullptr;   // its mask rows for this batch
+    int64_t mask_stride = 0;   // mask entries per sample in `mask` (mask_columns of its owner)
     bool step_masked = false;  // recurrent: runs under the Masking layer's step mask
+    const uint8_t* sm = nullptr;   // recurrent: the step mask it ran under in this batch
+    std::vector<uint8_t> rmask;    // go_backwards under a step mask: that mask reversed
+    std::vector<T> dxr;            // go_backwards: dL/d(reversed input)
+    std::vector<Layer> halves;     // Bidirectional: forward, backward
+    std::vector<T> dhalf;          // Bidirectional: the halves' output gradients, side by side
+    std::vector<T> h0, c0;         // stateful: this batch's initial states (B, H)
+    T* carry_h = nullptr;          // stateful: the caller's state arrays for this epoch
+    T* carry_c = nullptr;
   };
 
   std::vector<Layer> layers;
+  std::vector<std::pair<size_t, int>> stateful_units;  // (layer, half or -1), in plan order
+  int64_t n_state_arrays = 0;
   std::vector<ParamArray> arrays;
   int64_t n_params = 0;
   LossSpec loss;
@@ -122,6 +134,11 @@ struct Trainer<T>::Impl {
   bool have_backup = false;
   int backup_slot_count = 0;
 
+  void init_recurrent(Layer& L, const std::string& name, bool masked);
+  void forward_recurrent(Layer& L, int64_t B, const T* in, const T* params);
+  T* backward_recurrent(Layer& L, int64_t B, T* d, const T* params, bool need_dx);
+  void forward_bidirectional(Layer& L, int64_t B, const T* in, const T* params);
+  T* backward_bidirectional(Layer& L, int64_t B, const T* d, const T* params, bool need_dx);
   void forward(int64_t B, const T* const* masks, int64_t start, const T* params);
   void backward(int64_t B, const T* params);
   void mask_loss_weights(int64_t B, bool have_weights);
@@ -177,27 +194,44 @@ Trainer<T>::Trainer(std::vector<LayerSpec> specs, std::vector<ParamArray> arrays
       m.step_mask.resize(B * s.steps);
       mask_alive = true;
     } else if (is_recurrent(s.kind)) {
-      const int64_t G = gates_of(s), H = s.units;
-      check_range(s.w, s.in * G * H, n_params, name + " kernel");
-      check_range(s.u, H * G * H, n_params, name + " recurrent kernel");
-      if (s.b >= 0) check_range(s.b, bias_size(s), n_params, name + " bias");
-      else { L.zero_bias.assign(bias_size(s), T(0)); L.dbias.assign(bias_size(s), T(0)); }
-      if (s.dropout) L.xin.resize(B * in_size(s));
-      L.step_masked = mask_alive;
+      if (!s.halves.empty()) bad(name + ": a recurrent layer has no halves");
+      L.mask_stride = mask_columns(s);
+      m.init_recurrent(L, name, mask_alive);
+      if (s.stateful) m.stateful_units.push_back({i, -1});
       if (!s.return_sequences) mask_alive = false;
-      L.seq.resize(B * s.steps * H);
-      if (s.kind == LayerKind::Lstm) {
-        L.cell.resize(B * s.steps * H);
-        L.gates.resize(B * s.steps * 4 * H);
-      } else if (s.kind == LayerKind::Gru) {
-        L.gates.resize(B * s.steps * 3 * H);
-        L.rec_h.resize(B * s.steps * H);
+    } else if (s.kind == LayerKind::Bidirectional) {
+      if (s.halves.size() != 2) bad(name + ": a Bidirectional layer has two halves");
+      int64_t half_units = 0;
+      bool any_dropout = false;
+      for (size_t h = 0; h < 2; ++h) {
+        const LayerSpec& hs = s.halves[h];
+        const std::string hname = name + (h ? " backward half" : " forward half");
+        if (!is_recurrent(hs.kind)) bad(hname + ": must be a recurrent layer");
+        if (!hs.halves.empty()) bad(hname + ": a recurrent layer has no halves");
+        if (hs.steps != s.steps || hs.in != s.in || hs.return_sequences != s.return_sequences)
+          bad(hname + ": its steps, in and return_sequences must be the Bidirectional's");
+        if (hs.units < 1) bad(hname + ": units must be >= 1");
+        size({B, hs.steps, std::max(hs.in, hs.units), 8}, hname + ": a batch of its outputs");
+        size({std::max(hs.in, hs.units), std::max(hs.in, hs.units), 8}, hname + ": its weights");
+        typename Impl::Layer half;
+        half.spec = hs;
+        half.mask_stride = mask_columns(s);
+        m.init_recurrent(half, hname, mask_alive);
+        if (hs.stateful) m.stateful_units.push_back({i, int(h)});
+        L.halves.push_back(std::move(half));
+        half_units += hs.units;
+        any_dropout = any_dropout || hs.dropout;
       }
-      if (!s.return_sequences) L.out.resize(B * H);
-      else if (L.step_masked && s.zero_output_for_mask) L.out.resize(B * s.steps * H);
+      if (s.dropout != any_dropout) bad(name + ": dropout must say whether a half has dropout");
+      const int64_t Hf = s.halves[0].units, Hb = s.halves[1].units;
+      if (s.merge_mode == MergeMode::Concat ? s.units != half_units
+                                            : (Hf != Hb || s.units != Hf))
+        bad(name + ": units (" + std::to_string(s.units) + ") do not match the halves' (" +
+            std::to_string(Hf) + ", " + std::to_string(Hb) + ") under its merge mode");
+      if (!s.return_sequences) mask_alive = false;
+      L.out.resize(B * out_size(s));
+      L.dhalf.resize(B * output_steps(s) * half_units);
       L.dx.resize(B * in_size(s));
-      L.dh0.resize(B * H);
-      L.dc0.resize(B * H);
     } else if (s.kind == LayerKind::Dense) {
       check_range(s.w, s.in * s.units, n_params, name + " kernel");
       if (s.b >= 0) check_range(s.b, s.units, n_params, name + " bias");
@@ -246,6 +280,284 @@ Trainer<T>::Trainer(std::vector<LayerSpec> specs, std::vector<ParamArray> arrays
 template <class T>
 Trainer<T>::~Trainer() = default;
 
+// A recurrent layer's (or a Bidirectional half's) checks and buffers; `masked`: it runs under
+// the step mask.
+template <class T>
+void Trainer<T>::Impl::init_recurrent(Layer& L, const std::string& name, bool masked) {
+  const LayerSpec& s = L.spec;
+  const int64_t B = max_batch, G = gates_of(s), H = s.units;
+  check_range(s.w, s.in * G * H, n_params, name + " kernel");
+  check_range(s.u, H * G * H, n_params, name + " recurrent kernel");
+  if (s.b >= 0) check_range(s.b, bias_size(s), n_params, name + " bias");
+  else { L.zero_bias.assign(bias_size(s), T(0)); L.dbias.assign(bias_size(s), T(0)); }
+  if (s.dropout || s.go_backwards) L.xin.resize(B * in_size(s));
+  L.step_masked = masked;
+  if (masked && s.go_backwards) L.rmask.resize(B * s.steps);
+  if (s.go_backwards) L.dxr.resize(B * in_size(s));
+  L.seq.resize(B * s.steps * H);
+  if (s.kind == LayerKind::Lstm) {
+    L.cell.resize(B * s.steps * H);
+    L.gates.resize(B * s.steps * 4 * H);
+  } else if (s.kind == LayerKind::Gru) {
+    L.gates.resize(B * s.steps * 3 * H);
+    L.rec_h.resize(B * s.steps * H);
+  }
+  if (!s.return_sequences) L.out.resize(B * H);
+  else if (masked && s.zero_output_for_mask) L.out.resize(B * s.steps * H);
+  L.dx.resize(B * in_size(s));
+  L.dh0.resize(B * H);
+  L.dc0.resize(B * H);
+  if (s.stateful) {
+    if (masked) bad(name + ": a stateful layer under a step mask is not supported");
+    L.h0.resize(B * H);
+    if (cell_of(s.kind).states > 1) L.c0.resize(B * H);
+    n_state_arrays += cell_of(s.kind).states;
+  }
+}
+
+// Sets L.y_out (B, S or 1, H); L.mask (rows of mask_stride) is this batch's dropout mask or null.
+template <class T>
+void Trainer<T>::Impl::forward_recurrent(Layer& L, int64_t B, const T* in, const T* params) {
+  const LayerSpec& s = L.spec;
+  const int64_t S = s.steps, I = s.in, H = s.units;
+  const T* x = in;
+  if (L.mask || s.go_backwards) {  // the input it reads: masked (one row per sequence), reversed
+    T* xm = L.xin.data();
+    for (int64_t b = 0; b < B; ++b)
+      for (int64_t t = 0; t < S; ++t) {
+        const T* src = in + (b * S + (s.go_backwards ? S - 1 - t : t)) * I;
+        T* dst = xm + (b * S + t) * I;
+        if (L.mask) {
+          const T* mk = L.mask + b * L.mask_stride;
+          for (int64_t i = 0; i < I; ++i) dst[i] = src[i] * mk[i];
+        } else {
+          std::memcpy(dst, src, sizeof(T) * I);
+        }
+      }
+    x = xm;
+  }
+  const T* W = params + s.w;
+  const T* U = params + s.u;
+  const T* bias = s.b >= 0 ? params + s.b : L.zero_bias.data();
+  const uint8_t* sm = L.step_masked ? step_mask.data() : nullptr;
+  if (sm && s.go_backwards) {
+    uint8_t* r = L.rmask.data();
+    for (int64_t b = 0; b < B; ++b)
+      for (int64_t t = 0; t < S; ++t) r[b * S + t] = sm[b * S + S - 1 - t];
+    sm = r;
+  }
+  L.sm = sm;
+  T* h_seq = L.seq.data();
+  const T* h0 = nullptr;
+  const T* c0 = nullptr;
+  if (s.stateful) {  // start from the carried states (kept: backward reads them)
+    std::memcpy(L.h0.data(), L.carry_h, sizeof(T) * B * H);
+    h0 = L.h0.data();
+    if (L.carry_c) {
+      std::memcpy(L.c0.data(), L.carry_c, sizeof(T) * B * H);
+      c0 = L.c0.data();
+    }
+  }
+  switch (s.kind) {
+    case LayerKind::Elman:
+      elman_forward<T>(B, S, I, H, s.activation, x, W, U, bias, h0, h_seq, sm);
+      break;
+    case LayerKind::Lstm:
+      lstm_forward<T>(B, S, I, H, s.activation, x, W, U, bias, h0, c0, h_seq,
+                      L.cell.data(), L.gates.data(), sm);
+      break;
+    default:
+      gru_forward<T>(B, S, I, H, s.reset_after, s.activation, x, W, U, bias, h0, h_seq,
+                     L.gates.data(), L.rec_h.data(), sm);
+      break;
+  }
+  if (s.stateful) {  // the next batch starts where this one ends (no step mask: the last step)
+    for (int64_t b = 0; b < B; ++b) {
+      std::memcpy(L.carry_h + b * H, h_seq + (b * S + S - 1) * H, sizeof(T) * H);
+      if (L.carry_c)
+        std::memcpy(L.carry_c + b * H, L.cell.data() + (b * S + S - 1) * H, sizeof(T) * H);
+    }
+  }
+  // Keras's outputs under a mask: a masked step repeats the carried state, which is the
+  // kernels' h_seq already (the states start at zero here, so zeros before the first valid
+  // step come for free); only zero_output_for_mask changes them.
+  const bool zero_out = sm && s.zero_output_for_mask;
+  if (s.return_sequences) {
+    if (zero_out) {
+      T* o = L.out.data();
+      for (int64_t r = 0; r < B * S; ++r) {
+        const T keep = sm[r] ? T(1) : T(0);
+        for (int64_t j = 0; j < H; ++j) o[r * H + j] = h_seq[r * H + j] * keep;
+      }
+      L.y_out = o;
+    } else {
+      L.y_out = h_seq;
+    }
+  } else {
+    T* o = L.out.data();
+    for (int64_t b = 0; b < B; ++b) {
+      std::memcpy(o + b * H, h_seq + (b * S + S - 1) * H, sizeof(T) * H);
+      if (zero_out && !sm[b * S + S - 1])
+        for (int64_t j = 0; j < H; ++j) o[b * H + j] *= T(0);
+    }
+    L.y_out = o;
+  }
+  L.x_used = x;
+}
+
+// d = dL/d(output) (changed in place); fills the layer's gradients ("="); returns dL/d(input)
+// in time order (L.dx), or nullptr without need_dx.
+template <class T>
+T* Trainer<T>::Impl::backward_recurrent(Layer& L, int64_t B, T* d, const T* params,
+                                        bool need_dx) {
+  const LayerSpec& s = L.spec;
+  const int64_t S = s.steps, I = s.in, H = s.units;
+  const T* W = params + s.w;
+  const T* U = params + s.u;
+  const T* dh_seq = s.return_sequences ? d : nullptr;
+  const T* dh_last = s.return_sequences ? nullptr : d;
+  T* dW = grad.data() + s.w;
+  T* dU = grad.data() + s.u;
+  T* db = s.b >= 0 ? grad.data() + s.b : L.dbias.data();
+  // the model's input needs no gradient; a reversed layer's comes in its reading order
+  T* dx = need_dx ? (s.go_backwards ? L.dxr.data() : L.dx.data()) : nullptr;
+  const uint8_t* sm = L.sm;
+  if (sm && s.zero_output_for_mask) {  // outputs = states * keep: so is their gradient
+    if (s.return_sequences) {
+      for (int64_t r = 0; r < B * S; ++r)
+        if (!sm[r])
+          for (int64_t j = 0; j < H; ++j) d[r * H + j] *= T(0);
+    } else {
+      for (int64_t b = 0; b < B; ++b)
+        if (!sm[b * S + S - 1])
+          for (int64_t j = 0; j < H; ++j) d[b * H + j] *= T(0);
+    }
+  }
+  const T* h0 = s.stateful ? L.h0.data() : nullptr;
+  const T* c0 = s.stateful && !L.c0.empty() ? L.c0.data() : nullptr;
+  switch (s.kind) {
+    case LayerKind::Elman:
+      elman_backward<T>(B, S, I, H, s.activation, L.x_used, W, U, h0, L.seq.data(),
+                        dh_seq, dh_last, dx, dW, dU, db, L.dh0.data(), sm);
+      break;
+    case LayerKind::Lstm:
+      lstm_backward<T>(B, S, I, H, s.activation, L.x_used, W, U, h0, c0,
+                       L.seq.data(), L.cell.data(), L.gates.data(), dh_seq, dh_last, nullptr,
+                       dx, dW, dU, db, L.dh0.data(), L.dc0.data(), sm);
+      break;
+    default:
+      gru_backward<T>(B, S, I, H, s.reset_after, s.activation, L.x_used, W, U, h0,
+                      L.seq.data(), L.gates.data(), L.rec_h.data(), dh_seq, dh_last, dx, dW,
+                      dU, db, L.dh0.data(), sm);
+      break;
+  }
+  if (!need_dx) return nullptr;
+  if (L.mask || s.go_backwards) {  // back into time order, then the dropout mask
+    T* out = L.dx.data();
+    for (int64_t b = 0; b < B; ++b)
+      for (int64_t t = 0; t < S; ++t) {
+        const T* src = dx + (b * S + (s.go_backwards ? S - 1 - t : t)) * I;
+        T* row = out + (b * S + t) * I;
+        if (s.go_backwards) std::memcpy(row, src, sizeof(T) * I);
+        if (L.mask) {
+          const T* mk = L.mask + b * L.mask_stride;
+          for (int64_t i = 0; i < I; ++i) row[i] *= mk[i];
+        }
+      }
+  }
+  return L.dx.data();
+}
+
+// Both halves on the same input (each with its columns of the layer's dropout mask), the
+// backward half's sequence output back into time order, then the merge into L.out.
+template <class T>
+void Trainer<T>::Impl::forward_bidirectional(Layer& L, int64_t B, const T* in,
+                                             const T* params) {
+  const LayerSpec& s = L.spec;
+  Layer& F = L.halves[0];
+  Layer& K = L.halves[1];
+  F.mask = L.mask && F.spec.dropout ? L.mask : nullptr;
+  K.mask = L.mask && K.spec.dropout ? L.mask + (F.spec.dropout ? F.spec.in : 0) : nullptr;
+  forward_recurrent(F, B, in, params);
+  forward_recurrent(K, B, in, params);
+  const int64_t R = output_steps(s), Hf = F.spec.units, Hb = K.spec.units;
+  const T* yf = F.y_out;
+  const T* yb = K.y_out;
+  T* o = L.out.data();
+  for (int64_t b = 0; b < B; ++b)
+    for (int64_t r = 0; r < R; ++r) {
+      const T* f = yf + (b * R + r) * Hf;
+      const T* k = yb + (b * R + (s.return_sequences ? R - 1 - r : r)) * Hb;
+      T* dst = o + (b * R + r) * s.units;
+      switch (s.merge_mode) {
+        case MergeMode::Concat:
+          std::memcpy(dst, f, sizeof(T) * Hf);
+          std::memcpy(dst + Hf, k, sizeof(T) * Hb);
+          break;
+        case MergeMode::Sum:
+          for (int64_t j = 0; j < Hf; ++j) dst[j] = f[j] + k[j];
+          break;
+        case MergeMode::Mul:
+          for (int64_t j = 0; j < Hf; ++j) dst[j] = f[j] * k[j];
+          break;
+        default:
+          for (int64_t j = 0; j < Hf; ++j) dst[j] = (f[j] + k[j]) / T(2);
+          break;
+      }
+    }
+  L.x_used = in;
+  L.y_out = o;
+}
+
+// d = dL/d(merged output): the halves' output gradients (the backward one in its own order),
+// their backward passes, and the sum of their input gradients (L.dx; nullptr without need_dx).
+template <class T>
+T* Trainer<T>::Impl::backward_bidirectional(Layer& L, int64_t B, const T* d, const T* params,
+                                            bool need_dx) {
+  const LayerSpec& s = L.spec;
+  Layer& F = L.halves[0];
+  Layer& K = L.halves[1];
+  const int64_t R = output_steps(s), Hf = F.spec.units, Hb = K.spec.units;
+  T* df = L.dhalf.data();
+  T* dk = df + B * R * Hf;
+  for (int64_t b = 0; b < B; ++b)
+    for (int64_t r = 0; r < R; ++r) {
+      const int64_t rk = s.return_sequences ? R - 1 - r : r;
+      const T* g = d + (b * R + r) * s.units;
+      T* gf = df + (b * R + r) * Hf;
+      T* gk = dk + (b * R + rk) * Hb;
+      switch (s.merge_mode) {
+        case MergeMode::Concat:
+          std::memcpy(gf, g, sizeof(T) * Hf);
+          std::memcpy(gk, g + Hf, sizeof(T) * Hb);
+          break;
+        case MergeMode::Sum:
+          std::memcpy(gf, g, sizeof(T) * Hf);
+          std::memcpy(gk, g, sizeof(T) * Hf);
+          break;
+        case MergeMode::Mul: {
+          const T* f = F.y_out + (b * R + r) * Hf;
+          const T* k = K.y_out + (b * R + rk) * Hb;
+          for (int64_t j = 0; j < Hf; ++j) {
+            gf[j] = g[j] * k[j];
+            gk[j] = g[j] * f[j];
+          }
+          break;
+        }
+        default:
+          for (int64_t j = 0; j < Hf; ++j) gf[j] = gk[j] = g[j] / T(2);
+          break;
+      }
+    }
+  const T* dxf = backward_recurrent(F, B, df, params, need_dx);
+  const T* dxk = backward_recurrent(K, B, dk, params, need_dx);
+  if (!need_dx) return nullptr;
+  T* dx = L.dx.data();
+  const int64_t total = B * in_size(s);
+  for (int64_t k = 0; k < total; ++k) dx[k] = dxf[k] + dxk[k];
+  return dx;
+}
+
 template <class T>
 void Trainer<T>::Impl::forward(int64_t B, const T* const* masks, int64_t start,
                                const T* params) {
@@ -288,63 +600,10 @@ void Trainer<T>::Impl::forward(int64_t B, const T* const* masks, int64_t start,
       dense_activate(s.dense_activation, rows, s.units, L.pre.data(), L.out.data());
       L.x_used = in;
       L.y_out = L.out.data();
+    } else if (s.kind == LayerKind::Bidirectional) {
+      forward_bidirectional(L, B, in, params);
     } else {
-      const int64_t S = s.steps, I = s.in, H = s.units;
-      const T* x = in;
-      if (L.mask) {
-        T* xm = L.xin.data();
-        for (int64_t b = 0; b < B; ++b)
-          for (int64_t t = 0; t < S; ++t) {
-            const T* src = in + (b * S + t) * I;
-            T* dst = xm + (b * S + t) * I;
-            const T* mk = L.mask + b * I;
-            for (int64_t i = 0; i < I; ++i) dst[i] = src[i] * mk[i];
-          }
-        x = xm;
-      }
-      const T* W = params + s.w;
-      const T* U = params + s.u;
-      const T* bias = s.b >= 0 ? params + s.b : L.zero_bias.data();
-      const uint8_t* sm = L.step_masked ? step_mask.data() : nullptr;
-      T* h_seq = L.seq.data();
-      switch (s.kind) {
-        case LayerKind::Elman:
-          elman_forward<T>(B, S, I, H, s.activation, x, W, U, bias, nullptr, h_seq, sm);
-          break;
-        case LayerKind::Lstm:
-          lstm_forward<T>(B, S, I, H, s.activation, x, W, U, bias, nullptr, nullptr, h_seq,
-                          L.cell.data(), L.gates.data(), sm);
-          break;
-        default:
-          gru_forward<T>(B, S, I, H, s.reset_after, s.activation, x, W, U, bias, nullptr, h_seq,
-                         L.gates.data(), L.rec_h.data(), sm);
-          break;
-      }
-      // Keras's outputs under a mask: a masked step repeats the carried state, which is the
-      // kernels' h_seq already (the states start at zero here, so zeros before the first valid
-      // step come for free); only zero_output_for_mask changes them.
-      const bool zero_out = sm && s.zero_output_for_mask;
-      if (s.return_sequences) {
-        if (zero_out) {
-          T* o = L.out.data();
-          for (int64_t r = 0; r < B * S; ++r) {
-            const T keep = sm[r] ? T(1) : T(0);
-            for (int64_t j = 0; j < H; ++j) o[r * H + j] = h_seq[r * H + j] * keep;
-          }
-          L.y_out = o;
-        } else {
-          L.y_out = h_seq;
-        }
-      } else {
-        T* o = L.out.data();
-        for (int64_t b = 0; b < B; ++b) {
-          std::memcpy(o + b * H, h_seq + (b * S + S - 1) * H, sizeof(T) * H);
-          if (zero_out && !sm[b * S + S - 1])
-            for (int64_t j = 0; j < H; ++j) o[b * H + j] *= T(0);
-        }
-        L.y_out = o;
-      }
-      L.x_used = x;
+      forward_recurrent(L, B, in, params);
     }
     in = L.y_out;
   }
@@ -371,53 +630,10 @@ void Trainer<T>::Impl::backward(int64_t B, const T* params) {
       dense_backward(rows, s.in, s.units, L.x_used, params + s.w, d, grad.data() + s.w,
                      s.b >= 0 ? grad.data() + s.b : nullptr, need_dx ? L.dx.data() : nullptr);
       d = L.dx.data();
+    } else if (s.kind == LayerKind::Bidirectional) {
+      d = backward_bidirectional(L, B, d, params, need_dx);
     } else {
-      const int64_t S = s.steps, I = s.in, H = s.units;
-      const T* W = params + s.w;
-      const T* U = params + s.u;
-      const T* dh_seq = s.return_sequences ? d : nullptr;
-      const T* dh_last = s.return_sequences ? nullptr : d;
-      T* dW = grad.data() + s.w;
-      T* dU = grad.data() + s.u;
-      T* db = s.b >= 0 ? grad.data() + s.b : L.dbias.data();
-      T* dx = need_dx ? L.dx.data() : nullptr;  // the model's input needs no gradient
-      const uint8_t* sm = L.step_masked ? step_mask.data() : nullptr;
-      if (sm && s.zero_output_for_mask) {  // outputs = states * keep: so is their gradient
-        if (s.return_sequences) {
-          for (int64_t r = 0; r < B * S; ++r)
-            if (!sm[r])
-              for (int64_t j = 0; j < H; ++j) d[r * H + j] *= T(0);
-        } else {
-          for (int64_t b = 0; b < B; ++b)
-            if (!sm[b * S + S - 1])
-              for (int64_t j = 0; j < H; ++j) d[b * H + j] *= T(0);
-        }
-      }
-      switch (s.kind) {
-        case LayerKind::Elman:
-          elman_backward<T>(B, S, I, H, s.activation, L.x_used, W, U, nullptr, L.seq.data(),
-                            dh_seq, dh_last, dx, dW, dU, db, L.dh0.data(), sm);
-          break;
-        case LayerKind::Lstm:
-          lstm_backward<T>(B, S, I, H, s.activation, L.x_used, W, U, nullptr, nullptr,
-                           L.seq.data(), L.cell.data(), L.gates.data(), dh_seq, dh_last, nullptr,
-                           dx, dW, dU, db, L.dh0.data(), L.dc0.data(), sm);
-          break;
-        default:
-          gru_backward<T>(B, S, I, H, s.reset_after, s.activation, L.x_used, W, U, nullptr,
-                          L.seq.data(), L.gates.data(), L.rec_h.data(), dh_seq, dh_last, dx, dW,
-                          dU, db, L.dh0.data(), sm);
-          break;
-      }
-      if (L.mask && need_dx) {
-        for (int64_t b = 0; b < B; ++b)
-          for (int64_t t = 0; t < S; ++t) {
-            T* row = dx + (b * S + t) * I;
-            const T* mk = L.mask + b * I;
-            for (int64_t i = 0; i < I; ++i) row[i] *= mk[i];
-          }
-      }
-      d = dx;
+      d = backward_recurrent(L, B, d, params, need_dx);
     }
   }
 }
@@ -442,8 +658,21 @@ template <class T>
 EpochResult Trainer<T>::epoch(int64_t n, const T* x, const T* y, const int64_t* labels,
                               const T* weights, const int64_t* order, int64_t batch_size, const T* const* masks,
                               T* params, T* const* slots, const OptimizerSpec& opt,
-                              int64_t iterations, T* pred) {
+                              int64_t iterations, T* pred, T* const* states) {
   Impl& m = *impl_;
+  if (m.n_state_arrays > 0) {
+    if (!states) bad("this model has stateful layers: epoch needs their state arrays");
+    if (batch_size != m.max_batch || n % batch_size != 0)
+      bad("a stateful model trains in batches of " + std::to_string(m.max_batch) +
+          " samples only: n (" + std::to_string(n) + ") must be a multiple of batch_size (" +
+          std::to_string(batch_size) + ") and batch_size the trainer's");
+    int64_t k = 0;
+    for (const auto& [li, half] : m.stateful_units) {
+      auto& L = half < 0 ? m.layers[li] : m.layers[li].halves[size_t(half)];
+      L.carry_h = states[k++];
+      L.carry_c = cell_of(L.spec.kind).states > 1 ? states[k++] : nullptr;
+    }
+  }
   if (batch_size < 1 || batch_size > m.max_batch)
     bad("batch_size must be in [1, " + std::to_string(m.max_batch) + "], got " +
         std::to_string(batch_size));
@@ -526,6 +755,11 @@ EpochResult Trainer<T>::epoch(int64_t n, const T* x, const T* y, const int64_t* 
     last_value = value;
   }
   return res;
+}
+
+template <class T>
+int64_t Trainer<T>::state_count() const {
+  return impl_->n_state_arrays;
 }
 
 template class Trainer<float>;

@@ -25,8 +25,10 @@ def test_every_cell_has_its_entry_points():
 
 
 def test_trainer_layer_kinds_come_from_the_table():
-    """An unknown layer kind lists the table's cells, then dense and dropout."""
+    """An unknown layer kind lists the table's cells, then dense, dropout, masking and
+    bidirectional."""
     with pytest.raises(ValueError) as err:
         core.Trainer("float64", [{"kind": "conv"}], [], 0, "mean_squared_error", False, 1)
-    known = ", ".join(f"'{n}'" for n in (*cells.NAMES, "dense", "dropout"))
+    known = ", ".join(f"'{n}'" for n in (*cells.NAMES, "dense", "dropout", "masking",
+                                         "bidirectional"))
     assert str(err.value) == f"layer kind must be one of {known}; got 'conv'"

@@ -352,8 +352,8 @@ class _MyLoss(losses.MeanSquaredError):
 FALLBACKS = {
     "recurrent_dropout": (lambda: [layers.LSTM(4, recurrent_dropout=0.2), layers.Dense(1)],
                           {}, "recurrent_dropout"),
-    "go_backwards": (lambda: [layers.GRU(4, go_backwards=True), layers.Dense(1)], {},
-                     "go_backwards"),
+    "bidirectional_numpy_half": (lambda: [layers.Bidirectional(layers.GRU(4, backend="numpy")),
+                                          layers.Dense(1)], {}, "'numpy' backend"),
     "numpy_backend": (lambda: [layers.LSTM(4, backend="numpy"), layers.Dense(1)], {},
                       "'numpy' backend"),
     "custom_layer": (lambda: [layers.LSTM(4), _MyDense(1)], {}, "no fused implementation"),
@@ -404,9 +404,9 @@ def test_supported_model_reports_fused_and_plan_helper():
     assert m.fused_training_plan(x, y) == (True, m.fused_training_plan(x, y)[1])
     m.fit(x, y, verbose=0)
     assert m.fused_fit_info["fused"] is True
-    m2 = _model(lambda: [layers.LSTM(4, go_backwards=True), layers.Dense(1)], np.float32)()
+    m2 = _model(lambda: [layers.LSTM(4, recurrent_dropout=0.2), layers.Dense(1)], np.float32)()
     ok, why = m2.fused_training_plan(x, y)
-    assert not ok and "go_backwards" in why
+    assert not ok and "recurrent_dropout" in why
     with pytest.raises(ValueError, match="fused must be"):
         m.fit(x, y, verbose=0, fused="yes")
 

@@ -1,6 +1,6 @@
 // Fused training: whole epochs of a Sequential model (an optional Masking first layer, stacked
-// Elman / LSTM / GRU layers, Dense layers, Dropout) in C++, with no Python per batch or per time
-// step. Implemented in csrc/train/: loop.cpp (the plan and the epoch), dense.cpp, losses.cpp
+// Elman / LSTM / GRU layers, forwards, backwards, stateful or in Bidirectional pairs, Dense
+// layers, Dropout) in C++, with no Python per batch or per time step. Implemented in csrc/train/: loop.cpp (the plan and the epoch), dense.cpp, losses.cpp
 // (with the penalties), optimizers.cpp (with clipping).
 //
 // One epoch = for each batch of the (given) sample order: gather the batch, forward through the
@@ -29,6 +29,21 @@
 // by (the batch's entries / its valid entries) where valid and 0 where masked: Keras's
 // apply_mask, as the Python path does.
 //
+// go_backwards (a recurrent layer, or a Bidirectional's backward half): the layer reads its input
+// and its step mask reversed in time and returns its outputs in that reversed order (Keras's and
+// the Python path's rule); the step mask it passes on stays in time order.
+//
+// Bidirectional: two recurrent halves (`halves`, forward then backward) read the same input under
+// the same step mask; with return_sequences the backward half's outputs are reversed back into
+// time order; then merged (concat on the last axis, sum, mul, ave). Its dropout mask row per
+// sample is the forward half's columns, then the backward half's (each only with dropout).
+//
+// stateful (a recurrent layer or a Bidirectional half, not under a step mask): each batch starts
+// from the final states of the batch before it, row by row (the caller's state arrays, read and
+// written in place across the epoch: Keras's stateful=True, as the Python path carries them);
+// every batch then has max_batch samples. The gradient does not flow into those states (the
+// Python path treats them as constants).
+//
 // Shapes (glossary of elman.hpp): n samples, S time steps, F features; all C-contiguous.
 #pragma once
 
@@ -43,7 +58,9 @@ namespace fastrnn {
 namespace train {
 
 // The recurrent kinds have the values of their Cell (cells.hpp).
-enum class LayerKind : int { Elman = 0, Lstm = 1, Gru = 2, Dense = 3, Dropout = 4, Masking = 5 };
+enum class LayerKind : int {
+  Elman = 0, Lstm = 1, Gru = 2, Dense = 3, Dropout = 4, Masking = 5, Bidirectional = 6
+};
 static_assert(static_cast<int>(LayerKind::Elman) == static_cast<int>(Cell::Elman) &&
                   static_cast<int>(LayerKind::Lstm) == static_cast<int>(Cell::Lstm) &&
                   static_cast<int>(LayerKind::Gru) == static_cast<int>(Cell::Gru),
@@ -66,6 +83,9 @@ enum class LossKind : int {
   // blocks of K values per row (P = 2 or the number of quantiles) for K targets.
   GaussianNll = 5, Quantile = 6
 };
+
+// How a Bidirectional layer merges its halves' outputs.
+enum class MergeMode : int { Concat = 0, Sum = 1, Mul = 2, Ave = 3 };
 
 enum class OptimizerKind : int { Sgd = 0, Adam = 1, Rmsprop = 2 };
 
@@ -90,16 +110,26 @@ struct LayerSpec {
   // Recurrent under a step mask: a masked step outputs zeros instead of the carried state
   // (the last output likewise when the last step is masked).
   bool zero_output_for_mask = false;
+  bool go_backwards = false;          // recurrent: reads the sequence reversed (see above)
+  bool stateful = false;              // recurrent: carries its states across batches (above)
+  MergeMode merge_mode = MergeMode::Concat;  // Bidirectional
+  std::vector<LayerSpec> halves;      // Bidirectional: its forward and backward recurrent halves
 };
 
 // Time steps of a layer's output: 1 for a recurrent layer that returns its last state only.
-constexpr int64_t output_steps(const LayerSpec& l) {
-  return is_recurrent(l.kind) && !l.return_sequences ? 1 : l.steps;
+inline int64_t output_steps(const LayerSpec& l) {
+  const bool one = is_recurrent(l.kind) || l.kind == LayerKind::Bidirectional;
+  return one && !l.return_sequences ? 1 : l.steps;
 }
 
 // Columns of a layer's dropout mask per sample: Dropout masks every input value, a recurrent
-// layer's mask is shared by all steps.
-constexpr int64_t mask_columns(const LayerSpec& l) {
+// layer's mask is shared by all steps; a Bidirectional's is its halves' (with dropout) side by side.
+inline int64_t mask_columns(const LayerSpec& l) {
+  if (l.kind == LayerKind::Bidirectional) {
+    int64_t cols = 0;
+    for (const LayerSpec& h : l.halves) cols += h.dropout ? h.in : 0;
+    return cols;
+  }
   return l.kind == LayerKind::Dropout ? l.steps * l.in : l.in;
 }
 
@@ -178,10 +208,16 @@ class Trainer {
   //   iterations  the optimiser's iteration count before the epoch (Adam's t - 1)
   //   pred    (n, R, C) = the prediction of each drawn sample, before its batch's update
   //           (for metrics); nullable
+  //   states  state_count() arrays (max_batch, units): each stateful recurrent unit's states in
+  //           plan order (a Bidirectional's halves forward first; h, then c for an LSTM),
+  //           read and updated in place; nullptr when there is none
   EpochResult epoch(int64_t n, const T* x, const T* y, const int64_t* labels,
                     const T* weights, const int64_t* order, int64_t batch_size,
                     const T* const* masks, T* params, T* const* slots, const OptimizerSpec& opt,
-                    int64_t iterations, T* pred);
+                    int64_t iterations, T* pred, T* const* states = nullptr);
+
+  // The number of state arrays epoch() takes (0 without stateful layers).
+  int64_t state_count() const;
 
  private:
   struct Impl;

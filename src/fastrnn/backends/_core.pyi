@@ -73,8 +73,9 @@ class Trainer:
                  from_logits: bool, batch_size: int,
                  loss_options: dict[str, Any] | None = None) -> None:
         """layers: one dict per layer (kind, steps, in, units, activation, return_sequences,
-        reset_after, dense_activation, w, u, b, dropout, zero_output_for_mask; a first
-        'masking' layer: mask_value); arrays: (offset, size, l1, l2) per
+        reset_after, dense_activation, w, u, b, dropout, zero_output_for_mask, go_backwards,
+        stateful; a first 'masking' layer: mask_value; 'bidirectional': merge_mode and
+        halves, the two recurrent dicts, forward first); arrays: (offset, size, l1, l2) per
         trainable array; batch_size: the largest batch an epoch may use; loss_options: 'eps'
         (gaussian_nll) or 'quantiles' (quantile_loss)."""
 
@@ -82,9 +83,11 @@ class Trainer:
               y: ArrayLike, order: ArrayLike | None, masks: list[ArrayLike | None] | None,
               optimizer: dict[str, Any], iterations: int, batch_size: int,
               pred: NDArray[Any] | None,
-              sample_weight: ArrayLike | None = None) -> _EpochResult:
+              sample_weight: ArrayLike | None = None,
+              states: list[NDArray[Any]] | None = None) -> _EpochResult:
         """One epoch; params and slots are updated in place; sample_weight: (n, output steps)
-        loss weights in the samples' original order."""
+        loss weights in the samples' original order; states: the stateful layers'
+        (batch_size, units) states in plan order (h, then c), updated in place."""
 
 # --- what the core is (csrc/bindings/info.cpp) ------------------------------------------------
 

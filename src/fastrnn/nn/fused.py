@@ -15,6 +15,16 @@ steps), in the samples' original order: Keras's rule, as the Python path applies
 entry's loss times its weight, the batch's sum divided by its number of entries, zero weights
 included).
 
+Bidirectional wrappers and ``go_backwards=True`` recurrent layers run there too (the trainer
+reverses what a backward layer reads, as the Python path does).
+
+Stateful recurrent layers (``stateful=True``): each epoch the trainer starts from the layers'
+stored states (``layer.states``, zeros when None) and carries them batch to batch, row by row,
+whatever the shuffle put in the rows; afterwards the layers hold the last batch's final states,
+as the Python path leaves them. The Python path refuses batches of another size than the
+states' (a last partial batch, or states left by a call with other batches): such fits take it,
+so that its error is the one raised.
+
 A Masking first layer: the trainer computes each batch's step mask from its inputs and applies
 the Python path's rules (``fastrnn.nn.layers.masking``); where the mask reaches the output it
 weighs each batch's loss there (Keras's apply_mask, times the sample weights).
@@ -30,6 +40,7 @@ from fastrnn.nn import losses as _losses
 from fastrnn.nn import optimizers as _optimizers
 from fastrnn.nn.layers import masking as _masking
 from fastrnn.nn.layers.base import NotFused, _shape_str
+from fastrnn.nn.layers.recurrent import Recurrent as _Recurrent
 
 __all__ = ["FusedPlan", "plan"]
 
@@ -58,10 +69,28 @@ class FusedPlan:
 
     loss_offset = 0.0   # added to each epoch's loss sum (losses.fused_target)
 
-    def __init__(self, trainer, n_layers, dropouts, y, batch_size, out_shape, weights=None):
+    def __init__(self, trainer, n_layers, dropouts, y, batch_size, out_shape, weights=None,
+                 stateful=()):
         self.trainer, self.n_layers, self.dropouts = trainer, n_layers, dropouts
         self.y, self.batch_size, self.out_shape = y, batch_size, out_shape
         self.weights = weights   # (n, output steps) loss weights, or None
+        self.stateful = list(stateful)   # the stateful recurrent layers, in plan order
+
+    def states(self, dtype):
+        """The stateful layers' states for the trainer, (batch_size, units) each in plan order
+        (h, then c): copies of what they hold, zeros where they hold none."""
+        out = []
+        for unit in self.stateful:
+            held = unit.states or [None] * unit._n_states
+            out.extend(np.zeros((self.batch_size, unit.units), dtype) if s is None
+                       else np.array(s, dtype=dtype, order="C") for s in held)
+        return out
+
+    def keep_states(self, arrays):
+        """Give each stateful layer its part of `arrays` (as ``states`` ordered them)."""
+        it = iter(arrays)
+        for unit in self.stateful:
+            unit.states = [next(it) for _ in range(unit._n_states)]
 
     def masks(self, n, dtype):
         """One inverted-dropout mask row per drawn sample for each layer with dropout.
@@ -69,14 +98,15 @@ class FusedPlan:
         The Python path draws, batch after batch and layer after layer, ``rng.random((B, k))``
         from each layer's ``noise_rng()``. Drawing all of a generator's numbers for the epoch
         in one call gives the same stream; the reshapes below hand each layer its share,
-        batch by batch."""
+        batch by batch. A Bidirectional draws for its halves (forward, then backward): its
+        mask row is theirs side by side."""
         if not self.dropouts:
             return None
-        out = [None] * self.n_layers
+        parts = [None] * len(self.dropouts)
         groups = {}
-        for li, layer, k, rate in self.dropouts:
+        for pi, (li, layer, k, rate) in enumerate(self.dropouts):
             gen = layer.noise_rng()
-            groups.setdefault(id(gen), (gen, []))[1].append((li, k, rate))
+            groups.setdefault(id(gen), (gen, []))[1].append((pi, k, rate))
         bs = self.batch_size
         full, rem = divmod(n, bs)
         for gen, members in groups.values():
@@ -85,20 +115,26 @@ class FusedPlan:
             head = u[:full * bs * tot].reshape(full, bs * tot)
             tail = u[full * bs * tot:]
             c = 0
-            for li, k, rate in members:
+            for pi, k, rate in members:
                 rows = [head[:, c * bs:(c + k) * bs].reshape(full * bs, k),
                         tail[c * rem:(c + k) * rem].reshape(rem, k)]
                 c += k
                 keep = np.concatenate(rows) >= rate
-                out[li] = (keep / (1.0 - rate)).astype(dtype)
+                parts[pi] = (keep / (1.0 - rate)).astype(dtype)
+        out = [None] * self.n_layers
+        for li in {li for li, _, _, _ in self.dropouts}:
+            mine = [p for p, d in zip(parts, self.dropouts) if d[0] == li]
+            out[li] = mine[0] if len(mine) == 1 else np.ascontiguousarray(np.hstack(mine))
         return out
 
     def run_epoch(self, flat, opt, x, order, pred):
         n = x.shape[0]
+        states = self.states(flat.dtype) if self.stateful else None
         try:
             res = self.trainer.epoch(flat, opt.state(), x, self.y, order,
                                      self.masks(n, flat.dtype), _optimizer_spec(opt),
-                                     opt.iterations, self.batch_size, pred, self.weights)
+                                     opt.iterations, self.batch_size, pred, self.weights,
+                                     states)
         except KeyboardInterrupt as exc:
             # The weights hold the updates of the batches completed before Ctrl-C; the
             # optimiser's step count must follow them (Adam's bias correction reads it).
@@ -106,6 +142,9 @@ class FusedPlan:
             if done:
                 opt.iterations = done["iterations"]
             raise
+        finally:
+            if states is not None:   # updated in place batch by batch, as far as it got
+                self.keep_states(states)
         opt.iterations = res["iterations"]
         res["loss_sum"] += self.loss_offset   # see losses.fused_target
         return res
@@ -165,7 +204,9 @@ def plan(model, x, y, batch_size, cbs, sample_weight=None):
             return None, str(exc)
         specs.append(fs.spec)
         arrays.extend(fs.arrays)
-        if fs.noise is not None:
+        if isinstance(fs.noise, list):   # drawn by sub-layers (Bidirectional's halves)
+            dropouts.extend((li, sub, int(k), rate) for sub, k, rate in fs.noise)
+        elif fs.noise is not None:
             dropouts.append((li, layer, int(fs.noise[0]), fs.noise[1]))
         shape = layer.compute_output_shape(shape)
     out_shape = tuple(int(s) for s in shape[1:])
@@ -193,6 +234,18 @@ def plan(model, x, y, batch_size, cbs, sample_weight=None):
             return None, (f"sample_weight of shape {_shape_str(np.shape(sample_weight))} does "
                           f"not fit the per-entry losses {_shape_str((n,) + out_shape[:-1])}")
     bs = min(batch_size, n)
+    stateful = [unit for layer in model.layers for unit in getattr(layer, "_children", (layer,))
+                if isinstance(unit, _Recurrent) and unit.stateful]
+    if stateful:
+        if masked_out or isinstance(model.layers[0], _masking.Masking):
+            return None, "a stateful recurrent layer under a Masking layer's step mask"
+        if n % bs:
+            return None, (f"stateful layers with a last batch of {n % bs} samples, not {bs} "
+                          "(the Python path's rule: batches of one size)")
+        for unit in stateful:
+            if unit.states is not None and unit.states[0].shape[0] != bs:
+                return None, (f"stateful {unit.describe()} holds states for batches of "
+                              f"{unit.states[0].shape[0]} samples, not {bs}")
     options = getattr(model.loss, "fused_options", None)
     try:
         trainer = trainer_cls(model.dtype.name, specs, arrays, int(model._flat.size),
@@ -200,6 +253,7 @@ def plan(model, x, y, batch_size, cbs, sample_weight=None):
                               bs, options() if options else None)
     except (ValueError, TypeError) as exc:  # a plan the trainer does not take: Python path
         return None, f"the compiled core rejected the training plan: {exc}"
-    fused_plan = FusedPlan(trainer, len(specs), dropouts, y_fused, bs, out_shape, weights)
+    fused_plan = FusedPlan(trainer, len(specs), dropouts, y_fused, bs, out_shape, weights,
+                           stateful)
     fused_plan.loss_offset = loss_offset
     return fused_plan, "every layer, the loss and the optimizer are supported"

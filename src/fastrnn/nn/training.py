@@ -261,9 +261,10 @@ class Training:
         nesterov), Adam and RMSprop (momentum, centered), with clipnorm / clipvalue /
         global_clipnorm; L1 / L2 / L1L2 penalties; metrics; callbacks without per-batch
         hooks; the distributional losses GaussianNLL and QuantileLoss; sample_weight and
-        class_weight. The Python path runs everything else: recurrent_dropout, go_backwards,
-        non-trainable layers, layers on another backend, custom layers, losses, optimisers
-        or regularisers, and callbacks with on_train_batch_begin / on_train_batch_end."""
+        class_weight; a Masking first layer; go_backwards, Bidirectional (merge_mode concat,
+        sum, mul, ave) and stateful layers (batches of one size). The Python path runs
+        everything else: recurrent_dropout, non-trainable layers, layers on another backend,
+        custom layers, losses, optimisers or regularisers, and callbacks with on_train_batch_begin / on_train_batch_end."""
         self._require_compiled()
         x = self._prepare_x(x, "x")
         y = self._prepare_y(y, x.shape[0], "y", "x")

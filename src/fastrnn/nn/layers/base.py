@@ -193,7 +193,8 @@ class FusedSpec(NamedTuple):
              vector (w, u, b; -1 when absent) and the kind's options
     arrays   (offset, size, l1, l2) for each trainable array: its place and its penalty
     noise    (mask entries per sample, rate) when training draws an inverted-dropout mask per
-             sample from ``noise_rng()``, else None
+             sample from ``noise_rng()``, a list of (sub-layer, entries, rate) when sub-layers
+             draw them (Bidirectional's halves, in drawing order), else None
     """
     spec: dict
     arrays: list

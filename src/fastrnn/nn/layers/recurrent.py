@@ -342,8 +342,6 @@ class Recurrent(KerasExtras, Layer):
     def _recurrent_fused_spec(self, cls, input_shape, offsets, backend):
         spec, arrays, offs = self._fused_base(cls, input_shape, offsets)
         self._extras_not_fused()
-        if self.stateful:
-            raise NotFused(f"{self.describe()} is stateful")
         mine = self.backend or _backends.default()
         if mine != backend:
             raise NotFused(f"{self.describe()} runs on the {mine!r} backend")
@@ -352,15 +350,14 @@ class Recurrent(KerasExtras, Layer):
                            f"{self.cell.title} cell")
         if self.recurrent_dropout > 0:
             raise NotFused(f"{self.describe()} has recurrent_dropout")
-        if self.go_backwards:
-            raise NotFused(f"{self.describe()} has go_backwards=True")
         if len(input_shape) != 3:
             raise NotFused(f"{self.describe()} needs 3-D input")
         spec.update(kind=self.cell.name, units=self.units, activation=self.activation,
                     return_sequences=self.return_sequences,
                     reset_after=getattr(self, "reset_after", True),
                     w=offs["kernel"], u=offs["recurrent_kernel"], b=offs.get("bias", -1),
-                    dropout=self.dropout > 0, zero_output_for_mask=self.zero_output_for_mask)
+                    dropout=self.dropout > 0, zero_output_for_mask=self.zero_output_for_mask,
+                    go_backwards=self.go_backwards, stateful=self.stateful)
         noise = (spec["in"], self.dropout) if self.dropout > 0 else None
         return FusedSpec(spec, arrays, noise)
 

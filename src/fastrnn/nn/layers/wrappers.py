@@ -200,6 +200,33 @@ class Bidirectional(_base.Layer):
                       + list(self.backward_layer.grads or [])) if self.trainable else []
         return dx
 
+    # -- fused training --------------------------------------------------------------------
+    def fused_spec(self, input_shape, offsets, backend):
+        """The trainer's "bidirectional" entry: the two halves' recurrent specs (forward, then
+        backward) and the merge. Its noise is one (layer, mask entries, rate) per half with
+        dropout, in the order the Python path draws them (forward, then backward)."""
+        if type(self) is not Bidirectional:
+            raise _base.NotFused(f"{self.describe()} has no fused implementation")
+        if not self.trainable:
+            raise _base.NotFused(f"{self.describe()} is not trainable")
+        if self.merge_mode is None:
+            raise _base.NotFused(f"{self.describe()} has merge_mode=None (a list of two outputs)")
+        k = len(self.forward_layer.trainable_weights)
+        halves, arrays, noise = [], [], []
+        for child, offs in ((self.forward_layer, offsets[:k]),
+                            (self.backward_layer, offsets[k:])):
+            fs = child.fused_spec(input_shape, offs, backend)
+            halves.append(fs.spec)
+            arrays.extend(fs.arrays)
+            if fs.noise is not None:
+                noise.append((child,) + tuple(fs.noise))
+        units = self.compute_output_shape(input_shape)[-1]
+        spec = {"kind": "bidirectional", "steps": int(input_shape[1]),
+                "in": int(input_shape[2]), "units": int(units), "merge_mode": self.merge_mode,
+                "return_sequences": self.return_sequences, "dropout": bool(noise),
+                "halves": halves}
+        return _base.FusedSpec(spec, arrays, noise or None)
+
     # -- config ----------------------------------------------------------------------------
     def get_config(self):
         cfg = {"name": self.name, "trainable": self.trainable,
