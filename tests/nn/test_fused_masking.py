@@ -10,20 +10,14 @@ import pytest
 
 from fastrnn import backends, layers
 from fastrnn.nn.sequential import Sequential
+from fused_parity import check_same, fit_both, padded_x
 
 pytestmark = pytest.mark.skipif(backends.fused_trainer()[0] is None,
                                 reason="no compiled trainer here")
 
-TOL = {"float64": 1e-10, "float32": 1e-5}
-
 
 def _x(dtype, mask_value=0.0, n=37):
-    x = np.random.default_rng(0).standard_normal((n, 6, 3)).astype(dtype)
-    x[:5, 4:] = mask_value      # padded ends
-    x[5:9, :2] = mask_value     # padded starts
-    x[10, 2] = mask_value       # a hole
-    x[11] = mask_value          # nothing valid
-    return x
+    return padded_x(dtype, n, mask_value)
 
 
 def _model(dtype, cell, rs, zero_output=False, dropout=0.0, mask_value=0.0, head=()):
@@ -35,32 +29,6 @@ def _model(dtype, cell, rs, zero_output=False, dropout=0.0, mask_value=0.0, head
                        *head, layers.Dense(2)])
 
 
-def _fit_both(make, x, y, **fit_kw):
-    """(info, history, weights) of the Python path and of the default (fused) path, both from
-    the same initial weights and the same fit seed."""
-    out, w0 = [], None
-    for fused in (False, None):
-        m = make()
-        m.compile(optimizer="adam", loss="mse")
-        m.predict(x[:1], verbose=0)
-        if w0 is None:
-            w0 = m.get_weights()
-        else:
-            m.set_weights(w0)
-        h = m.fit(x, y, epochs=3, batch_size=8, verbose=0, fused=fused, rng=5, **fit_kw)
-        out.append((m.fused_fit_info, h.history["loss"], m.get_weights()))
-    return out
-
-
-def _check_same(ref, got, dtype):
-    assert got[0]["fused"] is True, got[0]["reason"]
-    assert ref[0]["fused"] is False
-    tol = TOL[dtype]
-    np.testing.assert_allclose(got[1], ref[1], rtol=tol, atol=tol)
-    for a, b in zip(got[2], ref[2]):
-        np.testing.assert_allclose(a, b, rtol=tol, atol=tol)
-
-
 @pytest.mark.parametrize("dtype", ["float64", "float32"])
 @pytest.mark.parametrize("cell", ["SimpleRNN", "LSTM", "GRU"])
 @pytest.mark.parametrize("rs", [True, False])
@@ -68,15 +36,15 @@ def _check_same(ref, got, dtype):
 def test_fused_masked_fit_equals_python_path(dtype, cell, rs, zero_output):
     x = _x(dtype)
     y = np.random.default_rng(1).standard_normal((37, 6, 2) if rs else (37, 2)).astype(dtype)
-    ref, got = _fit_both(lambda: _model(dtype, cell, rs, zero_output, dropout=0.25), x, y)
-    _check_same(ref, got, dtype)
+    ref, got = fit_both(lambda: _model(dtype, cell, rs, zero_output, dropout=0.25), x, y)
+    check_same(ref, got, dtype)
 
 
 def test_the_mask_changes_the_fused_result():
     """Without the mask (the same layers, no Masking) the fit differs: the mask is used."""
     x = _x("float64")
     y = np.random.default_rng(1).standard_normal((37, 6, 2))
-    masked = _fit_both(lambda: _model("float64", "LSTM", True), x, y)[1]
+    masked = fit_both(lambda: _model("float64", "LSTM", True), x, y)[1]
     plain = Sequential([layers.Input((6, 3), dtype="float64"),
                         layers.LSTM(4, return_sequences=True, seed=3),
                         layers.LSTM(3, return_sequences=True), layers.Dense(2)])
@@ -98,8 +66,8 @@ def _predict_with(weights, x):
 def test_zero_output_for_mask_matters_on_the_fused_path(rs):
     x = _x("float64")
     y = np.random.default_rng(1).standard_normal((37, 6, 2) if rs else (37, 2))
-    a = _fit_both(lambda: _model("float64", "GRU", rs, zero_output=False), x, y)[1]
-    b = _fit_both(lambda: _model("float64", "GRU", rs, zero_output=True), x, y)[1]
+    a = fit_both(lambda: _model("float64", "GRU", rs, zero_output=False), x, y)[1]
+    b = fit_both(lambda: _model("float64", "GRU", rs, zero_output=True), x, y)[1]
     assert a[0]["fused"] and b[0]["fused"]
     assert not np.allclose(a[1], b[1], rtol=1e-8)
 
@@ -109,16 +77,16 @@ def test_fused_masked_fit_with_sample_weight(rs):
     x = _x("float64")
     y = np.random.default_rng(1).standard_normal((37, 6, 2) if rs else (37, 2))
     sw = np.random.default_rng(2).uniform(0.0, 2.0, 37)
-    ref, got = _fit_both(lambda: _model("float64", "LSTM", rs), x, y, sample_weight=sw)
-    _check_same(ref, got, "float64")
+    ref, got = fit_both(lambda: _model("float64", "LSTM", rs), x, y, sample_weight=sw)
+    check_same(ref, got, "float64")
 
 
 def test_fused_masked_fit_with_a_nonzero_mask_value():
     """The mask is that of the Masking layer's input (Keras's rule), on both paths."""
     x = _x("float64", mask_value=-1.0)
     y = np.random.default_rng(1).standard_normal((37, 6, 2))
-    ref, got = _fit_both(lambda: _model("float64", "GRU", True, mask_value=-1.0), x, y)
-    _check_same(ref, got, "float64")
+    ref, got = fit_both(lambda: _model("float64", "GRU", True, mask_value=-1.0), x, y)
+    check_same(ref, got, "float64")
     # the masked steps do not count: the padded ends change nothing in the valid outputs
     m = Sequential([layers.Input((None, 3), dtype="float64"), layers.Masking(-1.0),
                     layers.GRU(3)])
@@ -138,8 +106,8 @@ def test_fused_masked_fit_with_dense_and_dropout_between():
         return Sequential([layers.Input((6, 3), dtype="float64"), layers.Masking(),
                            layers.Dense(5, activation="tanh"), layers.Dropout(0.2, seed=4),
                            layers.SimpleRNN(4, return_sequences=True), layers.Dense(2)])
-    ref, got = _fit_both(make, x, y)
-    _check_same(ref, got, "float64")
+    ref, got = fit_both(make, x, y)
+    check_same(ref, got, "float64")
 
 
 def test_fit_seed_like_masked_model_is_fused():
@@ -149,8 +117,8 @@ def test_fit_seed_like_masked_model_is_fused():
     def make():
         return Sequential([layers.Input((6, 3)), layers.Masking(), layers.LSTM(4),
                            layers.Dense(1)])
-    ref, got = _fit_both(make, x, y)
-    _check_same(ref, got, "float32")
+    ref, got = fit_both(make, x, y)
+    check_same(ref, got, "float32")
 
 
 def test_masking_not_first_stays_an_error():

@@ -10,53 +10,23 @@ import pytest
 
 from fastrnn import backends, layers
 from fastrnn.nn.sequential import Sequential
+from fused_parity import TOL, check_same, fit_both, padded_x
 
 pytestmark = pytest.mark.skipif(backends.fused_trainer()[0] is None,
                                 reason="no compiled trainer here")
 
-TOL = {"float64": 1e-10, "float32": 1e-5}
 CELLS = ["SimpleRNN", "LSTM", "GRU"]
 
 
 def _x(dtype, n=37, masked=False):
-    x = np.random.default_rng(0).standard_normal((n, 6, 3)).astype(dtype)
     if masked:
-        x[:5, 4:] = 0.0      # padded ends
-        x[5:9, :2] = 0.0     # padded starts
-        x[10, 2] = 0.0       # a hole
-        x[11] = 0.0          # nothing valid
-    return x
+        return padded_x(dtype, n)
+    return np.random.default_rng(0).standard_normal((n, 6, 3)).astype(dtype)
 
 
 def _y(dtype, rs, units=2, n=37):
     shape = (n, 6, units) if rs else (n, units)
     return np.random.default_rng(1).standard_normal(shape).astype(dtype)
-
-
-def _fit_both(make, x, y, epochs=3, **fit_kw):
-    """(info, history, weights) of the Python path and of the default (fused) path, both from
-    the same initial weights and the same fit seed."""
-    out, w0 = [], None
-    for fused in (False, None):
-        m = make()
-        m.compile(optimizer="adam", loss="mse")
-        m.predict(x[:1], verbose=0)
-        if w0 is None:
-            w0 = m.get_weights()
-        else:
-            m.set_weights(w0)
-        h = m.fit(x, y, epochs=epochs, batch_size=8, verbose=0, fused=fused, rng=5, **fit_kw)
-        out.append((m.fused_fit_info, h.history["loss"], m.get_weights()))
-    return out
-
-
-def _check_same(ref, got, dtype):
-    assert got[0]["fused"] is True, got[0]["reason"]
-    assert ref[0]["fused"] is False
-    tol = TOL[dtype]
-    np.testing.assert_allclose(got[1], ref[1], rtol=tol, atol=tol)
-    for a, b in zip(got[2], ref[2]):
-        np.testing.assert_allclose(a, b, rtol=tol, atol=tol)
 
 
 # -- go_backwards ------------------------------------------------------------------------------
@@ -76,8 +46,8 @@ def _backwards_model(dtype, cell, rs, dropout=0.0, masking=False, zero_output=Fa
 @pytest.mark.parametrize("rs", [True, False])
 def test_fused_go_backwards_fit_equals_python_path(dtype, cell, rs):
     x, y = _x(dtype), _y(dtype, rs)
-    ref, got = _fit_both(lambda: _backwards_model(dtype, cell, rs, dropout=0.25), x, y)
-    _check_same(ref, got, dtype)
+    ref, got = fit_both(lambda: _backwards_model(dtype, cell, rs, dropout=0.25), x, y)
+    check_same(ref, got, dtype)
 
 
 @pytest.mark.parametrize("cell", CELLS)
@@ -85,16 +55,16 @@ def test_fused_go_backwards_fit_equals_python_path(dtype, cell, rs):
 @pytest.mark.parametrize("zero_output", [False, True])
 def test_fused_go_backwards_under_a_mask_equals_python_path(cell, rs, zero_output):
     x, y = _x("float64", masked=True), _y("float64", rs)
-    ref, got = _fit_both(lambda: _backwards_model("float64", cell, rs, 0.25, True, zero_output),
+    ref, got = fit_both(lambda: _backwards_model("float64", cell, rs, 0.25, True, zero_output),
                          x, y)
-    _check_same(ref, got, "float64")
+    check_same(ref, got, "float64")
 
 
 def test_go_backwards_changes_the_fused_result():
     """The same model reading forwards trains differently: the reversal is used."""
     x, y = _x("float64"), _y("float64", True)
-    back = _fit_both(lambda: _backwards_model("float64", "GRU", True), x, y, epochs=1)[1]
-    fwd = _fit_both(lambda: Sequential([layers.Input((6, 3), dtype="float64"),
+    back = fit_both(lambda: _backwards_model("float64", "GRU", True), x, y, epochs=1)[1]
+    fwd = fit_both(lambda: Sequential([layers.Input((6, 3), dtype="float64"),
                                         layers.GRU(4, return_sequences=True),
                                         layers.GRU(3, return_sequences=True),
                                         layers.Dense(2)]), x, y, epochs=1)[1]
@@ -123,8 +93,8 @@ def _bidi_model(dtype, cell, rs, merge="concat", dropout=0.0, masking=False, zer
 @pytest.mark.parametrize("merge", ["concat", "sum", "mul", "ave"])
 def test_fused_bidirectional_fit_equals_python_path(dtype, cell, rs, merge):
     x, y = _x(dtype), _y(dtype, rs)
-    ref, got = _fit_both(lambda: _bidi_model(dtype, cell, rs, merge, dropout=0.25), x, y)
-    _check_same(ref, got, dtype)
+    ref, got = fit_both(lambda: _bidi_model(dtype, cell, rs, merge, dropout=0.25), x, y)
+    check_same(ref, got, dtype)
 
 
 @pytest.mark.parametrize("cell", CELLS)
@@ -132,9 +102,9 @@ def test_fused_bidirectional_fit_equals_python_path(dtype, cell, rs, merge):
 @pytest.mark.parametrize("zero_output", [False, True])
 def test_fused_bidirectional_under_a_mask_equals_python_path(cell, rs, zero_output):
     x, y = _x("float64", masked=True), _y("float64", rs)
-    ref, got = _fit_both(lambda: _bidi_model("float64", cell, rs, "concat", 0.25, True,
+    ref, got = fit_both(lambda: _bidi_model("float64", cell, rs, "concat", 0.25, True,
                                              zero_output), x, y)
-    _check_same(ref, got, "float64")
+    check_same(ref, got, "float64")
 
 
 def test_fused_bidirectional_with_seeded_halves_and_a_backward_layer():
@@ -151,14 +121,14 @@ def test_fused_bidirectional_with_seeded_halves_and_a_backward_layer():
                            layers.Bidirectional(layers.SimpleRNN(3, dropout=0.2, seed=11)),
                            layers.Dense(2)])
     x, y = _x(dtype), _y(dtype, False)
-    ref, got = _fit_both(make, x, y)
-    _check_same(ref, got, dtype)
+    ref, got = fit_both(make, x, y)
+    check_same(ref, got, dtype)
 
 
 def test_bidirectional_halves_both_count_in_the_fused_result():
     """Zeroing the backward half's kernels changes the fused fit: both halves are used."""
     x, y = _x("float64"), _y("float64", False)
-    full = _fit_both(lambda: _bidi_model("float64", "LSTM", False, "sum"), x, y, epochs=1)
+    full = fit_both(lambda: _bidi_model("float64", "LSTM", False, "sum"), x, y, epochs=1)
     assert full[1][0]["fused"] is True
     m = _bidi_model("float64", "LSTM", False, "sum")
     m.compile(optimizer="adam", loss="mse")
@@ -221,7 +191,7 @@ def _fit_stateful_both(make, x, y, epochs=3, reset_between=False, **fit_kw):
 
 
 def _check_same_states(ref, got, dtype):
-    _check_same(ref, got, dtype)
+    check_same(ref, got, dtype)
     tol = TOL[dtype]
     assert len(got[3]) == len(ref[3]) > 0
     for a, b in zip(got[3], ref[3]):
