@@ -273,29 +273,108 @@ inline void swap_pointers(T*& a, T*& b) {
   b = t;
 }
 
+// dst[c * ldd + r] = src[r * lds + c] for r < nr, c < nc: the move behind every panel copy.
+// 4 x 4 blocks (8 x 8 floats with AVX) go through registers (four row loads, eight shuffles,
+// four column stores) instead of sixteen scalar moves with their index arithmetic; at the
+// fit-seed shape the scalar copies were over half of an LSTM epoch's instructions
+// (callgrind). Only moves: the values are those of the scalar loop.
+#if defined(__has_builtin)
+#if __has_builtin(__builtin_shufflevector)
+#define FASTRNN_HAS_SHUFFLEVECTOR 1
+#endif
+#endif
+template <class T>
+void transpose_into(int64_t nr, int64_t nc, const T* src, int64_t lds, T* __restrict dst,
+                    int64_t ldd) {
+  int64_t r = 0;
+#if defined(FASTRNN_HAS_SHUFFLEVECTOR) && defined(__AVX__)
+  if constexpr (sizeof(T) == 4) {  // 8 x 8 floats with 256-bit vectors: 24 shuffles per 64 moves
+    typedef T V8 __attribute__((vector_size(8 * sizeof(T))));
+    auto load8 = [](const T* p) { V8 v; std::memcpy(&v, p, sizeof(V8)); return v; };
+    auto store8 = [](T* p, const V8& v) { std::memcpy(p, &v, sizeof(V8)); };
+    for (; r + 8 <= nr && nc >= 8; r += 8) {
+      const T* s = src + r * lds;
+      T* d = dst + r;
+      int64_t c = 0;
+      for (; c + 8 <= nc; c += 8) {
+        V8 a[8], t[8], u[8];
+        for (int q = 0; q < 8; ++q) a[q] = load8(s + q * lds + c);
+        for (int q = 0; q < 8; q += 2) {  // within 128-bit halves: pairs of rows interleaved
+          t[q] = __builtin_shufflevector(a[q], a[q + 1], 0, 8, 1, 9, 4, 12, 5, 13);
+          t[q + 1] = __builtin_shufflevector(a[q], a[q + 1], 2, 10, 3, 11, 6, 14, 7, 15);
+        }
+        for (int q = 0; q < 8; q += 4) {  // then quadruples of rows
+          u[q] = __builtin_shufflevector(t[q], t[q + 2], 0, 1, 8, 9, 4, 5, 12, 13);
+          u[q + 1] = __builtin_shufflevector(t[q], t[q + 2], 2, 3, 10, 11, 6, 7, 14, 15);
+          u[q + 2] = __builtin_shufflevector(t[q + 1], t[q + 3], 0, 1, 8, 9, 4, 5, 12, 13);
+          u[q + 3] = __builtin_shufflevector(t[q + 1], t[q + 3], 2, 3, 10, 11, 6, 7, 14, 15);
+        }
+        for (int q = 0; q < 4; ++q) {  // then across the halves: columns q and q + 4
+          store8(d + (c + q) * ldd, __builtin_shufflevector(u[q], u[q + 4], 0, 1, 2, 3, 8, 9, 10, 11));
+          store8(d + (c + q + 4) * ldd,
+                 __builtin_shufflevector(u[q], u[q + 4], 4, 5, 6, 7, 12, 13, 14, 15));
+        }
+      }
+      for (; c < nc; ++c)
+        for (int q = 0; q < 8; ++q) d[c * ldd + q] = s[q * lds + c];
+    }
+  }
+#endif
+#if defined(FASTRNN_HAS_SHUFFLEVECTOR)
+  typedef T V __attribute__((vector_size(4 * sizeof(T))));
+  auto load = [](const T* p) { V v; std::memcpy(&v, p, sizeof(V)); return v; };
+  auto store = [](T* p, const V& v) { std::memcpy(p, &v, sizeof(V)); };
+  for (; r + 4 <= nr; r += 4) {
+    const T* s = src + r * lds;
+    T* d = dst + r;
+    int64_t c = 0;
+    for (; c + 4 <= nc; c += 4) {
+      const V a = load(s + c), b = load(s + lds + c), e = load(s + 2 * lds + c),
+              f = load(s + 3 * lds + c);
+      const V ab0 = __builtin_shufflevector(a, b, 0, 4, 1, 5);  // a0 b0 a1 b1
+      const V ab1 = __builtin_shufflevector(a, b, 2, 6, 3, 7);  // a2 b2 a3 b3
+      const V ef0 = __builtin_shufflevector(e, f, 0, 4, 1, 5);
+      const V ef1 = __builtin_shufflevector(e, f, 2, 6, 3, 7);
+      store(d + c * ldd, __builtin_shufflevector(ab0, ef0, 0, 1, 4, 5));
+      store(d + (c + 1) * ldd, __builtin_shufflevector(ab0, ef0, 2, 3, 6, 7));
+      store(d + (c + 2) * ldd, __builtin_shufflevector(ab1, ef1, 0, 1, 4, 5));
+      store(d + (c + 3) * ldd, __builtin_shufflevector(ab1, ef1, 2, 3, 6, 7));
+    }
+    for (; c < nc; ++c)
+      for (int q = 0; q < 4; ++q) d[c * ldd + q] = s[q * lds + c];
+  }
+#endif
+  for (; r < nr; ++r)
+    for (int64_t c = 0; c < nc; ++c) dst[c * ldd + r] = src[r * lds + c];
+}
+
 // panel[j * rows + r] = src[r * ld + j] for j < H (ld may be 0: every row the same).
 template <class T>
 void gather_panel(int64_t rows, int64_t H, const T* src, int64_t ld, T* __restrict panel) {
-  for (int64_t r = 0; r < rows; ++r)
-    for (int64_t j = 0; j < H; ++j) panel[j * rows + r] = src[r * ld + j];
+  if (ld == 0) {
+    for (int64_t j = 0; j < H; ++j)
+      for (int64_t r = 0; r < rows; ++r) panel[j * rows + r] = src[j];
+    return;
+  }
+  transpose_into(rows, H, src, ld, panel, rows);
 }
 
 // dst[r * ld + j] = panel[j * rows + r]
 template <class T>
 void scatter_panel(int64_t rows, int64_t H, const T* __restrict panel, T* dst, int64_t ld) {
-  for (int64_t r = 0; r < rows; ++r)
-    for (int64_t j = 0; j < H; ++j) dst[r * ld + j] = panel[j * rows + r];
+  transpose_into(H, rows, panel, rows, dst, ld);
 }
 
 // The same for `blocks` gate blocks of H per row (block g of row r at src + r * ld + g * H),
-// into consecutive panels of rows * H.
+// into consecutive panels of rows * H: the blocks are adjacent in both layouts, so this is one
+// panel of blocks * H columns (which keeps the 4 x 4 moves whole when H is not a multiple of 4).
 template <class T>
 void gather_blocks(int64_t rows, int64_t H, int blocks, const T* src, int64_t ld, T* panel) {
-  for (int g = 0; g < blocks; ++g) gather_panel(rows, H, src + g * H, ld, panel + g * rows * H);
+  gather_panel(rows, blocks * H, src, ld, panel);
 }
 template <class T>
 void scatter_blocks(int64_t rows, int64_t H, int blocks, const T* panel, T* dst, int64_t ld) {
-  for (int g = 0; g < blocks; ++g) scatter_panel(rows, H, panel + g * rows * H, dst + g * H, ld);
+  scatter_panel(rows, blocks * H, panel, dst, ld);
 }
 
 // dx rows = dZ rows @ W^T for `rows` rows of G gate gradients. With few input features the

@@ -61,17 +61,61 @@ void lstm_forward(int64_t B, int64_t T_, int64_t I, int64_t H, Activation act, c
   const int threads = detail::plan_threads(B, 2.0 * B * T_ * G * (I + H));
   detail::Buffer<T> zeros(H);
   const bool narrow = !mask && detail::narrow<T>(H, B / threads);
-  const int64_t panel_width = 8 * H;  // per row: gates 4H, c twice, h twice
+  // Narrow with few inputs (I <= 4H): the input projection joins the recurrent product, one
+  // product per step of [W; U]^T (G, I + H) with the panel [x_t; h_{t-1}] (I + H, rows), so a
+  // step gathers I values per row instead of the 4H pre-activations of a separate projection.
+  // Each pre-activation is still bias + x W + h U summed in that order (k over I, then H), as
+  // by the projection and the recurrent product one after the other.
+  const bool joined = narrow && I <= G;
+  const int64_t K = I + H;
+  // per row: gates 4H, c twice, h twice (joined: the [x; h] panel twice instead of h)
+  const int64_t panel_width = joined ? 6 * H + 2 * K : 8 * H;
   const detail::ScratchArrays<T, 1> scratch({narrow ? B * panel_width : 0});
-  detail::Buffer<T> UT(narrow ? G * H : 0);
-  if (narrow) transpose(H, G, U, G, UT.data());
+  detail::Buffer<T> UT(narrow ? G * (joined ? K : H) : 0);
+  if (joined) {
+    for (int64_t g = 0; g < G; ++g) {
+      for (int64_t i = 0; i < I; ++i) UT.data()[g * K + i] = W[i * G + g];
+      for (int64_t j = 0; j < H; ++j) UT.data()[g * K + I + j] = U[j * G + g];
+    }
+  } else if (narrow) {
+    transpose(H, G, U, G, UT.data());
+  }
   const detail::Stop stop;
   detail::for_batch_slices(threads, B, [&](int64_t b0, int64_t b1, int) {
     const int64_t nb = b1 - b0, ld = T_ * H, ldg = T_ * G;
     if (nb == 0 || T_ == 0) return;
     T* Z = gates + b0 * ldg;
-    if (!detail::project_rows(nb * T_, I, G, x + b0 * T_ * I, W, b, Z, stop)) return;
     const auto c_init = detail::initial_rows(c0, b0, H, zeros.data());
+    if (joined && nb > 1) {
+      T* const zP = scratch[0] + b0 * panel_width;
+      T *c_prev = zP + 4 * nb * H, *c_cur = c_prev + nb * H, *xh_cur = c_cur + nb * H,
+        *xh_next = xh_cur + nb * K;
+      detail::gather_panel(nb, H, c_init.p, c_init.ld, c_prev);
+      if (h0) detail::gather_panel(nb, H, h0 + b0 * H, H, xh_cur + I * nb);
+      const T* xs = x + b0 * T_ * I;
+      detail::with_activation(act, [&](auto A) {
+        for (int64_t t = 0; t < T_; ++t) {
+          T* Zt = Z + t * G;
+          detail::gather_panel(nb, I, xs + t * I, T_ * I, xh_cur);
+          for (int64_t g = 0; g < G; ++g) {
+            const T v = b ? b[g] : T(0);
+            for (int64_t r = 0; r < nb; ++r) zP[g * nb + r] = v;
+          }
+          // no h term before the first step without h0 (as the separate products had none)
+          gemm<T>(false, G, nb, t > 0 || h0 ? K : I, UT.data(), K, xh_cur, nb, zP, nb, true);
+          T* h_cur = xh_next + I * nb;
+          forward_row<decltype(A)::value>(nb * H, zP, c_prev, c_cur, h_cur);
+          detail::scatter_blocks(nb, H, 4, zP, Zt, ldg);
+          detail::scatter_panel(nb, H, c_cur, c_seq + b0 * ld + t * H, ld);
+          detail::scatter_panel(nb, H, h_cur, h_seq + b0 * ld + t * H, ld);
+          detail::swap_pointers(c_prev, c_cur);
+          detail::swap_pointers(xh_cur, xh_next);
+          if (stop(2.0 * nb * G * K)) return;
+        }
+      });
+      return;
+    }
+    if (!detail::project_rows(nb * T_, I, G, x + b0 * T_ * I, W, b, Z, stop)) return;
     if (narrow && nb > 1) {
       // Panels (column-major over the slice's rows): the recurrent product is U^T h^T with the
       // rows along the vectors, and the pointwise pass runs over all rows x H values at once.
@@ -155,18 +199,22 @@ void lstm_backward(int64_t B, int64_t T_, int64_t I, int64_t H, Activation act, 
                *const dnP = dsP + nb * H, *const dcP = dnP + nb * H, *const dzP = dcP + nb * H;
       detail::gather_panel(nb, H, dh_next, H, dnP);
       detail::gather_panel(nb, H, dc_next, H, dcP);
+      // Without dh_seq its panel stays zero; c_t is the c_{t-1} panel of the step after (cP and
+      // cpP swap roles each step), so each step gathers one state panel, not two.
+      if (!dh_seq) detail::gather_panel(nb, H, zeros.data(), int64_t(0), dsP);
+      T *c_cur = cP, *c_prev = cpP;
+      detail::gather_panel(nb, H, c_seq + b0 * ld + (T_ - 1) * H, ld, c_cur);
       detail::with_activation(act, [&](auto A) {
         for (int64_t t = T_ - 1; t >= 0; --t) {
           const int64_t o = b0 * ld + t * H, zo = b0 * ldg + t * G;
           detail::gather_blocks(nb, H, 4, gates + zo, ldg, gP);
-          detail::gather_panel(nb, H, c_seq + o, ld, cP);
-          if (t > 0) detail::gather_panel(nb, H, c_seq + o - H, ld, cpP);
-          else detail::gather_panel(nb, H, c_init.p, c_init.ld, cpP);
+          if (t > 0) detail::gather_panel(nb, H, c_seq + o - H, ld, c_prev);
+          else detail::gather_panel(nb, H, c_init.p, c_init.ld, c_prev);
           if (dh_seq) detail::gather_panel(nb, H, dh_seq + o, ld, dsP);
-          else detail::gather_panel(nb, H, zeros.data(), int64_t(0), dsP);
-          backward_row<decltype(A)::value>(nb * H, gP, cP, cpP, dsP, dnP, dcP, dzP);
+          backward_row<decltype(A)::value>(nb * H, gP, c_cur, c_prev, dsP, dnP, dcP, dzP);
           detail::scatter_blocks(nb, H, 4, dzP, dZ + zo, ldg);
           gemm<T>(false, H, nb, G, U, G, dzP, nb, dnP, nb, false);
+          detail::swap_pointers(c_cur, c_prev);
           if (stop(2.0 * nb * G * H)) break;
         }
       });

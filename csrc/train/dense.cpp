@@ -90,6 +90,16 @@ void dense_activation_backward(DenseActivation act, int64_t rows, int64_t n, con
 template <class T>
 void dense_forward(int64_t rows, int64_t k, int64_t n, const T* x, const T* W, const T* b,
                    T* out) {
+  if (n == 1) {  // as below, with the inner loop of one written out
+    const T b0 = b ? b[0] : T(0);
+    for (int64_t r = 0; r < rows; ++r) {
+      const T* xr = x + r * k;
+      T o = b0;
+      for (int64_t i = 0; i < k; ++i) o += xr[i] * W[i];
+      out[r] = o;
+    }
+    return;
+  }
   for (int64_t r = 0; r < rows; ++r) {
     T* __restrict o = out + r * n;
     if (b) std::memcpy(o, b, sizeof(T) * n);
@@ -108,6 +118,21 @@ void dense_backward(int64_t rows, int64_t k, int64_t n, const T* x, const T* W, 
                     T* dW, T* db, T* dx) {
   std::memset(dW, 0, sizeof(T) * k * n);
   if (db) std::memset(db, 0, sizeof(T) * n);
+  if (n == 1) {
+    // One output (a regression head): the loops below with their inner loop of one, written
+    // out: the same sums in the same order.
+    T bsum = 0;
+    for (int64_t r = 0; r < rows; ++r) {
+      const T d = da[r];
+      const T* xr = x + r * k;
+      for (int64_t i = 0; i < k; ++i) dW[i] += xr[i] * d;
+      bsum += d;
+      if (dx)
+        for (int64_t i = 0; i < k; ++i) dx[r * k + i] = T(0) + d * W[i];
+    }
+    if (db) db[0] = bsum;
+    return;
+  }
   for (int64_t r = 0; r < rows; ++r) {
     const T* __restrict d = da + r * n;
     const T* xr = x + r * k;
