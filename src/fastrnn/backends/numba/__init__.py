@@ -57,6 +57,11 @@ try:
     import numba
     from fastrnn.backends.numba import kernels as _k
     _IMPORT_ERROR = None
+    # numba re-reads its pool size at every compilation and raises when it differs from the
+    # size it launched with; unset, that size follows the process's CPU affinity, which a host
+    # program may change in between (seen once in the full test suite: launched with 1, later
+    # read as 2). Fixing the size read at import keeps later compilations working.
+    os.environ.setdefault("NUMBA_NUM_THREADS", str(numba.config.NUMBA_NUM_THREADS))
 except ImportError as exc:  # numba is an optional extra: pip install 'fastrnn[numba]'
     numba = None
     _k = None
