@@ -274,38 +274,75 @@ def test_interval_coverage_on_a_synthetic_collection():
     assert np.corrcoef(width, sds)[0, 1] > 0.8
 
 
-def test_validation_msis_by_hand():
-    """Two series, known errors: the cross-fitted coverage and MSIS of the report are the
-    accuracy module's, with the radius of each window calibrated on the other windows."""
-    from fastrnn.forecasting import accuracy
+class Wobbly:
+    """A local model: the known truth of each series (told apart by its level, 100 i) plus an
+    offset that depends on the series and the training length, so that every window of every
+    series has its own known signed error."""
 
-    truth = np.concatenate([np.arange(40.0), np.arange(40.0, 44.0)])
+    name = "w"
     off = np.array([0.0, 3.0, -1.0, 2.0, 0.5, -4.0, 1.0, 0.2, -0.3, 2.5])
 
-    class Wobbly(Biased):
-        def predict(self, h, level=None):
-            return Prediction(self.truth[self.n:self.n + h] + off[self.n % 10])
+    def __init__(self, truths):
+        self.truths = truths
 
-    ys = [truth[:40], truth[:40] * 1.0]
-    _, rep = forecast_collection(frame(ys), 4, models={"w": Wobbly(truth, 0, "w")},
-                                 n_windows=5, level=[80], max_combine=1)
-    cv = rep.cv
-    got = {(fc["uid"], fc["window"]): fc for fc in cv._forecasts}
-    cov, scores = [], {0: [], 1: []}
+    def clone(self):
+        return Wobbly(self.truths)
+
+    def fit(self, y):
+        self.i, self.n = int(round(y[0] / 100)), len(y)
+        return self
+
+    def predict(self, h, level=None):
+        t = self.truths[self.i]
+        return Prediction(t[self.n:self.n + h]
+                          + self.off[(self.n + 3 * self.i) % 10] * (1 + self.i / 2))
+
+
+def test_validation_msis_by_hand():
+    """Five series, known errors: the bounds are the conformal ranks of the signed scaled
+    errors of the calibration windows, and the cross-fitted coverage and MSIS of the report
+    are the accuracy module's, each window's bounds calibrated on the other windows."""
+    from fastrnn.forecasting import accuracy
+    from fastrnn.forecasting.intervals import conformal_offsets
+
+    truths = [100 * i + np.concatenate([np.arange(40.0), np.arange(40.0, 44.0)]) * (1 + i)
+              for i in range(5)]
+    ys = [t[:40] for t in truths]
+    out, rep = forecast_collection(frame(ys), 4, models={"w": Wobbly(truths)}, n_windows=5,
+                                   interval_windows=5, level=[80], max_combine=1)
+    assert rep.chosen == "w" and rep.windows["interval_windows"] == 5
+    got = {(fc["uid"], fc["window"]): fc for fc in rep.cv._forecasts}
+
+    def signed(fc):
+        return (fc["actual"] - fc["models"]["w"].mean) / fc["scale"]
+
+    # the bounds: N = 25 errors per step, ranks floor(26 * 0.1) = 2 and ceil(26 * 0.9) = 24
+    every = np.array([signed(fc) for fc in got.values()])
+    srt = np.sort(every, axis=0)
+    lo_off, hi_off = rep.offsets[80]
+    np.testing.assert_allclose(lo_off, np.minimum(srt[1], 0.0))
+    np.testing.assert_allclose(hi_off, np.maximum(srt[23], 0.0))
+    assert np.any(lo_off != -hi_off)                      # not symmetric: signed errors
+    f = out["forecast"].to_numpy().reshape(5, 4)
+    for i, y in enumerate(ys):
+        q = accuracy.mase_scale(y, 4)
+        np.testing.assert_allclose(out["lo-80"].to_numpy()[4 * i:4 * i + 4], f[i] + lo_off * q)
+        np.testing.assert_allclose(out["hi-80"].to_numpy()[4 * i:4 * i + 4], f[i] + hi_off * q)
+    cov, scores = [], {i: [] for i in range(5)}
     for k in range(5):
-        rest = [np.abs(fc["actual"] - fc["models"]["w"].mean) / fc["scale"]
-                for (u, w), fc in got.items() if w != k]
-        r = np.sort(np.array(rest), axis=0)[int(np.ceil(9 * 0.8)) - 1]
-        for i, uid in enumerate(("s0", "s1")):
-            fc = got[(uid, k)]
+        rest = np.array([signed(fc) for (u, w), fc in got.items() if w != k])
+        lo_r, hi_r = conformal_offsets(rest, 80)     # N = 20: ranks 2 and 19
+        np.testing.assert_allclose(hi_r, np.maximum(np.sort(rest, axis=0)[18], 0.0))
+        for i in range(5):
+            fc = got[(f"s{i}", k)]
             q = fc["scale"]
-            f = fc["models"]["w"].mean
-            lo, hi = f - r * q, f + r * q
+            fk = fc["models"]["w"].mean
+            lo, hi = fk + lo_r * q, fk + hi_r * q
             cov.append(np.mean((fc["actual"] >= lo) & (fc["actual"] <= hi)))
             cut = window_cutoffs(40, 4, 5, 4)[k]
-            assert q == accuracy.mase_scale(truth[:cut], 4)
-            scores[i].append(accuracy.msis(fc["actual"], lo, hi, truth[:cut], 80, season=4))
-    assert rep.chosen == "w"
+            assert q == accuracy.mase_scale(ys[i][:cut], 4)
+            scores[i].append(accuracy.msis(fc["actual"], lo, hi, ys[i][:cut], 80, season=4))
+    assert 0 < np.mean(cov) < 1
     assert rep.coverage[80] == pytest.approx(np.mean(cov))
     assert rep.msis[80] == pytest.approx(np.mean([np.mean(v) for v in scores.values()]))
 

@@ -131,10 +131,10 @@ def test_head_limits_and_fallbacks(ar1):
     m.set_intervals(ConformalIntervals(n_windows=5, refit=False))
     assert m.predict(3, level=80).lo[80].shape == (3,)
     d = _fit(short, head="gaussian", epochs=2, diff=1, horizon=2)
-    lo, hi = d.head_bounds(short, 1, 80)
-    assert lo[80][0] < d.forecast(short, 1)[0] < hi[80][0]
-    with pytest.raises(ValueError, match="one step only"):
-        d.predict(2, level=80)
+    lo, hi = d.head_bounds(short, 2, 80)
+    assert np.all(lo[80] < d.forecast(short, 2)) and np.all(d.forecast(short, 2) < hi[80])
+    with pytest.raises(ValueError, match="horizon=2"):
+        d.predict(3, level=80)
     with pytest.raises(ValueError, match="point head"):
         _fit(short, epochs=1).head_bounds(short, 1, 80)
 
@@ -151,3 +151,55 @@ def test_with_intervals_and_pickling_keep_the_head(gaussian, ar1):
                                gaussian.predict(2, level=80).hi[80], rtol=1e-6)
     with pytest.raises(ValueError, match="the history the forecasts came from"):
         gaussian.with_intervals(f + 1.0, 80)
+
+
+# -- differenced series: the head learns the level scale ----------------------------------------
+@pytest.fixture(scope="module")
+def walk():
+    """A Gaussian random walk, sigma = 1: y_{t+j} - y_t ~ N(0, j)."""
+    return np.cumsum(np.random.default_rng(7).normal(size=N))
+
+
+@pytest.mark.parametrize("head", ["gaussian", "quantile"])
+def test_random_walk_bands_widen_as_sqrt_j(walk, head):
+    """diff=1: the 80% band at step j is y_t -+ 1.2816 sqrt(j) (bounds on the differences
+    would give y_t -+ 1.2816 at every step, or sums of quantiles that are too wide)."""
+    h = 4
+    m = _fit(walk, head=head, horizon=h, diff=1, head_levels=(80,))
+    want = Z80 * np.sqrt(np.arange(1, h + 1))
+    for end in (1000, 2500, 4000):
+        x = walk[:end]
+        lo, hi = m.head_bounds(x, h, 80)
+        half = (hi[80] - lo[80]) / 2
+        assert np.all(np.abs(half / want - 1) < 0.10), (head, end, half, want)
+        # centred on the last value plus the sample drift (the mean increment, -0.019 here)
+        # times j: within a tenth of the step's sd (observed up to ~0.08 at j = 4)
+        j = np.arange(1, h + 1)
+        centre = x[-1] + j * np.diff(walk).mean()
+        assert np.all(np.abs((hi[80] + lo[80]) / 2 - centre) < 0.1 * np.sqrt(j))
+        f = m.forecast(x, h)
+        assert np.all(lo[80] <= f) and np.all(f <= hi[80])
+    # the point forecast beyond the horizon feeds the implied differences back, and its
+    # first steps are those of the head
+    x = walk[:3000]
+    np.testing.assert_allclose(m.forecast(x, 2 * h)[:h], m.forecast(x, h), rtol=1e-12)
+    assert m.forecast(x, 2 * h).shape == (2 * h,)
+    # one-step predictions agree with forecasts from each origin
+    one = m.predict_one_step(x, 2990)
+    np.testing.assert_allclose(one, [m.forecast(x[:k], 1)[0] for k in range(2990, 3000)],
+                               rtol=1e-5, atol=1e-5)
+
+
+def test_twice_integrated_walk_has_the_closed_form_sds():
+    """diff=2 on y = cumsum(cumsum(e)): y_{t+j} - P_2(j), P_2 the linear continuation, is
+    sum_{i<=j} (j - i + 1) e_{t+i}, of sd sqrt(1 + 4 + ... + j^2)."""
+    y = np.cumsum(np.cumsum(np.random.default_rng(8).normal(size=N)))
+    h = 3
+    m = _fit(y, head="gaussian", horizon=h, diff=2)
+    want = np.sqrt(np.cumsum(np.arange(1, h + 1) ** 2.0))      # 1, 2.236, 3.742
+    x = y[:4000]
+    lo, hi = m.head_bounds(x, h, 80)
+    sd = (hi[80] - lo[80]) / (2 * Z80)
+    assert np.all(np.abs(sd / want - 1) < 0.10), (sd, want)
+    cont = 2 * x[-1] - x[-2] + (x[-1] - x[-2]) * np.arange(h)      # P_2(1..h)
+    assert np.all(np.abs((hi[80] + lo[80]) / 2 - cont) < 0.15 * want)

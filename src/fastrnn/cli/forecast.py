@@ -76,6 +76,25 @@ def _check_options(args):
     _params.check(args.alpha, "--alpha", _ALPHA)
     if args.jobs is not None and args.jobs == 0:
         raise CLIError("--jobs must not be 0 (use 1, N, or -1 for all cores)")
+    _check_head(args)
+    from fastrnn.cli.forecast_many import check_options
+
+    check_options(args)            # the covariate options, before any reading
+
+
+def _check_head(args):
+    """--head: the single-series RNN candidates only; its intervals come from the network's
+    outputs, one per step, so more steps than one need --direct (an output per step)."""
+    head = getattr(args, "head", "point")
+    if head == "point":
+        return
+    if args.id_column:
+        raise CLIError(f"--head {head}: the head of the single-series RNN candidates; with "
+                       f"--id-column the default forecaster's intervals are conformal")
+    if args.level and args.horizon > 1 and not args.direct:
+        raise CLIError(f"--head {head} with --level: the head's intervals reach as many steps "
+                       f"as the network has outputs (1 without --direct), got --horizon "
+                       f"{args.horizon}; add --direct (or use --horizon 1)")
 
 
 def _levels(levels):
@@ -210,6 +229,7 @@ def _print_plan(args, n_candidates, jobs):
           f"{_words(args.epochs)} epochs, Adam lr {_words(args.learning_rate, lambda v: f'{v:g}')}"
           f", batch {_words(args.batch_size)}"
           + (f", direct {args.horizon}-step outputs" if args.direct else "")
+          + (f", {args.head} head" if getattr(args, "head", "point") != "point" else "")
           + f"; backend {backend}) and the baselines on {jobs or 1} job(s), seed {args.seed}",
           flush=True)
 
@@ -232,7 +252,8 @@ def _select(args, s, sp, t_start):
                                   layers=args.layers, epochs=args.epochs,
                                   learning_rate=args.learning_rate, batch_size=args.batch_size,
                                   horizon=args.horizon if args.direct else 1,
-                                  patience=args.patience)
+                                  patience=args.patience, head=args.head,
+                                  head_levels=args.level or (80, 95))
     jobs = _jobs(args)
     if jobs is not None:   # the workers select will start: at most the cores and the models
         jobs = worker_count(jobs, len(candidates) + 3)
@@ -294,6 +315,12 @@ def _predict(args, s, sel):
         pred = fitted.with_intervals(fc, args.level)
     except ValueError as exc:
         raise CLIError(f"--level: {exc}") from None
+    if getattr(fitted, "head", "point") != "point" and fitted.intervals is None:
+        what = ", ".join(f"{lv:g}%" for lv in args.level)
+        learned = ("a mean and a scale per step (Gaussian NLL), bounds mean -+ z sigma"
+                   if fitted.head == "gaussian" else
+                   "the 0.5 -+ L/200 quantiles per step (pinball loss)")
+        return pred, f"intervals: {what}, from the network's {fitted.head} head: {learned}"
     return pred, tables.interval_text(fitted.interval_method(), args.level)
 
 

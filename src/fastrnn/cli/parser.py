@@ -51,6 +51,18 @@ def _add_forecast(sub):
     fc.add_argument("--fill", choices=("interpolate", "ffill", "zero"), default=None,
                     help="with --id-column: how to fill missing values and calendar gaps "
                     "(default: they are an error)")
+    fc.add_argument("--past-covariates", nargs="+", metavar="COL", default=None,
+                    help="with --id-column: number columns observed with the values, unknown "
+                    "ahead (read by the global RNN; the local models ignore covariates)")
+    fc.add_argument("--future-covariates", nargs="+", metavar="COL", default=None,
+                    help="with --id-column: number columns known ahead; their values over "
+                    "the horizon come from --future")
+    fc.add_argument("--static", nargs="+", metavar="COL", default=None,
+                    help="with --id-column: number columns constant within each series")
+    fc.add_argument("--future", metavar="FILE.csv", default=None,
+                    help="with --future-covariates: a long-format CSV with the id and time "
+                    "columns and the future covariates, --horizon rows per series (the "
+                    "times after each series' end)")
     fc.add_argument("--column", help="the value column (default: the first that is not the "
                     "time column; with --id-column: y)")
     fc.add_argument("--time-column", help="the time column (default: the first column when it "
@@ -59,6 +71,11 @@ def _add_forecast(sub):
                     "at most 10000)")
     fc.add_argument("--direct", action="store_true", help="train the RNNs with --horizon "
                     "outputs (direct multi-step) instead of recursive one-step models")
+    fc.add_argument("--head", choices=("point", "gaussian", "quantile"), default="point",
+                    help="the RNNs' output head: point (MSE, the default), gaussian (a mean "
+                    "and a scale per step, Gaussian NLL) or quantile (pinball loss on the "
+                    "--level quantiles); with --level an RNN's intervals are its head's "
+                    "(needs --direct for --horizon > 1)")
     fc.add_argument("--cells", nargs="+", default=list(cells.NAMES), choices=cells.NAMES)
     fc.add_argument("--units", nargs="+", type=positive_int, default=[8, 16])
     fc.add_argument("--lags", nargs="+", type=positive_int, default=[6, 12, 24])

@@ -17,6 +17,12 @@ every series truncated to its own window-k cutoff (so nothing after a cutoff is 
 ``predict`` for all of them. A window with fewer than 2 training values, or a fit that
 fails, is recorded with its message and scores NaN.
 
+Covariates (``past_covariates=``, ``future_covariates=``, ``static=``: column names) reach the
+global models only. In window k they get the past covariates of the first `cut` rows (up to
+the origin) and the future-known ones of the first `cut` + h rows: their values over the
+window's horizon come from the series' own history, as a user would have known them ahead
+at that origin; nothing after origin + h is read. Local models ignore covariates.
+
 The metrics (``fastrnn.forecasting.accuracy``): MASE (scaled by the in-sample seasonal naive
 error of the window's training part, s the series' period, 1 without one), sMAPE, MAE, RMSE,
 MAPE, and coverage and MSIS per level when intervals are asked for (``level=``). A series'
@@ -39,6 +45,7 @@ from fastrnn.forecasting.accuracy import POINT_METRICS, evaluate, mase_scale
 from fastrnn.forecasting.local import (
     _FIT_ERRORS,
     PROGRESS_CHUNKS,
+    Covariates,
     build_model,
     chunks,
     fit_global,
@@ -46,8 +53,9 @@ from fastrnn.forecasting.local import (
     model_specs,
     n_workers,
     parallel_map,
+    read_with_covariates,
+    warn_unused,
 )
-from fastrnn.forecasting.panel import Panel, read_panel
 
 __all__ = ["CrossValidation", "cross_validate", "window_cutoffs"]
 
@@ -128,10 +136,12 @@ def _window(s, k, cut, h, season):
             "season": season, "scale": mase_scale(train, season or 1), "models": {}}
 
 
-def _run_global(panel, specs, h, n_windows, step, holdout, level, by_window, progress):
+def _run_global(panel, specs, h, n_windows, step, holdout, level, by_window, progress,
+                covariates=None):
     """The global models of `specs`: for each window one fit on every series truncated to
-    its cutoff in that window, one predict; (records, the new window forecasts). Forecasts
-    are added to `by_window` {(uid, k): window forecast} (made where missing)."""
+    its cutoff in that window (its `covariates`, a ``Covariates``, cut as the module
+    docstring says), one predict; (records, the new window forecasts). Forecasts are added
+    to `by_window` {(uid, k): window forecast} (made where missing)."""
     glob = [(name, spec) for name, spec in specs if is_global(spec)]
     records, new = [], []
     if not glob:
@@ -154,12 +164,15 @@ def _run_global(panel, specs, h, n_windows, step, holdout, level, by_window, pro
             else:
                 fc["train"] = s.y[:cut]
             wins.append(fc)
+        # past covariates up to the origin, future-known ones up to origin + h: no later row
+        cov = None if not covariates else covariates.arrays(
+            [s for s, _ in rows], [cut for _, cut in rows], h)
         for name, spec in glob:
             recs = [_window_record(s, name, k, cut) for s, cut in rows]
             try:
                 t0 = time.perf_counter()
                 preds = fit_global(spec, [fc["train"] for fc in wins],
-                                   [fc["season"] for fc in wins], h, level)
+                                   [fc["season"] for fc in wins], h, level, cov)
                 share = (time.perf_counter() - t0) / len(rows)
             except NotImplementedError:
                 raise
@@ -290,7 +303,8 @@ class CrossValidation:
 
 
 def cross_validate(models, data, h, n_windows=3, step=None, *, holdout=0, level=None,
-                   n_jobs=1, progress=None, **panel_kwargs):
+                   n_jobs=1, progress=None, past_covariates=(), future_covariates=(),
+                   static=(), **panel_kwargs):
     """Rolling-origin cross-validation of `models` on every series of `data`.
 
     models      a forecaster, a callable season -> forecaster, a global model, a list, or
@@ -305,13 +319,17 @@ def cross_validate(models, data, h, n_windows=3, step=None, *, holdout=0, level=
     n_jobs      joblib workers over series (-1: all cores; capped at cores and series)
     progress    progress(done, total) after each chunk of series (the local models), then
                 after each window (the global models)
+    past_covariates, future_covariates, static   covariate columns (names) of `data` for
+                the global models (module docstring); a ``Panel`` must carry them
     Returns a :class:`CrossValidation`."""
     h = _params.positive_int(h, "h")
     n_windows = _params.positive_int(n_windows, "n_windows")
     step = h if step is None else _params.positive_int(step, "step")
     holdout = _params.nonnegative_int(holdout, "holdout")
     specs = model_specs(models)
-    panel = data if isinstance(data, Panel) else read_panel(data, **panel_kwargs)
+    cov = Covariates.of(past_covariates, future_covariates, static)
+    panel = read_with_covariates(data, cov, **panel_kwargs)
+    warn_unused(cov, specs)
     t0 = time.perf_counter()
     workers = n_workers(n_jobs, len(panel))
     parts = chunks(panel.series, workers, at_least=PROGRESS_CHUNKS if progress else 1)
@@ -322,7 +340,7 @@ def cross_validate(models, data, h, n_windows=3, step=None, *, holdout=0, level=
     forecasts = [f for _, fc in done for f in fc]
     by_window = {(fc["uid"], fc["window"]): fc for fc in forecasts}
     more, new = _run_global(panel, specs, h, n_windows, step, holdout, level, by_window,
-                            progress)
+                            progress, cov)
     if more:
         # one order whatever ran where: series as in the panel, windows, models as given
         pos = {uid: i for i, uid in enumerate(panel.uids)}

@@ -35,15 +35,15 @@ which errs on the wide side.
 
 from __future__ import annotations
 
-from math import ceil
+from math import ceil, floor
 from statistics import NormalDist
 
 import numpy as np
 
 from fastrnn import _params
 
-__all__ = ["ConformalIntervals", "check_levels", "conformal_radius", "conformal_scores",
-           "gaussian_bounds", "normal_quantile", "window_cutoffs"]
+__all__ = ["ConformalIntervals", "check_levels", "conformal_offsets", "conformal_radius",
+           "conformal_scores", "gaussian_bounds", "normal_quantile", "window_cutoffs"]
 
 _LEVEL = _params.Real(0, 100, closed="neither")
 
@@ -99,6 +99,31 @@ def conformal_radius(scores, level):
         raise ValueError(f"conformal intervals at level {lv:g} need at least {need} "
                          f"calibration windows, got {w}: raise n_windows (or lower the level)")
     return np.sort(s, axis=0)[k - 1]
+
+
+def conformal_offsets(errors, level):
+    """((h,) lower, (h,) upper) offsets at `level` from signed errors (N, h) = actual -
+    forecast: per column the floor((N + 1) alpha / 2)-th and the ceil((N + 1)(1 - alpha/2))-th
+    smallest error, alpha = 1 - level/100, so that each tail misses at most alpha/2 of
+    exchangeable errors (the split-conformal rank of each one-sided bound). The interval is
+    forecast + lower .. forecast + upper; lower <= 0 <= upper is enforced (an interval that
+    leaves out its own forecast helps no one; at usual levels the ranks already straddle 0).
+    Unlike ``conformal_radius`` it follows a bias of the errors (forecasts that run low get
+    more room above). ValueError when N is too small for the level (N + 1 >= 2 / alpha)."""
+    e = np.asarray(errors, np.float64)
+    if e.ndim != 2 or e.shape[0] == 0:
+        raise ValueError(f"errors must be (N, h) with at least one row, got shape {e.shape}")
+    lv = _params.check(level, "level", _LEVEL)
+    n = e.shape[0]
+    half = (1.0 - lv / 100.0) / 2.0
+    k_lo = floor((n + 1) * half + 1e-9)          # the tolerance as in conformal_radius
+    k_hi = ceil((n + 1) * (1.0 - half) - 1e-9)
+    if k_lo < 1 or k_hi > n:
+        need = ceil(1.0 / half - 1e-9) - 1
+        raise ValueError(f"two-sided conformal bounds at level {lv:g} need at least {need} "
+                         f"errors per step, got {n}: raise n_windows (or lower the level)")
+    srt = np.sort(e, axis=0)
+    return np.minimum(srt[k_lo - 1], 0.0), np.maximum(srt[k_hi - 1], 0.0)
 
 
 def _min_train(model):

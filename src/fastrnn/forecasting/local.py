@@ -18,6 +18,14 @@ A global model (one fitted across all the series at once, such as
 It is fitted once on the whole collection (``fit_global``), never per series, and runs in
 this process (it may parallelise itself).
 
+Covariates (``Covariates``: the names of a panel's covariate columns, by kind) reach global
+models only; local models are fitted on the values alone and ignore them. ``past`` columns
+are observed with the values and unknown ahead; ``future`` columns are known ahead, so a
+forecast needs their values over the horizon (``future=``, read by ``panel.read_future``);
+``static`` columns hold one number per series. In a validation window the past columns are
+cut at the window's origin and the future ones at origin + h (their own history stands for
+the values a user would have known ahead then), so nothing later is seen.
+
 Parallel runs use joblib (optional: without it, one after another) over chunks of series;
 ``n_jobs`` follows joblib (-1: all cores) but never starts more workers than cores or tasks,
 and the results do not depend on it.
@@ -26,15 +34,17 @@ and the results do not depend on it.
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 
 import numpy as np
 
 from fastrnn import _params
 from fastrnn.forecasting.baselines import Naive, SeasonalNaive
-from fastrnn.forecasting.panel import Panel, read_panel
+from fastrnn.forecasting.panel import Panel, read_future, read_panel
 from fastrnn.forecasting.theta import Drift, Theta
 
 __all__ = [
+    "Covariates",
     "build_model",
     "fit_global",
     "forecast_panel",
@@ -42,8 +52,10 @@ __all__ = [
     "model_specs",
     "n_workers",
     "parallel_map",
+    "read_with_covariates",
     "run_forecasts",
     "standard_baselines",
+    "warn_unused",
 ]
 
 
@@ -101,14 +113,15 @@ def is_global(spec):
     return getattr(spec, "is_global", False) is True
 
 
-def fit_global(spec, trains, seasons, h, level=None):
+def fit_global(spec, trains, seasons, h, level=None, covariates=None):
     """[Prediction] (one per series) of a clone of the global model `spec` fitted once on
     `trains` (a list of 1-D arrays) with their seasonal periods `seasons` (a list; None where
-    unknown, given to the model as 1: no season), forecasting `h` steps. Raises what the model raises; ValueError when it does
-    not return one Prediction of h values per series."""
+    unknown, given to the model as 1: no season) and `covariates` (None, or the dict of
+    ``Covariates.arrays``), forecasting `h` steps. Raises what the model raises; ValueError
+    when it does not return one Prediction of h values per series."""
     model = spec.clone()
     model.fit(list(trains), season=[1 if p is None else int(p) for p in seasons],
-              covariates=None)
+              covariates=covariates)
     preds = list(model.predict(h, level=level))
     if len(preds) != len(trains):
         raise ValueError(f"{getattr(spec, 'name', 'a global model')}: predict returned "
@@ -118,6 +131,152 @@ def fit_global(spec, trains, seasons, h, level=None):
             raise ValueError(f"{getattr(spec, 'name', 'a global model')}: a forecast of "
                              f"shape {np.shape(p.mean)}, expected ({h},)")
     return preds
+
+
+def _names(value, what):
+    """A tuple of column names from one name or a sequence of them."""
+    if value is None:
+        return ()
+    names = (value,) if isinstance(value, str) else value
+    try:
+        names = tuple(names)
+    except TypeError:
+        raise TypeError(f"{what}: expected a column name or a list of them, got "
+                        f"{type(value).__name__}") from None
+    for c in names:
+        if not isinstance(c, str):
+            raise TypeError(f"{what}: expected column names (str), got {c!r}")
+    dup = sorted({c for c in names if names.count(c) > 1})
+    if dup:
+        raise ValueError(f"{what}: {dup[0]!r} is named more than once")
+    return names
+
+
+@dataclass(frozen=True)
+class Covariates:
+    """The covariate columns a global model reads, by kind (module docstring): ``past``,
+    ``future`` and ``static``, each a tuple of column names of the panel's series
+    (``Series.covariates`` for past and future, ``Series.static`` for static)."""
+
+    past: tuple = ()
+    future: tuple = ()
+    static: tuple = ()
+
+    @classmethod
+    def of(cls, past_covariates=(), future_covariates=(), static=()):
+        """From the arguments of the many-series functions (a name or a list each); a column
+        may be of one kind only."""
+        kinds = {"past_covariates": _names(past_covariates, "past_covariates"),
+                 "future_covariates": _names(future_covariates, "future_covariates"),
+                 "static": _names(static, "static")}
+        seen = {}
+        for what, names in kinds.items():
+            for c in names:
+                if c in seen:
+                    raise ValueError(f"{what}: {c!r} is also in {seen[c]}; a column is "
+                                     f"past-observed, future-known or static, one of them")
+                seen[c] = what
+        return cls(*kinds.values())
+
+    def __bool__(self):
+        return bool(self.past or self.future or self.static)
+
+    @property
+    def columns(self):
+        """The past and future columns (``read_panel(covariates=...)``)."""
+        return self.past + self.future
+
+    def describe(self):
+        """One phrase: the columns by kind ("" without any)."""
+        return "; ".join(f"{what} {', '.join(names)}" for what, names in (
+            ("past", self.past), ("future", self.future), ("static", self.static)) if names)
+
+    def check(self, panel):
+        """ValueError unless every series of `panel` carries the columns, the static ones
+        as numbers (a network reads them: categories must be encoded first)."""
+        for what, names, where in (("past_covariates", self.past, "covariates"),
+                                   ("future_covariates", self.future, "covariates"),
+                                   ("static", self.static, "static")):
+            for c in names:
+                for s in panel.series:
+                    carried = getattr(s, where)
+                    if c not in carried:
+                        raise ValueError(f"{what}: the panel carries no column {c!r} "
+                                         f"(read_panel({where}=...) carries: "
+                                         f"{', '.join(carried) or 'none'})")
+        for c in self.static:
+            for s in panel.series:
+                v = s.static[c]
+                if not (isinstance(v, (int, float, np.number, np.bool_))
+                        and np.isfinite(float(v))):
+                    raise ValueError(f"static: column {c!r} must hold finite numbers (the "
+                                     f"network reads them), got {v!r} for series {s.uid!r}; "
+                                     f"encode categories as numbers, one column each")
+
+    def read_future(self, panel, future, h):
+        """{uid: (h, len(future columns))} of `future` (``panel.read_future``), or None
+        without future columns; ValueError when one is given without the other."""
+        if not self.future:
+            if future is not None:
+                raise ValueError("future: given, but no future_covariates name its columns; "
+                                 "pass future_covariates=[...] or leave future out")
+            return None
+        if future is None:
+            raise ValueError(f"future: future_covariates {', '.join(self.future)} need their "
+                             f"values over the horizon: pass future= (the id and time "
+                             f"columns and {', '.join(self.future)}, {h} rows per series), "
+                             f"got None")
+        return read_future(panel, future, h, self.future)
+
+    def arrays(self, series, cuts=None, h=0, future=None):
+        """The ``covariates`` dict of ``GlobalRNN.fit`` for `series` (a list of ``Series``)
+        trained on their first `cuts` values (None: all): past (cut, Fp) each; future
+        (cut + h, Ff) each, the values after the cut from the series' own history, or, with
+        `cuts` None, the whole series followed by ``future[uid]`` (h, Ff); static (N, Fs).
+        None without covariates."""
+        if not self:
+            return None
+        cuts = [len(s) for s in series] if cuts is None else list(cuts)
+        out = {}
+        if self.past:
+            out["past"] = [np.column_stack([s.covariates[c][:cut] for c in self.past])
+                           for s, cut in zip(series, cuts)]
+        if self.future:
+            if future is None:
+                out["future"] = [np.column_stack([s.covariates[c][:cut + h]
+                                                  for c in self.future])
+                                 for s, cut in zip(series, cuts)]
+            else:
+                out["future"] = [np.vstack([np.column_stack([s.covariates[c][:cut]
+                                                             for c in self.future]),
+                                            future[s.uid]])
+                                 for s, cut in zip(series, cuts)]
+        if self.static:
+            out["static"] = np.array([[float(s.static[c]) for c in self.static]
+                                      for s in series], np.float64)
+        return out
+
+
+def read_with_covariates(data, cov, **panel_kwargs):
+    """`data` as a ``Panel`` carrying the columns of `cov` (a ``Covariates``): a Panel is
+    checked, anything else read by ``read_panel`` with them."""
+    if not isinstance(data, Panel):
+        given = _names(panel_kwargs.pop("covariates", ()), "covariates")
+        stat = _names(panel_kwargs.pop("static", ()), "static")
+        data = read_panel(data, covariates=tuple(dict.fromkeys(given + cov.columns)),
+                          static=tuple(dict.fromkeys(stat + cov.static)), **panel_kwargs)
+    cov.check(data)
+    return data
+
+
+def warn_unused(cov, specs, why=""):
+    """A warning when covariates are given but no model of `specs` is global."""
+    if cov and not any(is_global(sp) for _, sp in specs):
+        import warnings
+
+        warnings.warn(f"covariates ({cov.describe()}) are read by global models only and no "
+                      f"candidate is one{why}: every model forecasts from the values alone",
+                      UserWarning, stacklevel=3)
 
 
 def build_model(spec, season):
@@ -211,15 +370,19 @@ def _forecast_chunk(args):
     return out
 
 
-def _global_forecasts(panel, specs, h, level, results):
-    """Fit every global model of `specs` once on the whole of `panel` and add its forecasts
-    (or the error, to every series) to `results` [(uid, preds, errors)]."""
+def _global_forecasts(panel, specs, h, level, results, covariates=None, future=None):
+    """Fit every global model of `specs` once on the whole of `panel` (with `covariates`, a
+    ``Covariates``, and the future ones' values `future` {uid: (h, Ff)}) and add its
+    forecasts (or the error, to every series) to `results` [(uid, preds, errors)]."""
+    cov = None
     for name, spec in specs:
         if not is_global(spec):
             continue
+        if cov is None and covariates:
+            cov = covariates.arrays(panel.series, None, h, future)
         try:
             preds = fit_global(spec, [s.y for s in panel], [s.period() for s in panel], h,
-                               level)
+                               level, cov)
         except NotImplementedError:
             raise
         except _FIT_ERRORS as exc:
@@ -230,16 +393,26 @@ def _global_forecasts(panel, specs, h, level, results):
             got[name] = p
 
 
-def forecast_panel(models, data, h, level=None, n_jobs=1, progress=None, **panel_kwargs):
+def forecast_panel(models, data, h, level=None, n_jobs=1, progress=None, *,
+                   past_covariates=(), future_covariates=(), static=(), future=None,
+                   **panel_kwargs):
     """Fit every model on every series of `data` (a ``Panel`` or anything ``read_panel``
     reads, with `panel_kwargs`; a global model once on all of them) and forecast `h` steps: the long format, with ``forecast``
     (and ``lo-L``/``hi-L``) for one model, or a column per model name ("name", "name-lo-80",
     ...) for several. A model that fails on a series leaves NaN there; the messages are in
-    the frame's ``attrs["errors"]`` (pandas) or raised when every series failed."""
+    the frame's ``attrs["errors"]`` (pandas) or raised when every series failed.
+
+    past_covariates, future_covariates, static   covariate columns (names) for the global
+    models (``Covariates``; local models ignore them); `future` holds the future ones' values
+    over the horizon (``panel.read_future``: the data's id and time columns, h rows per
+    series)."""
     h = _params.positive_int(h, "h")
-    panel = data if isinstance(data, Panel) else read_panel(data, **panel_kwargs)
+    cov = Covariates.of(past_covariates, future_covariates, static)
+    panel = read_with_covariates(data, cov, **panel_kwargs)
+    fut = cov.read_future(panel, future, h)
     specs = model_specs(models)
-    results = run_forecasts(panel, specs, h, level, n_jobs, progress)
+    warn_unused(cov, specs)
+    results = run_forecasts(panel, specs, h, level, n_jobs, progress, cov, fut)
     single = len(specs) == 1
     blocks, errors = {}, {}
     for uid, preds, errs in results:
@@ -261,11 +434,13 @@ def forecast_panel(models, data, h, level=None, n_jobs=1, progress=None, **panel
     return out
 
 
-def run_forecasts(panel, specs, h, level=None, n_jobs=1, progress=None):
+def run_forecasts(panel, specs, h, level=None, n_jobs=1, progress=None, covariates=None,
+                  future=None):
     """[(uid, {name: Prediction}, {name: error message})] per series of `panel` (in order):
     every spec of `specs` [(name, spec)] fitted on the whole series (local models over
     joblib workers, chunk by chunk, ``progress(done, total)`` after each) or once on the
-    whole collection (global models) and forecasting `h` steps."""
+    whole collection (global models, with `covariates` (a ``Covariates``) and `future`
+    {uid: (h, Ff)} their future values) and forecasting `h` steps."""
     workers = n_workers(n_jobs, len(panel))
     parts = chunks(panel.series, workers, at_least=PROGRESS_CHUNKS if progress else 1)
     results = []
@@ -275,5 +450,5 @@ def run_forecasts(panel, specs, h, level=None, n_jobs=1, progress=None):
                                               n_jobs, progress) for r in part]
     else:
         results = [(s.uid, {}, {}) for s in panel.series]
-    _global_forecasts(panel, specs, h, level, results)
+    _global_forecasts(panel, specs, h, level, results, covariates, future)
     return results

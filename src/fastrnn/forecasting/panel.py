@@ -20,6 +20,10 @@ note is in ``panel.notes()``. Its seasonal period is ``season=`` when given, els
 its frequency (12 monthly, 4 quarterly, ...); for integer steps it is left to the
 autocorrelation of the training values (``Series.period``).
 
+Future-known covariates over the horizon come in a second frame of the same long format
+(``read_future(panel, future, h, columns)``: every series, exactly its next h times, no
+missing value).
+
 Errors are ValueError (TypeError for a wrong kind of input) with one line naming the column.
 """
 
@@ -35,7 +39,7 @@ from fastrnn.data.hygiene import clean_series
 from fastrnn.data.timeaxis import frequency_from_name, parse_times
 from fastrnn.timeseries.seasonal import detect_period, period_from_frequency
 
-__all__ = ["Panel", "Series", "read_panel"]
+__all__ = ["Panel", "Series", "read_future", "read_panel"]
 
 
 @dataclass(eq=False)
@@ -87,6 +91,7 @@ class _Frame:
         else:
             raise TypeError(f"{name} must be a pandas or polars DataFrame, a mapping of columns "
                             f"or a 1-D array, got {type(data).__name__}")
+        self.name = name
         self.data = data
         self.rows = None
 
@@ -95,7 +100,7 @@ class _Frame:
 
     def require(self, c, what):
         if c not in self.names:
-            raise ValueError(f"data: no column {c!r} ({what}); columns: "
+            raise ValueError(f"{self.name}: no column {c!r} ({what}); columns: "
                              f"{', '.join(self.names)}")
 
     def values(self, c):
@@ -120,7 +125,7 @@ class _Frame:
             return col.to_numpy()
         a = np.asarray(col)
         if a.ndim != 1:
-            raise ValueError(f"data: column {c!r} must be 1-D, got shape {a.shape}")
+            raise ValueError(f"{self.name}: column {c!r} must be 1-D, got shape {a.shape}")
         return a
 
 
@@ -416,11 +421,12 @@ def read_panel(data, id_col="unique_id", time_col="ds", target_col="y", *, ds=No
     covariates  columns carried beside the values (numbers, cleaned the same way)
     static      columns constant within each series (any values), kept per series
     """
-    info = {}
+    info = {"format": format, "dayfirst": dayfirst}   # read_future parses times the same way
     season = _params.check(season, "season", _params.Int(1, none_ok=True))
     if isinstance(data, (np.ndarray, list, tuple)) or (
             type(data).__module__.split(".")[0] == "pandas" and getattr(data, "ndim", 0) == 1):
-        data, info = _single(data, ds, target_col, time_col)
+        data, single = _single(data, ds, target_col, time_col)
+        info.update(single)
         id_col = "unique_id"
     elif ds is not None:
         raise ValueError("ds= is for a single series given as an array; a frame has its "
@@ -476,3 +482,93 @@ def read_panel(data, id_col="unique_id", time_col="ds", target_col="y", *, ds=No
             p, src = None, "none"
         series.append(Series(uid, values, ticks, f, p, src, report, cols, statics))
     return Panel(series, times, id_cols, time_col, target_col, info)
+
+
+def _in(name, func, *args, **kwargs):
+    """func(...) with its ValueError's message prefixed by `name` (the argument at fault)."""
+    try:
+        return func(*args, **kwargs)
+    except ValueError as exc:
+        raise ValueError(f"{name}: {exc}") from None
+
+
+def read_future(panel, future, h, columns, name="future"):
+    """The future-known covariates of every series of `panel` over its next `h` steps:
+    {uid: float64 (h, len(columns))}, rows in time order, columns in the order of `columns`.
+
+    future   a frame of the data's kind (pandas/polars DataFrame, mapping of columns) in the
+             long format of the data: its id column(s) (optional when the panel holds one
+             series), its time column (read like the data's, ``format=`` and ``dayfirst=``
+             of ``read_panel`` included) and the `columns`
+    The checks, each a one-line ValueError naming `name` (TypeError for another kind of
+    input): every column present, numbers with no missing value, every series of the panel
+    present and no other, and each series' rows exactly the `h` times after its end on its
+    own calendar (``Panel.future_ticks``)."""
+    columns = tuple(columns)
+    h = _params.positive_int(h, "h")
+    frame = _Frame(future, name=name)
+    id_cols = list(panel.id_cols)
+    if len(panel) == 1 and not any(frame.has(c) for c in id_cols):
+        id_cols = []                       # one series: its rows need no id
+    for c in id_cols:
+        frame.require(c, "id_col")
+    frame.require(panel.time_col, "time_col")
+    for c in columns:
+        frame.require(c, "future_covariates")
+    raw = np.asarray(frame.values(panel.time_col))
+    if raw.shape[0] == 0:
+        raise ValueError(f"{name}: no rows; expected {h} per series (the {h} times after "
+                         f"each series' end)")
+    vals = np.column_stack([_in(name, _numbers, frame.values(c), c, "future_covariates")
+                            for c in columns]) if columns else np.zeros((raw.shape[0], 0))
+    if id_cols:
+        codes, uids = _in(name, _factorize, [frame.values(c) for c in id_cols], id_cols)
+    else:
+        codes, uids = np.zeros(raw.shape[0], np.int64), [panel.series[0].uid]
+    unknown = [u for u in uids if u not in panel._by_uid]
+    if unknown:
+        raise ValueError(f"{name}: {len(unknown)} series not in the data, first "
+                         f"{unknown[0]!r}; expected the data's series only")
+    given = set(uids)
+    absent = [s.uid for s in panel.series if s.uid not in given]
+    if absent:
+        raise ValueError(f"{name}: no rows for {len(absent)} of the {len(panel)} series, "
+                         f"first {absent[0]!r}; expected {h} rows per series (the {h} "
+                         f"times after its end)")
+    # the data's labels and the future's read together, so that both land on one grid and an
+    # ambiguous short future (01/02 alone: day or month first?) is read as the data was
+    expected = np.stack([panel.future_ticks(s, h) for s in panel.series])       # (N, h)
+    known = np.unique(np.concatenate([s.ticks for s in panel.series] + [expected.ravel()]))
+    written = np.asarray(panel.times.write(known))
+    both = np.concatenate([written.astype(object), raw.astype(object)]) if (
+        written.dtype != raw.dtype) else np.concatenate([written, raw])
+    info = panel._info
+    joint = parse_times(both, format=info.get("format"), dayfirst=info.get("dayfirst"),
+                        name=f"{name}: column {panel.time_col!r}").ticks
+    want = joint[:known.shape[0]][np.searchsorted(known, expected)]             # (N, h)
+    got = joint[known.shape[0]:]
+    order = np.argsort(codes, kind="stable")
+    bounds = np.searchsorted(codes[order], np.arange(len(uids) + 1))
+    pos = {s.uid: i for i, s in enumerate(panel.series)}
+    out = {}
+    for k, uid in enumerate(uids):
+        rows = order[bounds[k]:bounds[k + 1]]
+        rows = rows[np.argsort(got[rows], kind="stable")]
+        s, exp = panel._by_uid[uid], want[pos[uid]]
+        if rows.shape[0] != h or np.any(got[rows] != exp):
+            lbl = panel.times.write(panel.future_ticks(s, h)[[0, -1]])
+            dup = np.flatnonzero(np.diff(got[rows]) == 0)
+            why = (f"; {raw[rows[dup[0]]]} appears more than once" if dup.size else "")
+            raise ValueError(f"{name}: {_name(uid)}: expected its {h} times after its end "
+                             f"({lbl[0]} .. {lbl[-1]}), got {rows.shape[0]} row(s) "
+                             f"({raw[rows[0]]} .. {raw[rows[-1]]}){why}")
+        v = vals[rows]
+        bad = ~np.isfinite(v)
+        if bad.any():
+            r, c = np.argwhere(bad)[0]
+            raise ValueError(f"{name}: {_name(uid)}: column {columns[c]!r} has "
+                             f"{int(bad[:, c].sum())} missing value(s), first at "
+                             f"{raw[rows[r]]}; future covariates need every value of the "
+                             f"horizon")
+        out[uid] = v
+    return out

@@ -92,9 +92,20 @@ class RNNForecaster(Forecaster):
     window, so the head's intervals reach ``h <= horizon`` steps (set ``horizon`` to the
     longest h you need intervals for; point forecasts still go beyond by feeding blocks
     back). The bounds are mapped to the series' units through the scaler (an increasing
-    affine map, which keeps Gaussian and quantile bounds exact); with ``diff > 0`` a step's
-    bounds on differences only undifference exactly for h = 1 (the known past shifts them),
-    so ``diff > 0`` head intervals need h = 1."""
+    affine map, which keeps Gaussian and quantile bounds exact).
+
+    With ``diff = d > 0`` bounds on differences do not add up into bounds on levels, so a
+    distributional head learns the level scale directly: its target at step j of the window
+    ending at t is y_{t+j} - P_d(j), P_d(j) the polynomial continuation of the last d + 1
+    values (the forecast when every future d-th difference is 0: y_t for d = 1, y_t +
+    j (y_t - y_{t-1}) for d = 2). That target is a fixed linear map of the future d-th
+    differences (their d-fold cumulative sum), standardised per step on the training
+    windows (``target_mean_``, ``target_sd_``, (horizon,)), so the head's mean, scale and
+    quantiles are those of y_{t+j} given the window, and the bounds are P_d(j) plus them:
+    exact for every j <= horizon (a Gaussian random walk's 80% band at step j is y_t -+
+    1.2816 sigma sqrt(j)). The inputs are the scaled differences as for the point head, and
+    point forecasts beyond the horizon feed the block's implied differences back. The
+    point head (MSE on the differences) is unchanged."""
 
     kind = "rnn"
     # intervals: conformal from 20 rolling origins one step apart, forecast by one network
@@ -221,6 +232,27 @@ class RNNForecaster(Forecaster):
     def _levels(self, out):
         return self.scaler_.inverse_transform(np.asarray(out, np.float64))
 
+    @property
+    def _level_head(self):
+        """A distributional head with differencing: it learns the level scale (class
+        docstring)."""
+        return self.head != "point" and self.diff > 0
+
+    def _cumulate(self):
+        """(horizon, horizon) W: level targets y_{t+j} - P_d(j) = W @ the next d-th
+        differences (the d-fold cumulative sum: W = L^d, L lower-triangular ones)."""
+        low = np.tril(np.ones((self.horizon, self.horizon)))
+        return np.linalg.matrix_power(low, self.diff)
+
+    def _head_targets(self, out):
+        """Level targets y_{t+j} - P_d(j) (..., horizon) of head outputs in network units:
+        the per-step standardisation undone."""
+        return self.target_mean_ + self.target_sd_ * np.asarray(out, np.float64)
+
+    def _continuation(self, x, steps):
+        """P_d(1..steps): the levels after x when every future d-th difference is 0."""
+        return undifference(x, np.zeros(steps), self.diff)
+
     def _fit(self, x):
         """Difference, scale (on x), window, train."""
         if len(x) < self.min_length():
@@ -229,6 +261,14 @@ class RNNForecaster(Forecaster):
                              f"least {self.min_length()}")
         self.scaler_ = StandardScaler().fit(difference(x, self.diff))
         X, Y = make_windows(self._inputs(x), self.lags, self.horizon, copy=True)
+        if self._level_head:
+            # the level-scale targets of a distributional head, standardised per step
+            Yd = self.mean_ + self.scale_ * np.asarray(Y, np.float64)   # the differences
+            Ylev = Yd @ self._cumulate().T
+            self.target_mean_ = Ylev.mean(axis=0)
+            sd = Ylev.std(axis=0)
+            self.target_sd_ = np.where(sd > 0, sd, 1.0)
+            Y = ((Ylev - self.target_mean_) / self.target_sd_).astype(np.float32)
         model = self._build()
         validation, stops = None, []
         if self.patience:
@@ -265,7 +305,10 @@ class RNNForecaster(Forecaster):
         first = start - self.diff - self.lags
         X = make_windows(self._inputs(x)[first:], self.lags, 1, copy=True).X
         out = self._point(self.model_.predict(X, batch_size=1024, verbose=0))[:, 0]
-        return self._levels(out) + level_offset(x, self.diff, np.arange(start, len(x)))
+        # step 1 of a level head's target is the d-th difference itself (W[0, 0] = 1)
+        step = (self.target_mean_[0] + self.target_sd_[0] * np.asarray(out, np.float64)
+                if self._level_head else self._levels(out))
+        return step + level_offset(x, self.diff, np.arange(start, len(x)))
 
     def forecast(self, x, steps):
         """The next `steps` levels: recursive (horizon 1) or direct in blocks of `horizon`."""
@@ -281,6 +324,9 @@ class RNNForecaster(Forecaster):
         while len(out) < steps:
             inp = np.asarray(buf[-self.lags:], np.float32)[None, :, None]
             p = self._point(np.asarray(self.model_(inp)))[0]
+            if self._level_head:   # level targets -> the differences they imply, rescaled
+                diffs = np.linalg.solve(self._cumulate(), self._head_targets(p))
+                p = ((diffs - self.mean_) / self.scale_).astype(np.float32)
             take = list(p[:min(self.horizon, steps - len(out))])
             out.extend(take)
             buf.extend(take)
@@ -300,10 +346,6 @@ class RNNForecaster(Forecaster):
             raise ValueError(f"{self.name}: the {self.head} head gives intervals for up to "
                              f"horizon={self.horizon} steps (a direct multi-output head), got "
                              f"{steps}; fit with horizon >= {steps}")
-        if self.diff and steps > 1:
-            raise ValueError(f"{self.name}: with diff={self.diff} the head's bounds on "
-                             f"differences undifference exactly for one step only, got "
-                             f"{steps}; use diff=0 or set_intervals(ConformalIntervals(...))")
         if self.head == "quantile":
             missing = [lv for lv in levels if lv not in self.head_levels]
             if missing:
@@ -318,20 +360,27 @@ class RNNForecaster(Forecaster):
         out = np.asarray(self.model_(inp), np.float64)
         loss = self._loss()
         lo, hi = {}, {}
+        if self._level_head:
+            # level targets y_{t+j} - P_d(j), standardised per step: an increasing affine
+            # map per step, then the known continuation P_d added
+            base = self._continuation(x, self.horizon)
+            shift, stretch = self.target_mean_ + base, self.target_sd_
+        else:
+            # the scaler is y = scale * z + mean (diff = 0: the levels themselves)
+            shift = np.full(self.horizon, self.mean_)
+            stretch = np.full(self.horizon, self.scale_)
+        shift, stretch = shift[:steps], stretch[:steps]
         if self.head == "gaussian":
             mu, sigma = loss.mean_and_sigma(out)
-            # the scaler is y = scale * z + mean: sds scale, means map
-            lo, hi = gaussian_bounds(self._levels(mu[0, :steps]), sigma[0, :steps] * self.scale_,
-                                     levels)
+            # sds stretch, means map
+            lo, hi = gaussian_bounds(shift + stretch * mu[0, :steps],
+                                     sigma[0, :steps] * stretch, levels)
         else:
-            q = loss.quantiles_of(out)[0, :steps]           # (steps, Q), scaled units
+            q = loss.quantiles_of(out)[0, :steps]           # (steps, Q), network units
             for lv in levels:
                 j_lo = loss.quantiles.index(round(0.5 - lv / 200.0, 12))
                 j_hi = loss.quantiles.index(round(0.5 + lv / 200.0, 12))
-                lo[lv], hi[lv] = self._levels(q[:, j_lo]), self._levels(q[:, j_hi])
-        for lv in levels:   # diff > 0: one step, shifted by the known past
-            lo[lv] = undifference(x, lo[lv], self.diff)
-            hi[lv] = undifference(x, hi[lv], self.diff)
+                lo[lv], hi[lv] = shift + stretch * q[:, j_lo], shift + stretch * q[:, j_hi]
         return lo, hi
 
     def _uses_head(self, levels):

@@ -1,0 +1,130 @@
+"""The default forecaster's conformal intervals (fastrnn.forecasting.auto, module docstring):
+the calibration windows beyond the validation windows refit only what was chosen and are the
+windows of a longer cross-validation, and the bounds from signed errors follow a bias of the
+forecasts (each tail misses alpha/2) where a symmetric radius misses on one side only."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from fastrnn.forecasting import accuracy
+from fastrnn.forecasting.auto import INTERVAL_WINDOWS, forecast_collection
+from fastrnn.forecasting.baselines import Naive
+from fastrnn.forecasting.cv import cross_validate
+from fastrnn.forecasting.intervals import conformal_offsets, conformal_radius
+from fastrnn.forecasting.local import standard_baselines
+from fastrnn.forecasting.theta import Drift
+
+pd = pytest.importorskip("pandas")
+
+
+def frame(ys):
+    return pd.concat([pd.DataFrame({"unique_id": f"s{i}", "ds": np.arange(len(y)), "y": y})
+                      for i, y in enumerate(ys)], ignore_index=True)
+
+
+class Logged:
+    """A local model that records the training lengths it is fitted on."""
+
+    def __init__(self, inner, name, log):
+        self.inner, self.name, self.log = inner, name, log
+
+    def clone(self):
+        return Logged(self.inner.clone(), self.name, self.log)
+
+    def fit(self, y):
+        self.log.append((self.name, len(y)))
+        self.inner.fit(y)
+        return self
+
+    def predict(self, h, level=None):
+        return self.inner.predict(h, level)
+
+
+def test_conformal_offsets_ranks_and_limits():
+    e = np.arange(1.0, 40.0)[:, None] - 20.0             # -19 .. 19, N = 39
+    lo, hi = conformal_offsets(e, 95)                     # ranks floor(1) and ceil(39)
+    assert lo[0] == -19.0 and hi[0] == 19.0
+    lo, hi = conformal_offsets(e, 80)                     # floor(4) = 4, ceil(36) = 36
+    assert lo[0] == -16.0 and hi[0] == 16.0
+    lo, hi = conformal_offsets(e + 30.0, 80)              # all errors above 0: lower clipped
+    assert lo[0] == 0.0 and hi[0] == 46.0
+    with pytest.raises(ValueError, match="at least 39 errors"):
+        conformal_offsets(e[:38], 95)
+    with pytest.raises(ValueError, match="at least 9 errors"):
+        conformal_offsets(e[:8], 80)
+
+
+def test_older_windows_refit_only_the_chosen_and_are_a_longer_cross_validation():
+    rng = np.random.default_rng(3)
+    h, n = 4, 60
+    ys = [50 + np.cumsum(rng.normal(0.3, 1 + i / 4, n)) for i in range(12)]
+    log = []
+    models = {"naive": Logged(Naive(), "naive", log), "drift": Logged(Drift(), "drift", log)}
+    out, rep = forecast_collection(frame(ys), h, models=models, n_windows=3,
+                                   interval_windows=6, level=[80, 95], max_combine=1)
+    assert rep.windows["interval_windows"] == 6 and rep.windows["n_windows"] == 3
+    chosen = rep.chosen
+    other = "naive" if chosen == "drift" else "drift"
+    # the older windows train on n - h - step (W - 1 - k) values, k = 0, 1, 2 of W = 6
+    older = {n - h - h * (5 - k) for k in range(3)}
+    assert older <= {m for name, m in log if name == chosen}
+    assert not older & {m for name, m in log if name == other}
+    # the bounds are those of a 6-window cross-validation of the chosen model
+    cv = cross_validate({chosen: models[chosen], "seasonal naive":
+                         standard_baselines()["seasonal naive"]}, frame(ys), h, 6)
+    errs = np.array([(fc["actual"] - fc["models"][chosen].mean) / fc["scale"]
+                     for fc in cv._forecasts])
+    assert errs.shape == (12 * 6, h)
+    for lv in (80, 95):
+        lo, hi = conformal_offsets(errs, lv)
+        np.testing.assert_allclose(rep.offsets[lv][0], lo, rtol=1e-12)
+        np.testing.assert_allclose(rep.offsets[lv][1], hi, rtol=1e-12)
+    text = "\n".join(rep.lines())
+    assert "signed errors on 6 window(s)" in text
+    # without more windows than n_windows: the validation windows alone
+    _, rep3 = forecast_collection(frame(ys), h, models=models, n_windows=3,
+                                  interval_windows=2, level=[80], max_combine=1)
+    assert rep3.windows["interval_windows"] == 3
+    assert INTERVAL_WINDOWS == 8
+
+
+def test_signed_bounds_follow_a_bias_where_a_symmetric_radius_does_not():
+    """Random walks with drift forecast by the naive (which ignores the drift: its errors
+    at step j are N(j mu, j sigma^2), biased upwards). The bounds from signed errors miss
+    about alpha/2 above and alpha/2 below on values never seen, and score a lower MSIS; a
+    symmetric radius of |errors| from the same windows covers as much but misses almost
+    only above. The drift (0.4 sd a step) is small enough that each step's signed quantiles
+    straddle 0 (a stronger one clips the lower bound at the forecast, ``conformal_offsets``)."""
+    rng = np.random.default_rng(6)
+    h, n, S = 6, 70, 200
+    sds = rng.uniform(0.5, 5.0, S)
+    ys = [1000 + np.cumsum(rng.normal(0.4 * sd, sd, n + h)) for sd in sds]
+    train = [y[:n] for y in ys]
+    out, rep = forecast_collection(frame(train), h, models={"naive": Naive()},
+                                   level=[80, 95], max_combine=1)
+    assert rep.chosen == "naive" and rep.windows["interval_windows"] == INTERVAL_WINDOWS
+    test = np.array([y[n:] for y in ys])
+    f = out["forecast"].to_numpy().reshape(S, h)
+    q = np.array([accuracy.mase_scale(y, 1) for y in train])
+    # the symmetric radius of the same calibration errors, by hand
+    scaled = []
+    cv = cross_validate({"naive": Naive()}, frame(train), h, INTERVAL_WINDOWS)
+    for fc in cv._forecasts:
+        scaled.append(np.abs(fc["actual"] - fc["models"]["naive"].mean) / fc["scale"])
+    for lv in (80, 95):
+        half = (100 - lv) / 200
+        lo = out[f"lo-{lv}"].to_numpy().reshape(S, h)
+        hi = out[f"hi-{lv}"].to_numpy().reshape(S, h)
+        above, below = np.mean(test > hi), np.mean(test < lo)
+        assert abs(above - half) < 0.04 and abs(below - half) < 0.04, (lv, above, below)
+        r = conformal_radius(np.array(scaled), lv)
+        slo, shi = f - r * q[:, None], f + r * q[:, None]
+        s_above, s_below = np.mean(test > shi), np.mean(test < slo)
+        assert abs(s_above + s_below - 2 * half) < 0.05                 # covers as much
+        assert s_below < 0.25 * (s_above + s_below), (lv, s_above, s_below)
+        msis = np.mean([accuracy.msis(test[i], lo[i], hi[i], train[i], lv) for i in range(S)])
+        s_msis = np.mean([accuracy.msis(test[i], slo[i], shi[i], train[i], lv)
+                          for i in range(S)])
+        assert msis < 0.9 * s_msis, (lv, msis, s_msis)
