@@ -16,8 +16,12 @@ element-wise mean or median of models' forecasts). Printed per model: mean MASE 
 and the wall time of fitting and forecasting the whole collection (statsforecast's numba
 functions are compiled on one series first, so its times exclude compilation). ``--seeds``
 refits the GlobalRNN configurations with other seeds and reports the spread of their mean
-MASE. AutoARIMA is the slow peer: ``--peers`` picks which peers run. A series too short for
-a fastrnn baseline (fewer values than one season) gets the naive forecast instead.
+MASE; it also reruns the row "fastrnn default (forecast_collection)" with each seed
+(``forecast_collection(seed=...)``, which reaches its global candidate) and prints the
+min..max of that row's mean MASE and sMAPE over the seeds, and what each seed chose: the
+spread to weigh against the margin over the best peer. AutoARIMA is the slow peer:
+``--peers`` picks which peers run. A series too short for a fastrnn baseline (fewer values
+than one season) gets the naive forecast instead.
 
 ``--validation`` is how settings are chosen without looking at the test part (the forecasting
 contract's protocol): the last h values of every series are dropped first and never read, and
@@ -177,16 +181,17 @@ def run_peer(name, series, h, season, levels, n_jobs):
     return Result(mean, bounds, seconds)
 
 
-def run_default(series, h, season, levels):
-    """``forecast_collection`` with its defaults on the training part (the last h values of
-    every series removed; its own cross-validation windows lie inside what is left)."""
+def run_default(series, h, season, levels, seed=0):
+    """``forecast_collection`` with its defaults (and `seed`) on the training part (the last h
+    values of every series removed; its own cross-validation windows lie inside what is
+    left)."""
     uids = [str(u) for u, _, _ in series]
     data = {"unique_id": np.concatenate([[u] * (y.shape[0] - h) for u, (_, y, _) in
                                          zip(uids, series)]),
             "ds": np.concatenate([np.arange(y.shape[0] - h) for _, y, _ in series]),
             "y": np.concatenate([y[:-h] for _, y, _ in series])}
     t0 = time.perf_counter()
-    fc, report = forecast_collection(data, h, season=season, level=list(levels))
+    fc, report = forecast_collection(data, h, season=season, level=list(levels), seed=seed)
     seconds = time.perf_counter() - t0
     ids = np.asarray(fc["unique_id"]).astype(str)
     rows = {u: np.flatnonzero(ids == u) for u in uids}
@@ -266,6 +271,22 @@ def run_collection(name, peers, seeds, n_jobs, log, validation=False, design=Fal
                                   lambda m: m))
             spread[cname] = {"seeds": list(seeds), "mase": [r["mase"] for r in runs],
                              "smape": [r["smape"] for r in runs]}
+    default_name = "fastrnn default (forecast_collection)"
+    if default_name in results and len(seeds) > 1:
+        runs, chose = [], []
+        for s in seeds:
+            if s == 0:          # run_default's seed: the run above
+                runs.append(table[default_name])
+                chose.append(results[default_name].chosen)
+                continue
+            r = run_default(series, h, season, LEVELS, seed=s)
+            runs.append(score(r, series, h, lambda m: m))
+            chose.append(r.chosen)
+            log(f"  {default_name} seed {s}: {r.seconds:.1f} s (chose {r.chosen})")
+        spread[default_name] = {"seeds": list(seeds), "mase": [r["mase"] for r in runs],
+                                "smape": [r["smape"] for r in runs], "chose": chose,
+                                **{f"coverage-{lv}": [r[f"coverage-{lv}"] for r in runs]
+                                   for lv in LEVELS}}
     out = {"series": len(series), "h": h, "season": season, "part": part, "table": table,
            "seed_spread": spread}
     if "fastrnn default (forecast_collection)" in results:
@@ -285,9 +306,19 @@ def print_table(name, out):
         print(f"| {model} | " + " | ".join(cells) + " |")
     for cname, sp in out["seed_spread"].items():
         m, sm = np.array(sp["mase"]), np.array(sp["smape"])
-        print(f"seed spread of {cname} MASE over seeds {sp['seeds']}: "
-              f"{m.min():.3f}..{m.max():.3f} (mean {m.mean():.3f}, sd {m.std():.3f}); "
-              f"sMAPE mean {sm.mean():.2f}")
+        print(f"seed spread of {cname} over seeds {sp['seeds']}: MASE "
+              f"{m.min():.3f}..{m.max():.3f} (range {m.max() - m.min():.3f}, mean "
+              f"{m.mean():.3f}, sd {m.std():.3f}); sMAPE {sm.min():.2f}..{sm.max():.2f} "
+              f"(range {sm.max() - sm.min():.2f})"
+              + "".join(f"; coverage-{lv} {100 * min(sp[f'coverage-{lv}']):.1f}.."
+                        f"{100 * max(sp[f'coverage-{lv}']):.1f}" for lv in LEVELS
+                        if f"coverage-{lv}" in sp)
+              + (f"; chose {', '.join(sp['chose'])}" if "chose" in sp else ""))
+        peers = {k: r["mase"] for k, r in out["table"].items() if k.startswith("sf.")}
+        if "chose" in sp and peers:
+            best = min(peers, key=peers.get)
+            print(f"  margin of its worst seed over the best peer ({best}, MASE "
+                  f"{peers[best]:.3f}): {peers[best] - m.max():+.3f} MASE (positive: better)")
 
 
 def main(argv=None):

@@ -57,3 +57,34 @@ def test_default_row_forecasts_every_series_in_order(bench):
     # forecasts follow each series' level: the order of the rows is the order of the series
     assert np.all(np.diff(res.mean.mean(axis=1)) > 0)
     assert isinstance(res.chosen, str)
+
+
+def test_seeds_rerun_the_default_row_and_print_its_spread(bench, monkeypatch, capsys):
+    """--seeds reruns forecast_collection with each seed (the seed reaches it) and prints the
+    min..max of its MASE and sMAPE; with fewer series than a global model needs the seed
+    changes nothing, so the spread is exactly zero."""
+    rng = np.random.default_rng(1)
+    h, m = 4, 4
+    t = np.arange(40)
+    series = [(f"s{i}", 10 + i + np.sin(2 * np.pi * t / m) + rng.normal(0, 0.3, 40), m)
+              for i in range(8)]          # 8 series x 3 windows: enough for 95%
+    monkeypatch.setattr(bench, "load", lambda name: (series, h))
+    monkeypatch.setattr(bench, "global_configs", lambda h, season: {})
+    seen = []
+    real = bench.run_default
+
+    def spy(series, h, season, levels, seed=0):
+        seen.append(seed)
+        return real(series, h, season, levels, seed=seed)
+
+    monkeypatch.setattr(bench, "run_default", spy)
+    out = bench.run_collection("toy", [], [0, 3], 1, lambda s: None)
+    assert seen == [0, 3]
+    sp = out["seed_spread"]["fastrnn default (forecast_collection)"]
+    assert sp["seeds"] == [0, 3] and len(sp["chose"]) == 2 and len(sp["coverage-80"]) == 2
+    row = out["table"]["fastrnn default (forecast_collection)"]
+    assert sp["mase"][0] == row["mase"] and sp["mase"][1] == pytest.approx(row["mase"])
+    bench.print_table("toy", out)
+    text = capsys.readouterr().out
+    assert "seed spread of fastrnn default (forecast_collection) over seeds [0, 3]: MASE" in text
+    assert "sMAPE" in text and "range 0.000" in text
