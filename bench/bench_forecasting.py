@@ -181,17 +181,18 @@ def run_peer(name, series, h, season, levels, n_jobs):
     return Result(mean, bounds, seconds)
 
 
-def run_default(series, h, season, levels, seed=0):
-    """``forecast_collection`` with its defaults (and `seed`) on the training part (the last h
-    values of every series removed; its own cross-validation windows lie inside what is
-    left)."""
+def run_default(series, h, season, levels, seed=0, **options):
+    """``forecast_collection`` with its defaults (and `seed`, and any `options` of it) on the
+    training part (the last h values of every series removed; its own cross-validation
+    windows lie inside what is left)."""
     uids = [str(u) for u, _, _ in series]
     data = {"unique_id": np.concatenate([[u] * (y.shape[0] - h) for u, (_, y, _) in
                                          zip(uids, series)]),
             "ds": np.concatenate([np.arange(y.shape[0] - h) for _, y, _ in series]),
             "y": np.concatenate([y[:-h] for _, y, _ in series])}
     t0 = time.perf_counter()
-    fc, report = forecast_collection(data, h, season=season, level=list(levels), seed=seed)
+    fc, report = forecast_collection(data, h, season=season, level=list(levels), seed=seed,
+                                     **options)
     seconds = time.perf_counter() - t0
     ids = np.asarray(fc["unique_id"]).astype(str)
     rows = {u: np.flatnonzero(ids == u) for u in uids}

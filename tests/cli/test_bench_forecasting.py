@@ -88,3 +88,29 @@ def test_seeds_rerun_the_default_row_and_print_its_spread(bench, monkeypatch, ca
     text = capsys.readouterr().out
     assert "seed spread of fastrnn default (forecast_collection) over seeds [0, 3]: MASE" in text
     assert "sMAPE" in text and "range 0.000" in text
+
+
+def test_default_row_passes_forecast_collection_options(bench):
+    """run_default(**options) reaches forecast_collection (bench/interval_windows.py varies
+    interval_windows through it): more calibration windows change the bounds, not the
+    point forecasts."""
+    rng = np.random.default_rng(1)
+    h, m = 4, 4
+    t = np.arange(60)
+    series = [(f"s{i}", 10 + i + np.sin(2 * np.pi * t / m) + rng.normal(0, 0.3 + i / 10, 60), m)
+              for i in range(12)]
+    a = bench.run_default(series, h, m, (80,), interval_windows=3)
+    b = bench.run_default(series, h, m, (80,), interval_windows=6)
+    np.testing.assert_allclose(a.mean, b.mean)
+    assert not np.allclose(a.bounds[80][0], b.bounds[80][0])
+
+
+def test_interval_windows_script_refuses_bad_windows(capsys):
+    spec = importlib.util.spec_from_file_location("interval_windows",
+                                                  BENCH / "interval_windows.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    with pytest.raises(SystemExit) as exc:
+        module.main(["--windows", "3", "0"])
+    assert exc.value.code == 2
+    assert "--windows: expected integers >= 1, got [3, 0]" in capsys.readouterr().err
