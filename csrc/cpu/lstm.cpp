@@ -203,7 +203,7 @@ void lstm_backward(int64_t B, int64_t T_, int64_t I, int64_t H, Activation act, 
       // cpP swap roles each step), so each step gathers one state panel, not two.
       if (!dh_seq) detail::gather_panel(nb, H, zeros.data(), int64_t(0), dsP);
       T *c_cur = cP, *c_prev = cpP;
-      detail::gather_panel(nb, H, c_seq + b0 * ld + (T_ - 1) * H, ld, c_cur);
+      if (T_ > 0) detail::gather_panel(nb, H, c_seq + b0 * ld + (T_ - 1) * H, ld, c_cur);
       detail::with_activation(act, [&](auto A) {
         for (int64_t t = T_ - 1; t >= 0; --t) {
           const int64_t o = b0 * ld + t * H, zo = b0 * ldg + t * G;
