@@ -3,22 +3,15 @@ and the fastrnn side on a small synthetic collection (steps counted, held-out ac
 
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
-
 import numpy as np
 import pytest
 
-BENCH = Path(__file__).resolve().parents[2] / "bench"
+from cli_helpers import load_bench
 
 
 @pytest.fixture(scope="module")
 def bench():
-    spec = importlib.util.spec_from_file_location("bench_fit_global",
-                                                  BENCH / "bench_fit_global.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_bench("bench_fit_global")
 
 
 def test_defaults_match_the_global_forecaster(bench):

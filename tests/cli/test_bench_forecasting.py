@@ -4,22 +4,15 @@ series it forecasts."""
 
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
-
 import numpy as np
 import pytest
 
-BENCH = Path(__file__).resolve().parents[2] / "bench"
+from cli_helpers import load_bench
 
 
 @pytest.fixture(scope="module")
 def bench():
-    spec = importlib.util.spec_from_file_location("bench_forecasting",
-                                                  BENCH / "bench_forecasting.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_bench("bench_forecasting")
 
 
 def test_validation_split_drops_the_test_part_and_too_short_series(bench):
@@ -106,10 +99,7 @@ def test_default_row_passes_forecast_collection_options(bench):
 
 
 def test_interval_windows_script_refuses_bad_windows(capsys):
-    spec = importlib.util.spec_from_file_location("interval_windows",
-                                                  BENCH / "interval_windows.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    module = load_bench("interval_windows")
     with pytest.raises(SystemExit) as exc:
         module.main(["--windows", "3", "0"])
     assert exc.value.code == 2

@@ -10,27 +10,9 @@ import sys
 import numpy as np
 import pytest
 
-from fastrnn import cli
 from fastrnn.data import load_sunspots
 
-FAST = ["--quiet", "--cells", "gru", "--units", "4", "--lags", "4", "--epochs", "3",
-        "--horizon", "5"]
-
-
-def run(capsys, *argv):
-    rc = cli.main(list(argv))
-    out, err = capsys.readouterr()
-    return rc, out, err
-
-
-def one_line_error(rc, err, *parts):
-    assert rc == 2
-    assert "Traceback" not in err
-    lines = err.strip().splitlines()
-    assert len(lines) == 1, err
-    assert lines[0].startswith("fastrnn: error: ")
-    for p in parts:
-        assert p in lines[0], (p, lines[0])
+from cli_helpers import FAST, one_line_error, run
 
 
 def write(tmp_path, text, name="data.csv"):

@@ -9,9 +9,11 @@ import csv
 import numpy as np
 import pytest
 
-from fastrnn import cli
 from fastrnn.forecasting import auto
 from fastrnn.forecasting.global_rnn import GlobalRNN
+
+from cli_helpers import one_line_error, run
+
 
 H = 4
 
@@ -41,20 +43,6 @@ def write_promo(tmp_path, n_series=8, n=40, h=H, seed=0, future_rows=None):
         w.writerow(["store", "t", "promo"])
         w.writerows(fut)
     return src, future
-
-
-def run(capsys, *argv):
-    rc = cli.main([str(a) for a in argv])
-    out, err = capsys.readouterr()
-    return rc, out, err
-
-
-def one_line_error(rc, err, *parts):
-    assert rc == 2
-    lines = err.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("fastrnn: error: "), err
-    for p in parts:
-        assert p in lines[0], (p, lines[0])
 
 
 MANY = ["--id-column", "store", "--time-column", "t", "--column", "sales", "--horizon",

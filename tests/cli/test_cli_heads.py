@@ -9,17 +9,10 @@ import csv
 import numpy as np
 import pytest
 
-from fastrnn import cli, forecasting
+from fastrnn import forecasting
 from fastrnn.forecasting.rnn import HEADS
 
-FAST = ["--quiet", "--cells", "gru", "--units", "4", "--lags", "4", "--epochs", "3",
-        "--horizon", "5"]
-
-
-def run(capsys, *argv):
-    rc = cli.main(list(argv))
-    out, err = capsys.readouterr()
-    return rc, out, err
+from cli_helpers import FAST, run
 
 
 def read_csv(path):

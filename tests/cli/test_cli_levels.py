@@ -12,22 +12,7 @@ from fastrnn import cli
 from fastrnn.cli import tables
 from fastrnn.forecasting import ConformalIntervals
 
-FAST = ["--quiet", "--cells", "gru", "--units", "4", "--lags", "4", "--epochs", "3",
-        "--horizon", "5"]
-
-
-def run(capsys, *argv):
-    rc = cli.main(list(argv))
-    out, err = capsys.readouterr()
-    return rc, out, err
-
-
-def one_line_error(rc, err, *parts):
-    assert rc == 2
-    lines = err.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("fastrnn: error: "), err
-    for p in parts:
-        assert p in lines[0], (p, lines[0])
+from cli_helpers import FAST, one_line_error, run
 
 
 def read_csv(path):

@@ -9,7 +9,9 @@ import csv
 import numpy as np
 import pytest
 
-from fastrnn import cli
+
+from cli_helpers import one_line_error, run
+
 
 IDS = ["Region", "State", "Purpose"]
 
@@ -32,21 +34,6 @@ def write_long(path, n_series=6, n=32, newest_first=False, drop=None, seed=0):
         w.writerow([*IDS, "Quarter", "Trips"])
         w.writerows(rows)
     return path
-
-
-def run(capsys, *argv):
-    rc = cli.main([str(a) for a in argv])
-    out, err = capsys.readouterr()
-    return rc, out, err
-
-
-def one_line_error(rc, err, *parts):
-    assert rc == 2
-    lines = err.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("fastrnn: error: "), err
-    assert "Traceback" not in err
-    for p in parts:
-        assert p in lines[0], (p, lines[0])
 
 
 MANY = ["--id-column", *IDS, "--time-column", "Quarter", "--column", "Trips", "--horizon",

@@ -14,8 +14,7 @@ import pytest
 from fastrnn import cli
 from fastrnn.cli import forecast as forecast_cmd
 
-FAST = ["--quiet", "--cells", "gru", "--units", "4", "--lags", "4", "--epochs", "3",
-        "--horizon", "5"]
+from cli_helpers import FAST, one_line_error
 
 
 def run(capsys, *argv):
@@ -23,16 +22,6 @@ def run(capsys, *argv):
     rc = cli.main(list(argv))
     out, err = capsys.readouterr()
     return rc, out, err, time.perf_counter() - t
-
-
-def one_line_error(rc, err, *parts):
-    assert rc == 2
-    assert "Traceback" not in err
-    lines = err.strip().splitlines()
-    assert len(lines) == 1, err
-    assert lines[0].startswith("fastrnn: error: ")
-    for p in parts:
-        assert p in lines[0], (p, lines[0])
 
 
 def refused_up_front(capsys, *argv, parts=(), seconds=2.0):
