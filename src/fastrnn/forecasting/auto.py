@@ -434,7 +434,7 @@ def forecast_collection(data, h, *, id_col="unique_id", time_col="ds", target_co
                                          past_covariates=cov.past,
                                          future_covariates=cov.future, static=cov.static)
             old = _older_windows(cv_more, panel, [n for n, _ in more], members,
-                                    chosen["kind"], h, n_cal - n_windows)
+                                 chosen["kind"], h, n_cal - n_windows)
             a_cal = np.concatenate([old[0], actual], axis=1)
             q_cal = np.concatenate([old[1], scale], axis=1)
             f_cal = np.concatenate([old[2], f_cal], axis=1)
