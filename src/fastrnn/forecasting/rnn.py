@@ -321,11 +321,12 @@ class RNNForecaster(Forecaster):
         self._last_history = x   # the head's intervals of this forecast (with_intervals)
         buf = list(self._inputs(x)[-self.lags:])
         out = []
+        cumulate = self._cumulate() if self._level_head else None
         while len(out) < steps:
             inp = np.asarray(buf[-self.lags:], np.float32)[None, :, None]
             p = self._point(np.asarray(self.model_(inp)))[0]
-            if self._level_head:   # level targets -> the differences they imply, rescaled
-                diffs = np.linalg.solve(self._cumulate(), self._head_targets(p))
+            if cumulate is not None:   # level targets -> the differences they imply, rescaled
+                diffs = np.linalg.solve(cumulate, self._head_targets(p))
                 p = ((diffs - self.mean_) / self.scale_).astype(np.float32)
             take = list(p[:min(self.horizon, steps - len(out))])
             out.extend(take)
