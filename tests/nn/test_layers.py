@@ -34,7 +34,7 @@ def np_lstm(x, W, U, b, act="tanh", h=None, c=None):
     H = U.shape[0]
     h = np.zeros((x.shape[0], H)) if h is None else h
     c = np.zeros((x.shape[0], H)) if c is None else c
-    out, cs = [], []
+    out = []
     for t in range(x.shape[1]):
         z = x[:, t] @ W + h @ U + b
         i, f, g, o = sig(z[:, :H]), sig(z[:, H:2 * H]), ACT[act](z[:, 2 * H:3 * H]), sig(z[:, 3 * H:])

@@ -518,7 +518,6 @@ def _tile_4x16(Cf, ldc, c0, cs, Af, lda, ar0, ari, arq, ac0, aci, acq, Mf, ldm, 
 @njit(**_TILE)
 def _tile_1x32(Cf, ldc, c0, cs, Af, lda, ar0, ari, arq, ac0, aci, acq, Mf, ldm, mr0,
                mrq, n_q, j0):
-    si = max(ari * lda + aci, 0)
     sq = max(arq * lda + acq, 0)
     pa = max(ar0 * lda + ac0, 0)
     zero = Cf.dtype.type(0)
@@ -632,7 +631,6 @@ def _tile_1x32(Cf, ldc, c0, cs, Af, lda, ar0, ari, arq, ac0, aci, acq, Mf, ldm, 
 @njit(**_TILE)
 def _tile_1x16(Cf, ldc, c0, cs, Af, lda, ar0, ari, arq, ac0, aci, acq, Mf, ldm, mr0,
                mrq, n_q, j0):
-    si = max(ari * lda + aci, 0)
     sq = max(arq * lda + acq, 0)
     pa = max(ar0 * lda + ac0, 0)
     zero = Cf.dtype.type(0)
