@@ -59,9 +59,10 @@ def tile_source(rows, cols):
     out = ["\n\n@njit(**_TILE)",
            f"def _tile_{rows}x{cols}(Cf, ldc, c0, cs, Af, lda, ar0, ari, arq, ac0, aci, acq, Mf, "
            "ldm, mr0,",
-           " " * len(f"def _tile_{rows}x{cols}(") + "mrq, n_q, j0):",
-           "    si = max(ari * lda + aci, 0)",
-           "    sq = max(arq * lda + acq, 0)",
+           " " * len(f"def _tile_{rows}x{cols}(") + "mrq, n_q, j0):"]
+    if rows > 1:        # the row stride: a one-row tile has no second row to reach
+        out.append("    si = max(ari * lda + aci, 0)")
+    out += ["    sq = max(arq * lda + acq, 0)",
            "    pa = max(ar0 * lda + ac0, 0)",
            "    zero = Cf.dtype.type(0)"]
     for i in range(rows):

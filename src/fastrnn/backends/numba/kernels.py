@@ -68,7 +68,7 @@ from fastrnn.backends.numba.blocks import (_HELPER, _KERNEL, _SLOT, _WRAPPER, _a
 # numba keys its on-disk cache of a function on the source of the function's own file only; the
 # kernels link blocks.py and the tiles in, so this line changes whenever either does (written by
 # scripts/gen_numba_tiles.py, checked by tests/kernels/test_numba_tiles.py).
-SOURCES_SHA256 = "blocks.py+tiles.py:4a11e6475eb484c8"
+SOURCES_SHA256 = "blocks.py+tiles.py:7f19ffade963fd27"
 
 # ----------------------------------------------------------------------------------------------
 # steps [t0, t1) of samples [r0, r1): the rows b T + t of the (B T, X) arrays
