@@ -62,15 +62,16 @@ units (after the models undo their scaling and differencing).
     seasonal naive's mean scaled error varies by 20-40% between the 8 windows of every
     development collection, recessions most), and the errors of one window are shocks shared
     by its series: pooled as they are, a few turbulent windows widen the bounds for every
-    period, and the 80% intervals over-covered the monthly collections by 6-9 points.
-    Taking the period effect out aims the bounds at a period of average difficulty; on the
-    validation split it moved the coverage towards 80 and 95 on both monthly collections
-    and cut their MSIS by 2-8%, and left tourism's within 1% (bench/NOTES.md). Weighting
-    recent windows, or scaling by the recent error level, was measured and not kept: the
-    last windows do not predict the next period's error level. Dividing each series'
-    errors by its own validation error level (normalised conformal) was measured and not
-    kept either: after the MASE scaling a series' error level in the validation windows
-    hardly predicts it in the next h values (correlation of the logs ~0.1-0.2).
+    period (the 80% intervals over-covered the monthly collections' validation part by
+    6-9 points). Taking the period effect out aims the bounds at a period of average
+    difficulty; on the validation split it moved the coverage towards 80 and 95 on both
+    monthly collections and cut their MSIS by 2-8%, and left tourism's within 1%
+    (bench/NOTES.md). Weighting recent windows, or scaling by the recent error level, was
+    measured and not kept: the last windows do not predict the next period's error level.
+    Dividing each series' errors by its own validation error level (normalised conformal)
+    was measured and not kept either: after the MASE scaling a series' error level in the
+    validation windows hardly predicts it in the next h values (correlation of the logs
+    ~0.1-0.2).
 ``report.coverage`` and ``report.msis`` are the calibration windows' coverage and MSIS
 (``forecasting.accuracy``), cross-fitted: window k's with bounds calibrated on the other
 windows.
@@ -213,8 +214,8 @@ class CollectionReport:
                             for lv in self.levels)
             out.append(f"intervals: conformal, per horizon step, from the signed errors on "
                        f"{w.get('interval_windows', w['n_windows'])} window(s) scaled by each "
-                       f"series' MASE scale, each window's period effect taken out; validation coverage (cross-fitted over those "
-                       f"windows) {cov}")
+                       f"series' MASE scale, each window's period effect taken out; "
+                       f"validation coverage (cross-fitted over those windows) {cov}")
         return out
 
 
