@@ -166,6 +166,9 @@ def test_period_adjusted_maps_every_window_to_the_mean_median_and_spread():
     small[PERIOD_MIN_SERIES - 1:, 2] = False
     out2 = period_adjusted(e, small)
     np.testing.assert_array_equal(out2[small[:, 2], 2], e[small[:, 2], 2])
+    kept = [k for k in range(K) if k != 2]
+    m_kept = counts[kept] @ med[kept] / counts[kept].sum()
+    np.testing.assert_allclose(np.median(out2[small[:, 0], 0], axis=0), m_kept, atol=1e-12)
     # identical windows: nothing to take out
     same = np.repeat(e[:, :1], K, axis=1)
     np.testing.assert_allclose(period_adjusted(same, np.ones((S, K), bool)), same,
