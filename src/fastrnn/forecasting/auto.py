@@ -355,6 +355,13 @@ def _calibrate(actual, f, scale, mask, levels):
     with np.errstate(invalid="ignore", divide="ignore"):
         scaled = (actual - f) / scale[..., None]
     adjusted = period_adjusted(scaled, mask)
+    # window k held out: the other windows' errors, adjusted among themselves (level-free)
+    held_out = {}
+    for k in range(mask.shape[1]):
+        if mask[:, k].any():
+            rest = mask.copy()
+            rest[:, k] = False
+            held_out[k] = period_adjusted(scaled, rest)[rest]
     offsets, coverage, msis = {}, {}, {}
     for lv in levels:
         try:
@@ -367,14 +374,10 @@ def _calibrate(actual, f, scale, mask, levels):
         alpha = 1.0 - lv / 100.0
         hits, total = 0, 0
         score = np.full(mask.shape, np.nan)
-        for k in range(mask.shape[1]):
-            rest = mask.copy()
-            rest[:, k] = False
+        for k, others in held_out.items():
             here = mask[:, k]
-            if not here.any():
-                continue
             try:
-                lo, hi = conformal_offsets(period_adjusted(scaled, rest)[rest], lv)
+                lo, hi = conformal_offsets(others, lv)
             except ValueError:
                 continue
             e = scaled[here, k]
